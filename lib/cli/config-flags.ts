@@ -1,0 +1,68 @@
+/** The flags that override the run config, shared by `train` and `run`. */
+import { Command, Option } from 'commander';
+import { Config, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
+import { parseInteger, parseNumber, UsageError } from './common';
+
+export interface ConfigFlags {
+  preset?: string;
+  config?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  size?: number;
+  resize?: Config['resize'];
+  limit?: number;
+  valFraction?: number;
+  testFraction?: number;
+  seed?: number;
+  dropout?: number;
+  earlyStopping?: number;
+  workers?: number;
+  threshold?: number;
+}
+
+export function addConfigFlags(command: Command, defaultPreset: string): Command {
+  return command
+    .addOption(new Option('--preset <name>', 'starting values').choices(PRESET_NAMES).default(defaultPreset))
+    .option('--config <file.json>', 'JSON file with config values (e.g. a run\'s config.json)')
+    .option('--epochs <n>', 'training epochs', parseInteger)
+    .option('--batch-size <n>', 'mini-batch size', parseInteger)
+    .option('--lr <x>', 'Adam learning rate', parseNumber)
+    .option('--size <px>', 'image side in pixels (>= 64)', parseInteger)
+    .addOption(new Option('--resize <method>', 'resize method').choices(RESIZE_METHODS as string[]))
+    .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
+    .option('--val-fraction <f>', 'validation fraction', parseNumber)
+    .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
+    .option('--seed <n>', 'seed for split, weights, shuffling and dropout', parseInteger)
+    .option('--dropout <rate>', 'dropout rate', parseNumber)
+    .option('--early-stopping <patience>', 'stop after this many epochs without val_accuracy gain', parseInteger)
+    .option('--workers <n>', 'training worker threads on CPU backends (0: one per core)', parseInteger)
+    .option('--threshold <p>', 'pFake threshold for "Fake"', parseNumber);
+}
+
+/** Study defaults < preset < --config file < flags. Config errors are usage errors. */
+export function configFromFlags(flags: ConfigFlags): Config {
+  try {
+    return resolveConfig({
+      preset: flags.preset,
+      file: flags.config,
+      overrides: {
+        epochs: flags.epochs,
+        batchSize: flags.batchSize,
+        learningRate: flags.lr,
+        imageSize: flags.size,
+        resize: flags.resize,
+        limitPerClass: flags.limit,
+        valFraction: flags.valFraction,
+        testFraction: flags.testFraction,
+        seed: flags.seed,
+        dropout: flags.dropout,
+        earlyStoppingPatience: flags.earlyStopping,
+        workers: flags.workers,
+        threshold: flags.threshold,
+      },
+    });
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}

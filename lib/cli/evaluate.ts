@@ -1,0 +1,19 @@
+/** `realfake evaluate`: metrics and figures for a trained run (logic in lib/evaluate.ts). */
+import { Command } from 'commander';
+import { initBackend } from '../backend';
+import { evaluateRun } from '../evaluate';
+import { formatMetricsTable } from '../summary';
+import { action } from './common';
+
+export function registerEvaluateCommand(program: Command): void {
+  program
+    .command('evaluate')
+    .description('metrics (fake = positive) on the run\'s held-back split, or on another dataset, into RUNDIR/metrics.json with figures')
+    .requiredOption('--run <dir>', 'run folder')
+    .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
+    .action(action(async (flags: { run: string; data?: string }) => {
+      await initBackend();
+      const result = await evaluateRun(flags.run, { dataDir: flags.data });
+      process.stdout.write(`${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
+    }));
+}

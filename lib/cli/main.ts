@@ -1,0 +1,42 @@
+/** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
+import { Command, CommanderError } from 'commander';
+import { registerDataCommand } from './data';
+import { registerEvaluateCommand } from './evaluate';
+import { registerPredictCommand } from './predict';
+import { registerPreprocessCommand } from './preprocess';
+import { registerReportCommand } from './report';
+import { registerRunCommand } from './run';
+import { registerSynthCommand } from './synth';
+import { registerTrainCommand } from './train';
+
+export function buildProgram(): Command {
+  const program = new Command('realfake')
+    .description('Tell real face photos from AI-generated ones (a TypeScript port of a Kaggle/Keras study).\nREALFAKE_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu forces a TensorFlow.js backend.')
+    .version(require('../../../package.json').version)
+    // Usage errors exit with 2 (commander's default is 1); --help and --version with 0.
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)');
+  registerRunCommand(program);
+  registerSynthCommand(program);
+  registerPreprocessCommand(program);
+  registerTrainCommand(program);
+  registerEvaluateCommand(program);
+  registerPredictCommand(program);
+  registerReportCommand(program);
+  registerDataCommand(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      const ok = ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code);
+      process.exitCode = ok ? 0 : 2;
+      return;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,46 @@
+/** `realfake predict`: verdicts for images and folders (logic in lib/predict.ts). */
+import { Command } from 'commander';
+import { initBackend } from '../backend';
+import { collectImagePaths, Prediction, Predictor } from '../predict';
+import { action, UsageError } from './common';
+
+function csvField(value: string): string {
+  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
+}
+
+const FORMATS = {
+  text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  json: (p: Prediction) => JSON.stringify(p),
+  csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
+};
+
+export function registerPredictCommand(program: Command): void {
+  program
+    .command('predict')
+    .description('say "Real" or "Fake (AI-generated)" with confidence for each image; folders are walked, unreadable files reported and skipped')
+    .requiredOption('--run <dir>', 'run folder with a trained model')
+    .argument('<paths...>', 'image files or folders')
+    .option('--json', 'one JSON object per line')
+    .option('--csv', 'CSV with a header line')
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean }) => {
+      if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
+      const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
+      let files: string[];
+      try {
+        files = collectImagePaths(paths);
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
+      if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
+      await initBackend();
+      const predictor = await Predictor.fromRun(flags.run);
+      if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+      const { predictions, failures } = await predictor.predictFiles(files, {
+        onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
+        onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+      });
+      await predictor.dispose();
+      if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
+      if (predictions.length === 0) throw new Error('no image could be read');
+    }));
+}

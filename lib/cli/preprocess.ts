@@ -1,0 +1,45 @@
+/** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/preprocess.ts). */
+import { Command, Option } from 'commander';
+import { RESIZE_METHODS, ResizeMethod } from '../config';
+import { preprocessFolders } from '../preprocess';
+import { action, parseInteger, UsageError } from './common';
+
+interface PreprocessFlags {
+  real: string;
+  fake: string;
+  out: string;
+  limit?: number;
+  size: number;
+  resize: ResizeMethod;
+  concurrency?: number;
+}
+
+export function registerPreprocessCommand(program: Command): void {
+  program
+    .command('preprocess')
+    .description('decode, convert to RGB and resize two image folders into X.npy (uint8 N x H x W x 3), Y.npy (0 real, 1 fake) and manifest.csv')
+    .requiredOption('--real <dir>', 'folder of real face images')
+    .requiredOption('--fake <dir>', 'folder of AI-generated face images')
+    .requiredOption('--out <dir>', 'output folder')
+    .option('--limit <n>', 'at most n images per class, in sorted file order', parseInteger)
+    .option('--size <px>', 'output side in pixels', parseInteger, 128)
+    .addOption(new Option('--resize <method>', 'resize method (nearest = Keras load_img / PIL NEAREST, as in the study)').choices(RESIZE_METHODS as string[]).default('nearest'))
+    .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
+    .action(action(async (flags: PreprocessFlags) => {
+      if (flags.size < 8) throw new UsageError(`--size must be at least 8 (got ${flags.size})`);
+      if (flags.limit !== undefined && flags.limit <= 0) throw new UsageError(`--limit must be positive (got ${flags.limit})`);
+      const result = await preprocessFolders({
+        realDir: flags.real,
+        fakeDir: flags.fake,
+        out: flags.out,
+        size: flags.size,
+        resize: flags.resize,
+        limitPerClass: flags.limit ?? null,
+        concurrency: flags.concurrency,
+        onProgress: (p) => {
+          if (p.status === 'skipped') process.stderr.write(`skipped ${p.file}: ${p.reason}\n`);
+        },
+      });
+      process.stdout.write(`${result.summary}\n`);
+    }));
+}

@@ -1,0 +1,28 @@
+/** `realfake run` (= `npm start`): the whole study on whatever data is present (logic in lib/pipeline.ts). */
+import { Command } from 'commander';
+import { formatPipelineSummary, runPipeline } from '../pipeline';
+import { DEFAULT_RUNS_DIR } from '../runs';
+import { action } from './common';
+import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
+import { BatchProgressBar, GracefulInterrupt } from './progress';
+import { stepperFactory } from './steppers';
+
+export function registerRunCommand(program: Command): void {
+  const command = program
+    .command('run')
+    .description('the main job: data (yours in data/real + data/fake, else the study\'s in data/kaggle, else synthetic) > preprocess > train > evaluate > predict two samples > summary')
+    .option('--data-root <dir>', 'where to look for data', 'data')
+    .option('--out <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR);
+  addConfigFlags(command, 'smoke').action(action(async (flags: ConfigFlags & { dataRoot: string; out: string }) => {
+    const config = configFromFlags(flags);
+    const result = await runPipeline({
+      config,
+      preset: flags.preset ?? 'smoke',
+      dataRoot: flags.dataRoot,
+      runsDir: flags.out,
+      callbacks: [new BatchProgressBar(), new GracefulInterrupt()],
+      makeStepper: stepperFactory(config),
+    });
+    process.stdout.write(`\n${formatPipelineSummary(result)}\n`);
+  }));
+}

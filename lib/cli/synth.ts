@@ -1,0 +1,23 @@
+/** `realfake synth`: the embedded default dataset (logic in lib/synth.ts). */
+import { Command } from 'commander';
+import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset } from '../synth';
+import { action, parseInteger, parseNumber, UsageError } from './common';
+
+export function registerSynthCommand(program: Command): void {
+  program
+    .command('synth')
+    .description('generate the embedded default dataset: procedural faces, "real" via a camera-like path, "fake" via a GAN-like upsampler (a smoke-test dataset, not evidence about real deepfakes)')
+    .requiredOption('--out <dir>', 'output folder (writes <out>/real/*.png and <out>/fake/*.png)')
+    .option('--count <n>', 'images per class', parseInteger, 300)
+    .option('--size <px>', 'image side in pixels', parseInteger, 128)
+    .option('--seed <n>', 'random seed', parseInteger, 1)
+    .option('--difficulty <d>', '0 (obvious generator traces) to 1 (faint)', parseNumber, DEFAULT_SYNTH_DIFFICULTY)
+    .action(action(async (flags: { out: string; count: number; size: number; seed: number; difficulty: number }) => {
+      if (flags.count <= 0) throw new UsageError(`--count must be positive (got ${flags.count})`);
+      if (flags.size < 16) throw new UsageError(`--size must be at least 16 (got ${flags.size})`);
+      if (!(flags.difficulty >= 0 && flags.difficulty <= 1)) throw new UsageError(`--difficulty must be in [0, 1] (got ${flags.difficulty})`);
+      const started = Date.now();
+      await generateSynthDataset(flags);
+      process.stdout.write(`wrote ${flags.count} real + ${flags.count} fake ${flags.size}px images to ${flags.out} in ${((Date.now() - started) / 1000).toFixed(1)}s\n`);
+    }));
+}

@@ -1,0 +1,93 @@
+/**
+ * A preprocessed dataset folder, as written by preprocessFolders (lib/preprocess.ts):
+ *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
+ *   Y.npy        uint8 N, 0 = real, 1 = fake
+ *   manifest.csv path,label,status,reason for every file tried; the status=ok rows are X's rows, in order
+ *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
+ * Pixels stay uint8 on disk and in memory (a 6000-image float32 copy would be 4x larger); scaling to [0, 1]
+ * happens batch by batch where tensors are made.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { ResizeMethod } from './config';
+import { readNpy } from './npy';
+
+export const DATASET_FILES = {
+  x: 'X.npy',
+  y: 'Y.npy',
+  manifest: 'manifest.csv',
+  info: 'dataset.json',
+} as const;
+
+export interface ClassCounts {
+  real: number;
+  fake: number;
+}
+
+/** dataset.json */
+export interface DatasetInfo {
+  format: 'realfake-dataset';
+  version: 1;
+  /** Images are size x size x 3. */
+  size: number;
+  resize: ResizeMethod;
+  /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
+  limitPerClass: number | null;
+  /** Rows of X.npy. */
+  count: number;
+  counts: ClassCounts;
+  /** Files tried but not usable (listed in manifest.csv with the reason). */
+  skipped: number;
+  skippedPerClass: ClassCounts;
+  /** Absolute source folders. */
+  sources: { real: string; fake: string };
+  /** Hash of the source folders' image file names, sizes and modification times (see datasetCacheIsFresh). */
+  sourceFingerprint: string;
+  /** ISO time the dataset was written. */
+  created: string;
+}
+
+export interface Dataset {
+  /** N x size x size x 3 uint8 RGB, row-major. */
+  x: Uint8Array;
+  /** N labels: 0 = real, 1 = fake. */
+  y: Uint8Array;
+  n: number;
+  size: number;
+  info: DatasetInfo;
+  manifestPath: string;
+}
+
+const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';
+
+/** dataset.json of a dataset folder, or null when there is none (never written, or writing was interrupted). */
+export function readDatasetInfo(dir: string): DatasetInfo | null {
+  const file = path.join(dir, DATASET_FILES.info);
+  if (!fs.existsSync(file)) return null;
+  try {
+    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
+    if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
+    return info;
+  } catch (err) {
+    throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
+  }
+}
+
+/** Loads a preprocessed dataset folder, checking that X, Y and dataset.json agree. */
+export function loadDataset(dir: string): Dataset {
+  const info = readDatasetInfo(dir);
+  if (!info) throw new Error(`${dir}: no preprocessed dataset here (missing ${DATASET_FILES.info}); ${HOW_TO_MAKE}`);
+  const xFile = path.join(dir, DATASET_FILES.x);
+  const yFile = path.join(dir, DATASET_FILES.y);
+  const x = readNpy(xFile);
+  const y = readNpy(yFile);
+  const n = info.count;
+  const expectedShape = [n, info.size, info.size, 3];
+  if (x.dtype !== 'uint8' || x.shape.join() !== expectedShape.join()) {
+    throw new Error(`${xFile}: expected uint8 [${expectedShape.join(', ')}], found ${x.dtype} [${x.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
+  }
+  if (y.dtype !== 'uint8' || y.shape.join() !== String(n)) {
+    throw new Error(`${yFile}: expected uint8 [${n}], found ${y.dtype} [${y.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
+  }
+  return { x: x.data as Uint8Array, y: y.data as Uint8Array, n, size: info.size, info, manifestPath: path.join(dir, DATASET_FILES.manifest) };
+}

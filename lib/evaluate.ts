@@ -1,0 +1,76 @@
+/**
+ * Evaluation of a trained run: scores on the held-back split (test when the run has one, else validation),
+ * or on another preprocessed dataset; metrics.json, predictions.csv and the figures.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { HistoryData } from './callbacks';
+import { loadDataset } from './dataset';
+import { readJson, writeFileAtomic } from './files';
+import { computeMetrics, Metrics, metricsToJson } from './metrics';
+import { loadModel } from './model-io';
+import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from './plots';
+import { openRun } from './runs';
+import { evaluateRows } from './train';
+
+export type EvaluatedSplit = 'val' | 'test' | 'external';
+
+export interface RunEvaluation {
+  metrics: Metrics & { split: EvaluatedSplit; dataDir: string };
+  /** Per image: its source file, label and pFake. */
+  predictions: Array<{ file: string; label: number; pFake: number }>;
+  figures: Record<string, Figure>;
+  files: string[];
+  /** Whether PNGs were written, or why not. */
+  figureNote: string;
+}
+
+/** The figures of a run: training curves (if there is a history), confusion matrix, ROC, precision-recall. */
+export function runFigures(metrics: Metrics, history?: HistoryData): Record<string, Figure> {
+  const figures: Record<string, Figure> = {};
+  if (history && history.epoch.length) Object.assign(figures, lossAccuracyFigures(history));
+  figures.confusion_matrix = confusionMatrixFigure(metrics.confusion);
+  figures.roc = rocFigure(metrics.roc, metrics.auc);
+  const prevalence = (metrics.confusion.tp + metrics.confusion.fn) / Math.max(metrics.n, 1);
+  figures.precision_recall = precisionRecallFigure(metrics.pr, metrics.averagePrecision, prevalence);
+  return figures;
+}
+
+function csvField(value: string | number): string {
+  const s = String(value);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean } = {}): Promise<RunEvaluation> {
+  const run = openRun(runDir);
+  const external = options.dataDir !== undefined;
+  const dataDir = options.dataDir ?? run.meta.dataDir;
+  const dataset = loadDataset(dataDir);
+  if (dataset.size !== run.config.imageSize) {
+    throw new Error(`${dataDir}: images are ${dataset.size}px but the run's model takes ${run.config.imageSize}px (preprocess with --size ${run.config.imageSize})`);
+  }
+  const split: EvaluatedSplit = external ? 'external' : run.split.test.length > 0 ? 'test' : 'val';
+  const rows = external ? Array.from({ length: dataset.n }, (_, i) => i) : run.split[split as 'val' | 'test'];
+  const model = await loadModel(path.join(runDir, 'model'));
+  const result = await evaluateRows(model, dataset, rows, 64);
+  model.dispose();
+  const metrics = { ...computeMetrics(result.labels, result.scores, run.config.threshold), split, dataDir: path.resolve(dataDir) };
+  const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: result.labels[i], pFake: result.scores[i] }));
+  const historyFile = path.join(runDir, 'history.json');
+  const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;
+  const figures = runFigures(metrics, history);
+  let files: string[] = [];
+  let figureNote = 'figures not written';
+  if (options.writeFiles !== false) {
+    const suffix = external ? '.external' : '';
+    const metricsFile = path.join(runDir, `metrics${suffix}.json`);
+    writeFileAtomic(metricsFile, metricsToJson(metrics));
+    const csv = ['file,label,pFake', ...predictions.map((p) => `${csvField(p.file)},${p.label},${p.pFake}`)].join('\n') + '\n';
+    const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
+    writeFileAtomic(predictionsFile, csv);
+    const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
+    files = [metricsFile, predictionsFile, ...written.files];
+    figureNote = written.note;
+  }
+  return { metrics, predictions, figures, files, figureNote };
+}

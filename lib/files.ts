@@ -1,0 +1,46 @@
+/** Small file helpers: atomic writes, so an interruption never leaves a half-written file behind. */
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** Writes to a temporary sibling, then renames over the target (rename is atomic on one file system). */
+export function writeFileAtomic(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    fs.rmSync(tmp, { force: true });
+    throw err;
+  }
+}
+
+export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
+}
+
+export function readJson<T>(file: string, what = 'file'): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch {
+    throw new Error(`${file}: ${what} not found`);
+  }
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+let cachedRoot: string | null = null;
+
+/** The realfake package folder (found by walking up from this module: works from dist/, lib/ and notebooks/lib/). */
+export function projectRoot(): string {
+  if (cachedRoot) return cachedRoot;
+  for (let dir = fs.realpathSync(__dirname); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'package.json');
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'realfake') return (cachedRoot = dir);
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the realfake package folder above ${__dirname}`);
+  }
+}

@@ -1,0 +1,249 @@
+/**
+ * Image file -> size x size x 3 uint8 RGB, the way the study's Keras `load_img(path, target_size)` does it:
+ * decode, convert to RGB like PIL's `convert('RGB')`, then resize to exactly size x size (aspect ratio not kept).
+ *
+ * Fidelity to PIL, on purpose:
+ * - 'nearest' reproduces PIL's Image.resize(NEAREST) pixel for pixel (see resizeNearestPil). sharp's own
+ *   nearest kernel picks different source pixels, so we sample the fully decoded image ourselves.
+ * - Alpha is dropped without compositing over a background (PIL's RGBA -> RGB simply discards A).
+ * - EXIF orientation is NOT applied: PIL's open/convert/resize (and so Keras load_img) ignore it.
+ * - Embedded ICC profiles are ignored (PIL ignores them too); pixel values are taken as sRGB.
+ * - CMYK uses PIL's own (profile-free) CMYK -> RGB formula, not libvips' colour-managed conversion.
+ *
+ * Known differences from PIL (documented, not hidden):
+ * - 'bilinear' and 'lanczos3' are sharp/libvips' antialiasing resizers, not PIL's; values differ slightly.
+ *   For JPEG input they may use libjpeg's shrink-on-load, which is faster and differs slightly again.
+ * - JPEG decoding is libvips' (mozjpeg) rather than PIL's libjpeg-turbo; see the README for the measured gap.
+ * - 16-bit images are reduced to 8 bits by keeping the high byte. PIL does the same for 16-bit RGB, but clips
+ *   16-bit greyscale to 255 (nearly white), which we deliberately do not copy.
+ */
+import * as fs from 'fs';
+import sharp from 'sharp';
+import type { KernelEnum, Metadata, OutputInfo, ResizeOptions, Sharp } from 'sharp';
+import type { ResizeMethod } from './config';
+
+/** Smaller images carry too little to classify and are almost always icons or broken thumbnails. */
+export const MIN_IMAGE_SIDE = 8;
+/** 10000 x 10000: well above any face photo, well below what exhausts memory when decoding several at once. */
+export const MAX_IMAGE_PIXELS = 10000 * 10000;
+
+/** A decoded image: row-major height x width x 3 uint8 RGB. */
+export interface RgbImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+// Each file is read once, so libvips' operation cache would only hold memory (and open files) for nothing.
+sharp.cache(false);
+
+const SHARP_KERNEL: Record<Exclude<ResizeMethod, 'nearest'>, keyof KernelEnum> = {
+  bilinear: 'linear',
+  lanczos3: 'lanczos3',
+};
+
+function fail(name: string, reason: string): never {
+  throw new Error(`${name}: ${reason}`);
+}
+
+/** Turns sharp/libvips' multi-line messages into one short reason. */
+function decodeFailure(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
+  if (/unsupported image format/i.test(message)) return 'not an image (unrecognised or unsupported format)';
+  if (/exceeds pixel limit/i.test(message)) return `image too large (over ${MAX_IMAGE_PIXELS} pixels)`;
+  if (/premature end|truncated|unexpected end|not enough data|read error|incomplete/i.test(message)) {
+    return `truncated or corrupt image data (${message})`;
+  }
+  return `cannot decode image (${message})`;
+}
+
+/*
+ * libvips keeps one error-message buffer for all threads: when two decodes fail at the same time, their messages
+ * can be swapped or lost ("Unknown error"), which would make skip reasons depend on timing. So a failed load is
+ * retried alone, with no other load running, and the retry's error (its own, accurate message) is thrown.
+ * Failures are rare, so the cost is negligible.
+ */
+let activeLoads = 0;
+let exclusiveLoad: Promise<void> | null = null;
+const wakeWhenIdle: Array<() => void> = [];
+
+async function withAccurateErrors<T>(load: () => Promise<T>): Promise<T> {
+  while (exclusiveLoad) await exclusiveLoad;
+  activeLoads++;
+  try {
+    return await load();
+  } catch {
+    // fall through to the solo retry below, after leaving the shared section
+  } finally {
+    if (--activeLoads === 0) wakeWhenIdle.splice(0).forEach((wake) => wake());
+  }
+  while (exclusiveLoad) await exclusiveLoad;
+  let release!: () => void;
+  exclusiveLoad = new Promise((resolve) => (release = resolve));
+  try {
+    if (activeLoads > 0) await new Promise<void>((resolve) => wakeWhenIdle.push(resolve));
+    return await load();
+  } finally {
+    exclusiveLoad = null;
+    release();
+  }
+}
+
+/** Opens an image and checks its header, so bad files fail fast with a clear reason. */
+async function openImage(input: string | Buffer, name: string): Promise<{ image: Sharp; meta: Metadata }> {
+  if (typeof input === 'string') {
+    let stat: fs.Stats;
+    try {
+      stat = await fs.promises.stat(input);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      fail(name, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`);
+    }
+    if (!stat.isFile()) fail(name, 'not a regular file');
+    if (stat.size === 0) fail(name, 'empty file');
+  } else if (input.length === 0) {
+    fail(name, 'empty file');
+  }
+  // failOn 'error' rejects truncated and corrupt data but, like PIL, tolerates libjpeg/libpng warnings.
+  const image = sharp(input, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS, ignoreIcc: true, autoOrient: false });
+  let meta: Metadata;
+  try {
+    meta = await image.metadata();
+  } catch (err) {
+    fail(name, decodeFailure(err));
+  }
+  const { width, height } = meta;
+  if (!width || !height) fail(name, 'image has no dimensions');
+  if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) {
+    fail(name, `image too small (${width}x${height}; need at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
+  }
+  if (width * height > MAX_IMAGE_PIXELS) fail(name, `image too large (${width}x${height}; limit ${MAX_IMAGE_PIXELS} pixels)`);
+  return { image, meta };
+}
+
+/** 8-bit sRGB without alpha, whatever the input (grey, grey+alpha, palette, RGBA, 16-bit). */
+function asRgb8(image: Sharp): Sharp {
+  return image.removeAlpha().toColourspace('srgb');
+}
+
+async function rawPixels(pipeline: Sharp, name: string): Promise<{ data: Buffer; info: OutputInfo }> {
+  try {
+    return await pipeline.raw().toBuffer({ resolveWithObject: true });
+  } catch (err) {
+    fail(name, decodeFailure(err));
+  }
+}
+
+/**
+ * PIL's cmyk2rgb (libImaging/Convert.c): channel = clip(nk - round(C * nk / 255)) with nk = 255 - K, using
+ * its MULDIV255 integer rounding. libvips decodes Adobe-inverted CMYK JPEGs to the same CMYK values as PIL.
+ */
+function cmykToRgbPil(cmyk: Buffer, channels: number, width: number, height: number): RgbImage {
+  const muldiv255 = (a: number, b: number) => {
+    const t = a * b + 128;
+    return ((t >> 8) + t) >> 8;
+  };
+  const data = new Uint8Array(width * height * 3);
+  for (let p = 0; p < width * height; p++) {
+    const nk = 255 - cmyk[p * channels + 3];
+    for (let c = 0; c < 3; c++) data[p * 3 + c] = Math.max(0, nk - muldiv255(cmyk[p * channels + c], nk));
+  }
+  return { data, width, height };
+}
+
+/** The whole image as 8-bit RGB, converted the way PIL's convert('RGB') does. */
+async function decodeOpened(image: Sharp, meta: Metadata, name: string): Promise<RgbImage> {
+  if (meta.space === 'cmyk') {
+    // Keep the decoder's CMYK values: sharp would otherwise colour-manage them into sRGB first.
+    const { data, info } = await rawPixels(image.pipelineColourspace('cmyk').toColourspace('cmyk'), name);
+    return cmykToRgbPil(data, info.channels, info.width, info.height);
+  }
+  return asRgb(await rawPixels(asRgb8(image), name), name);
+}
+
+function asRgb({ data, info }: { data: Buffer; info: OutputInfo }, name: string): RgbImage {
+  if (info.channels !== 3) fail(name, `unexpected ${info.channels} channels after RGB conversion`);
+  return { data: new Uint8Array(data.buffer, data.byteOffset, data.length), width: info.width, height: info.height };
+}
+
+/** Fully decodes an image to 8-bit RGB at its own size (no resizing, no EXIF rotation). */
+export function decodeImageRgb(input: string | Buffer, name = typeof input === 'string' ? input : 'image'): Promise<RgbImage> {
+  return withAccurateErrors(async () => {
+    const { image, meta } = await openImage(input, name);
+    return decodeOpened(image, meta, name);
+  });
+}
+
+/**
+ * PIL's Image.resize(size, NEAREST), exactly. Pillow (_imaging.c `_resize`) builds the affine scale
+ * a = srcWidth / width and runs ImagingScaleAffine (libImaging/Geometry.c), which starts at the centre of the
+ * first output pixel, xo = a * 0.5, and for each next output pixel ADDS a (accumulating in doubles);
+ * the source index is (int)xo, i.e. truncation. Rows work the same way with srcHeight / height.
+ * We reproduce the accumulation rather than computing floor((x + 0.5) * a) directly, because the two can
+ * differ by one pixel when rounding error lands on an integer boundary. A source index past the edge (not
+ * reachable for sane sizes) is filled with black, as PIL's `fill` does.
+ */
+export function resizeNearestPil(src: RgbImage, width: number, height: number): Uint8Array {
+  if (src.width === width && src.height === height) return src.data.slice(); // PIL returns a plain copy here
+  const columnOf = (count: number, srcCount: number): Int32Array => {
+    const scale = srcCount / count;
+    const index = new Int32Array(count);
+    let position = scale * 0.5;
+    for (let i = 0; i < count; i++) {
+      const s = Math.trunc(position);
+      index[i] = s < srcCount ? s : -1;
+      position += scale;
+    }
+    return index;
+  };
+  const xs = columnOf(width, src.width);
+  const ys = columnOf(height, src.height);
+  const out = new Uint8Array(width * height * 3);
+  for (let y = 0; y < height; y++) {
+    if (ys[y] < 0) continue;
+    const rowStart = ys[y] * src.width * 3;
+    for (let x = 0; x < width; x++) {
+      if (xs[x] < 0) continue;
+      const from = rowStart + xs[x] * 3;
+      const to = (y * width + x) * 3;
+      out[to] = src.data[from];
+      out[to + 1] = src.data[from + 1];
+      out[to + 2] = src.data[from + 2];
+    }
+  }
+  return out;
+}
+
+async function loadRgb(input: string | Buffer, name: string, size: number, resize: ResizeMethod): Promise<Uint8Array> {
+  if (!Number.isInteger(size) || size <= 0) throw new Error(`image size must be a positive integer (got ${size})`);
+  const { image, meta } = await openImage(input, name);
+  if (resize === 'nearest') {
+    // Always a full decode: JPEG shrink-on-load would change which pixels exist to be sampled.
+    return resizeNearestPil(await decodeOpened(image, meta, name), size, size);
+  }
+  const kernel = SHARP_KERNEL[resize];
+  if (!kernel) throw new Error(`unknown resize method "${resize}"`);
+  const resizeOptions: ResizeOptions = { width: size, height: size, fit: 'fill', kernel };
+  if (!meta.hasAlpha && meta.space !== 'cmyk') {
+    // One pipeline: lets libvips shrink JPEGs while decoding (much faster for 1024px inputs).
+    return asRgb(await rawPixels(asRgb8(image).resize(resizeOptions), name), name).data;
+  }
+  // sharp would premultiply by alpha (and colour-manage CMYK) before resizing; convert to RGB the PIL way
+  // first, then resize the opaque RGB pixels.
+  const rgb = await decodeOpened(image, meta, name);
+  const opaque = sharp(rgb.data, { raw: { width: rgb.width, height: rgb.height, channels: 3 } });
+  return asRgb(await rawPixels(opaque.resize(resizeOptions), name), name).data;
+}
+
+/**
+ * Loads an image file as size x size x 3 uint8 RGB (row-major), resized with `resize`.
+ * Throws Error('<file>: <reason>') for missing, empty, non-image, truncated, too small or too large files.
+ */
+export function loadImageRgb(file: string, size: number, resize: ResizeMethod): Promise<Uint8Array> {
+  return withAccurateErrors(() => loadRgb(file, file, size, resize));
+}
+
+/** loadImageRgb for bytes already in memory (an upload, a zip entry); `name` is used in error messages. */
+export function loadImageRgbFromBuffer(buffer: Buffer, size: number, resize: ResizeMethod, name = 'image'): Promise<Uint8Array> {
+  return withAccurateErrors(() => loadRgb(buffer, name, size, resize));
+}

@@ -1,0 +1,147 @@
+/**
+ * One image (or a folder) > the same decode and resize as training > [0,1] > model > verdict.
+ * "Fake (AI-generated)" when pFake >= the run's threshold; confidence is the probability of the verdict given.
+ *
+ * Scoring goes through an InferenceEngine so the same code runs on tfjs or, when installed, onnxruntime.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from './config';
+import { listImageFiles } from './image-files';
+import { loadImageRgb } from './images';
+import { fakeScores } from './model';
+import { loadModel } from './model-io';
+import { openRun } from './runs';
+
+export type Verdict = 'Real' | 'Fake (AI-generated)';
+
+export interface Prediction {
+  file: string;
+  verdict: Verdict;
+  /** Probability of the verdict given: pFake for "Fake", 1 - pFake for "Real". */
+  confidence: number;
+  pFake: number;
+}
+
+export interface PredictionFailure {
+  file: string;
+  reason: string;
+}
+
+/** Scores batches of preprocessed images (N x size x size x 3 in [0,1]) as pFake. */
+export interface InferenceEngine {
+  readonly name: string;
+  scores(batch: Float32Array, n: number, size: number): Promise<Float32Array>;
+  dispose(): Promise<void> | void;
+}
+
+export class TfjsEngine implements InferenceEngine {
+  readonly name = 'tfjs';
+  constructor(readonly model: tf.LayersModel) {}
+
+  static async load(modelDir: string): Promise<TfjsEngine> {
+    return new TfjsEngine(await loadModel(modelDir));
+  }
+
+  async scores(batch: Float32Array, n: number, size: number): Promise<Float32Array> {
+    const result = tf.tidy(() => fakeScores(this.model.predict(tf.tensor4d(batch, [n, size, size, 3])) as tf.Tensor2D));
+    const values = (await result.data()) as Float32Array;
+    result.dispose();
+    return values;
+  }
+
+  dispose(): void {
+    this.model.dispose();
+  }
+}
+
+export function verdictFor(pFake: number, threshold: number): { verdict: Verdict; confidence: number } {
+  return pFake >= threshold ? { verdict: 'Fake (AI-generated)', confidence: pFake } : { verdict: 'Real', confidence: 1 - pFake };
+}
+
+/** Expands folders (recursively, sorted) and keeps files as given; a missing path is an error. */
+export function collectImagePaths(paths: string[]): string[] {
+  const files: string[] = [];
+  for (const p of paths) {
+    if (!fs.existsSync(p)) throw new Error(`${p}: no such file or folder`);
+    if (fs.statSync(p).isDirectory()) files.push(...listImageFiles(p));
+    else files.push(p);
+  }
+  return files;
+}
+
+export type EngineLoader = (runDir: string) => Promise<InferenceEngine>;
+
+export class Predictor {
+  constructor(
+    readonly engine: InferenceEngine,
+    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>,
+  ) {}
+
+  /** A predictor for a trained run; `loadEngine` picks the engine (tfjs by default). */
+  static async fromRun(runDir: string, loadEngine: EngineLoader = (dir) => TfjsEngine.load(path.join(dir, 'model'))): Promise<Predictor> {
+    const { config } = openRun(runDir);
+    return new Predictor(await loadEngine(runDir), config);
+  }
+
+  /** Decodes and resizes exactly as preprocessing did for training. */
+  loadPixels(file: string): Promise<Uint8Array> {
+    return loadImageRgb(file, this.config.imageSize, this.config.resize);
+  }
+
+  async predictPixels(images: Uint8Array[]): Promise<number[]> {
+    const size = this.config.imageSize;
+    const pixels = size * size * 3;
+    const batch = new Float32Array(images.length * pixels);
+    images.forEach((img, i) => {
+      for (let p = 0; p < pixels; p++) batch[i * pixels + p] = img[p] / 255;
+    });
+    return Array.from(await this.engine.scores(batch, images.length, size));
+  }
+
+  toPrediction(file: string, pFake: number): Prediction {
+    return { file, pFake, ...verdictFor(pFake, this.config.threshold) };
+  }
+
+  async predictFile(file: string): Promise<Prediction> {
+    const [pFake] = await this.predictPixels([await this.loadPixels(file)]);
+    return this.toPrediction(file, pFake);
+  }
+
+  /**
+   * Predicts many files in batches. An unreadable file is reported through `onFailure` and skipped;
+   * the others go on.
+   */
+  async predictFiles(files: string[], options: { batchSize?: number; onPrediction?: (p: Prediction) => void; onFailure?: (f: PredictionFailure) => void } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+    const batchSize = options.batchSize ?? 32;
+    const predictions: Prediction[] = [];
+    const failures: PredictionFailure[] = [];
+    for (let start = 0; start < files.length; start += batchSize) {
+      const chunk = files.slice(start, start + batchSize);
+      const loaded = await Promise.all(chunk.map(async (file) => {
+        try {
+          return { file, pixels: await this.loadPixels(file) };
+        } catch (err) {
+          const failure = { file, reason: (err as Error).message.replace(`${file}: `, '') };
+          failures.push(failure);
+          options.onFailure?.(failure);
+          return null;
+        }
+      }));
+      const ok = loaded.filter((l): l is { file: string; pixels: Uint8Array } => l !== null);
+      if (ok.length === 0) continue;
+      const scores = await this.predictPixels(ok.map((l) => l.pixels));
+      ok.forEach((l, i) => {
+        const prediction = this.toPrediction(l.file, scores[i]);
+        predictions.push(prediction);
+        options.onPrediction?.(prediction);
+      });
+    }
+    return { predictions, failures };
+  }
+
+  async dispose(): Promise<void> {
+    await this.engine.dispose();
+  }
+}

@@ -1,0 +1,307 @@
+/**
+ * Two image folders (real, fake) -> one dataset folder (X.npy, Y.npy, manifest.csv, dataset.json; see
+ * lib/dataset.ts). Like the study's preprocessing, but reproducible and robust:
+ * - Files are taken in sorted (code point) order; the study used os.listdir order, which is arbitrary.
+ * - The first `limitPerClass` USABLE images per class are kept: a broken file is skipped, recorded in the
+ *   manifest with its reason, and the next file takes its place. Files after the limit are not read.
+ * - Images are decoded concurrently but committed in file order, so the output is byte-identical whatever
+ *   the concurrency.
+ * - Pixels go straight into one preallocated uint8 buffer (N x size x size x 3), never a float copy.
+ * - Every output is written to a temporary name and renamed; dataset.json goes last, so an interrupted run
+ *   never leaves a dataset that looks complete.
+ */
+import { createHash } from 'crypto';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+import type { ResizeMethod } from './config';
+import { DATASET_FILES, readDatasetInfo } from './dataset';
+import type { ClassCounts, DatasetInfo } from './dataset';
+import { loadImageRgb } from './images';
+import { writeNpy } from './npy';
+
+/**
+ * Extensions we try to load (case-insensitive). BMP is listed although sharp cannot decode it, so BMP files
+ * show up in the manifest as skipped instead of being silently ignored.
+ */
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'];
+
+const CLASSES = [
+  { name: 'real', label: 0 },
+  { name: 'fake', label: 1 },
+] as const;
+type ClassName = (typeof CLASSES)[number]['name'];
+
+export interface PreprocessOptions {
+  realDir: string;
+  fakeDir: string;
+  /** Output folder (created if missing). */
+  out: string;
+  /** Side of the square output images. Default 128, as in the study. */
+  size?: number;
+  /** Default 'nearest' (PIL NEAREST, Keras load_img's default), as in the study. */
+  resize?: ResizeMethod;
+  /** At most this many usable images per class (null: all). */
+  limitPerClass?: number | null;
+  /** Images decoded at once. Default: the number of CPU cores. */
+  concurrency?: number;
+  onProgress?: (progress: PreprocessProgress) => void;
+}
+
+export interface PreprocessProgress {
+  className: ClassName;
+  file: string;
+  status: 'ok' | 'skipped';
+  reason?: string;
+  /** Files handled so far, both classes. */
+  done: number;
+  /** Files that will be handled in all; grows by one when a skipped file is replaced by the next one. */
+  total: number;
+}
+
+export interface PreprocessResult {
+  out: string;
+  info: DatasetInfo;
+  seconds: number;
+  /** One line for the user, e.g. "6000 images (real 3000, fake 3000) 128x128 nearest -> data/ in 9.1 s; 0 skipped". */
+  summary: string;
+}
+
+interface ManifestRow {
+  path: string;
+  label: number;
+  status: 'ok' | 'skipped';
+  reason: string;
+}
+
+/** Image files of a folder in sorted order; throws one line if the folder is missing. */
+export function listImageFiles(dir: string): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${dir}: folder not found`);
+    if (code === 'ENOTDIR') throw new Error(`${dir}: not a folder`);
+    throw new Error(`${dir}: cannot list folder (${code ?? (err as Error).message})`);
+  }
+  return entries
+    .filter((e) => (e.isFile() || e.isSymbolicLink()) && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
+    .map((e) => e.name)
+    .sort() // code point order: the same on every machine and locale
+    .map((name) => path.join(dir, name));
+}
+
+/** A hash of file names, sizes and modification times: changes when the source folders change. */
+export function sourceFingerprint(files: string[]): string {
+  const hash = createHash('sha256');
+  for (const file of files) {
+    const stat = fs.statSync(file, { throwIfNoEntry: false });
+    hash.update(`${path.basename(path.dirname(file))}/${path.basename(file)}\t${stat?.size ?? -1}\t${stat?.mtimeMs ?? -1}\n`);
+  }
+  return hash.digest('hex');
+}
+
+function resolved(options: PreprocessOptions) {
+  return {
+    ...options,
+    size: options.size ?? 128,
+    resize: options.resize ?? ('nearest' as ResizeMethod),
+    limitPerClass: options.limitPerClass ?? null,
+    concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
+  };
+}
+
+/**
+ * True when `options.out` holds a complete dataset made with the same size, resize method, limit and source
+ * folders, and the source folders' files are unchanged: preprocessing can then be skipped.
+ */
+export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
+  const o = resolved(options);
+  let info: DatasetInfo | null;
+  try {
+    info = readDatasetInfo(o.out);
+  } catch {
+    return false;
+  }
+  if (!info) return false;
+  if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
+  if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false;
+  if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
+  try {
+    return sourceFingerprint([...listImageFiles(o.realDir), ...listImageFiles(o.fakeDir)]) === info.sourceFingerprint;
+  } catch {
+    return false;
+  }
+}
+
+type Outcome = { ok: true; pixels: Uint8Array } | { ok: false; reason: string };
+
+/**
+ * Loads files[0..] with up to `concurrency` loads running, and hands each outcome to `commit` strictly in
+ * file order, until `limit` loads succeeded or the files run out. A file is only started while the successes
+ * committed plus the loads not yet committed stay below the limit, so no work is wasted and the set of files
+ * tried does not depend on timing. Finished-but-uncommitted results are bounded to keep memory flat.
+ */
+function loadInOrder(
+  files: string[],
+  limit: number,
+  concurrency: number,
+  load: (file: string) => Promise<Uint8Array>,
+  commit: (index: number, outcome: Outcome) => void,
+): Promise<void> {
+  const maxUncommitted = concurrency * 4;
+  const finished = new Map<number, Outcome>();
+  let next = 0;
+  let running = 0;
+  let uncommitted = 0;
+  let committed = 0;
+  let succeeded = 0;
+  return new Promise((resolve, reject) => {
+    const pump = () => {
+      while (running < concurrency && uncommitted < maxUncommitted && next < files.length && succeeded + uncommitted < limit) {
+        const index = next++;
+        running++;
+        uncommitted++;
+        load(files[index])
+          .then(
+            (pixels): Outcome => ({ ok: true, pixels }),
+            (err): Outcome => ({ ok: false, reason: reasonOf(err, files[index]) }),
+          )
+          .then((outcome) => {
+            running--;
+            finished.set(index, outcome);
+            while (finished.has(committed)) {
+              const ready = finished.get(committed)!;
+              finished.delete(committed);
+              commit(committed, ready);
+              if (ready.ok) succeeded++;
+              committed++;
+              uncommitted--;
+            }
+            pump();
+            if (running === 0) resolve();
+          })
+          .catch(reject);
+      }
+    };
+    pump();
+    if (running === 0) resolve(); // nothing to do
+  });
+}
+
+/** The loader's message is "<file>: <reason>"; the manifest has the file in its own column. */
+function reasonOf(err: unknown, file: string): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+  return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
+}
+
+function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+function writeFileAtomic(file: string, content: string): void {
+  const tmp = `${file}.tmp-${process.pid}`;
+  fs.writeFileSync(tmp, content);
+  fs.renameSync(tmp, file);
+}
+
+/** Converts two image folders into a dataset folder; see the module comment. Throws one line on fatal problems. */
+export async function preprocessFolders(options: PreprocessOptions): Promise<PreprocessResult> {
+  const o = resolved(options);
+  if (!Number.isInteger(o.size) || o.size <= 0) throw new Error(`size must be a positive integer (got ${o.size})`);
+  if (o.limitPerClass !== null && !(Number.isInteger(o.limitPerClass) && o.limitPerClass > 0)) {
+    throw new Error(`limitPerClass must be a positive integer or null (got ${o.limitPerClass})`);
+  }
+  const started = Date.now();
+  const dirs: Record<ClassName, string> = { real: o.realDir, fake: o.fakeDir };
+  const candidates = Object.fromEntries(CLASSES.map(({ name }) => [name, listImageFiles(dirs[name])])) as Record<ClassName, string[]>;
+  for (const { name } of CLASSES) {
+    if (candidates[name].length === 0) {
+      throw new Error(`${dirs[name]}: no image files for class ${name} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
+    }
+  }
+  const limit = o.limitPerClass ?? Infinity;
+  const planned = Object.fromEntries(CLASSES.map(({ name }) => [name, Math.min(limit, candidates[name].length)])) as Record<ClassName, number>;
+  const imageBytes = o.size * o.size * 3;
+  const capacity = planned.real + planned.fake;
+  let x: Uint8Array;
+  try {
+    x = new Uint8Array(capacity * imageBytes);
+  } catch {
+    throw new Error(`cannot allocate ${((capacity * imageBytes) / 2 ** 30).toFixed(1)} GiB for ${capacity} images of ${o.size}px; set a lower limitPerClass or size`);
+  }
+  const y = new Uint8Array(capacity);
+  const manifest: ManifestRow[] = [];
+  const counts: ClassCounts = { real: 0, fake: 0 };
+  const skipped: ClassCounts = { real: 0, fake: 0 };
+  let n = 0;
+
+  // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
+  // oversubscribing the cores (sharp's default on glibc Linux is already 1).
+  const sharpThreads = sharp.concurrency();
+  sharp.concurrency(1);
+  try {
+    for (const { name, label } of CLASSES) {
+      const files = candidates[name];
+      await loadInOrder(files, limit, o.concurrency, (file) => loadImageRgb(file, o.size, o.resize), (index, outcome) => {
+        if (outcome.ok) {
+          x.set(outcome.pixels, n * imageBytes);
+          y[n++] = label;
+          counts[name]++;
+        } else {
+          skipped[name]++;
+          if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
+        }
+        const reason = outcome.ok ? '' : outcome.reason;
+        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason });
+        o.onProgress?.({
+          className: name,
+          file: files[index],
+          status: outcome.ok ? 'ok' : 'skipped',
+          ...(outcome.ok ? {} : { reason }),
+          done: manifest.length,
+          total: planned.real + planned.fake,
+        });
+      });
+      if (counts[name] === 0) {
+        const first = manifest.find((row) => row.label === label && row.status === 'skipped');
+        throw new Error(`${dirs[name]}: no usable images for class ${name} (${skipped[name]} tried, all skipped; first: ${first?.reason})`);
+      }
+    }
+  } finally {
+    sharp.concurrency(sharpThreads);
+  }
+
+  const info: DatasetInfo = {
+    format: 'realfake-dataset',
+    version: 1,
+    size: o.size,
+    resize: o.resize,
+    limitPerClass: o.limitPerClass,
+    count: n,
+    counts,
+    skipped: skipped.real + skipped.fake,
+    skippedPerClass: skipped,
+    sources: { real: path.resolve(o.realDir), fake: path.resolve(o.fakeDir) },
+    sourceFingerprint: sourceFingerprint([...candidates.real, ...candidates.fake]),
+    created: new Date().toISOString(),
+  };
+  fs.mkdirSync(o.out, { recursive: true });
+  // Remove the completion marker first: if we are interrupted below, the folder no longer claims to be complete.
+  fs.rmSync(path.join(o.out, DATASET_FILES.info), { force: true });
+  writeNpy(path.join(o.out, DATASET_FILES.x), x.subarray(0, n * imageBytes), [n, o.size, o.size, 3]);
+  writeNpy(path.join(o.out, DATASET_FILES.y), y.subarray(0, n), [n]);
+  const csv = ['path,label,status,reason', ...manifest.map((r) => [r.path, r.label, r.status, r.reason].map(csvField).join(','))];
+  writeFileAtomic(path.join(o.out, DATASET_FILES.manifest), `${csv.join('\n')}\n`);
+  writeFileAtomic(path.join(o.out, DATASET_FILES.info), `${JSON.stringify(info, null, 2)}\n`);
+
+  const seconds = (Date.now() - started) / 1000;
+  const summary =
+    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize} -> ${o.out} ` +
+    `in ${seconds.toFixed(1)} s (${(manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
+    `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
+  return { out: o.out, info, seconds, summary };
+}

@@ -1,0 +1,178 @@
+/**
+ * A run's evaluation beside the study's published figures, as a terminal table and RUNDIR/report.md.
+ * The study's "published" column shows what it printed (precision and recall swapped); the "corrected"
+ * column recomputes everything from its confusion matrix. Which split the run was scored on is stated,
+ * because the study chose its checkpoint and reported metrics on the same validation split.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { STUDY_DEFAULTS, type Config } from './config';
+import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
+
+/** The study's printed accuracy (two decimals). Everything else of the study's comes from STUDY_REPORTED. */
+export const STUDY_PUBLISHED_ACCURACY = 0.99;
+
+export type EvaluationSplit = 'val' | 'test' | 'external';
+
+export interface ReportRow {
+  metric: string;
+  run: string;
+  /** What the study printed. */
+  published: string;
+  /** Recomputed from the study's confusion matrix, fake = positive. */
+  corrected: string;
+}
+
+export interface Report {
+  markdown: string;
+  rows: ReportRow[];
+  configRows: { setting: string; run: string; study: string }[];
+  split: EvaluationSplit;
+  /** One sentence on what the split means for the numbers. */
+  splitNote: string;
+}
+
+/** The metrics.json fields the report reads (roc/pr curves are ignored). */
+interface RunMetrics {
+  n: number;
+  threshold: number;
+  accuracy: number;
+  precision: number;
+  recall: number;
+  f1: number;
+  specificity: number;
+  auc?: number;
+  averagePrecision?: number;
+  confusion: Confusion;
+  split?: EvaluationSplit;
+}
+
+function readJson<T>(file: string, parse: (text: string) => T, what: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
+    throw new Error(`${file}: ${reason} (${what})`);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
+
+function readRunMetrics(file: string): RunMetrics {
+  const m = readJson(file, parseMetricsJson, 'is --run a run folder? training writes it after evaluation') as unknown as RunMetrics;
+  const number = (v: unknown) => typeof v === 'number';
+  for (const field of ['n', 'threshold', 'accuracy', 'precision', 'recall', 'f1', 'specificity'] as const) {
+    if (!number(m?.[field])) throw new Error(`${file}: missing or non-numeric field "${field}"`);
+  }
+  for (const cell of ['tp', 'fp', 'fn', 'tn'] as const) {
+    if (!Number.isInteger(m.confusion?.[cell])) throw new Error(`${file}: missing or non-integer field "confusion.${cell}"`);
+  }
+  if (m.split !== undefined && !['val', 'test', 'external'].includes(m.split)) {
+    throw new Error(`${file}: field "split" must be "val", "test" or "external" (got ${JSON.stringify(m.split)})`);
+  }
+  return m;
+}
+
+/** null means "no limit" for limitPerClass, the only nullable setting shown. */
+const configValue = (v: unknown) => (v === undefined ? '—' : v === null ? 'all' : String(v));
+
+const rate = (x: number | undefined) => (x === undefined ? '—' : Number.isNaN(x) ? 'n/a' : x.toFixed(4));
+
+export function buildReport(runDir: string): Report {
+  const metrics = readRunMetrics(path.join(runDir, 'metrics.json'));
+  const config = readJson<Partial<Config>>(path.join(runDir, 'config.json'), JSON.parse, 'the run folder should hold the resolved config');
+
+  const study = metricsFromConfusion(STUDY_REPORTED);
+  // What the study printed: sklearn's precision_score/recall_score called as (y_pred, y_true).
+  const swapped = metricsFromConfusion({ ...STUDY_REPORTED, fp: STUDY_REPORTED.fn, fn: STUDY_REPORTED.fp });
+  const studyN = STUDY_REPORTED.tp + STUDY_REPORTED.fp + STUDY_REPORTED.fn + STUDY_REPORTED.tn;
+  const { tp, fp, fn, tn } = STUDY_REPORTED;
+  const c = metrics.confusion;
+
+  const rows: ReportRow[] = [
+    { metric: 'Accuracy', run: rate(metrics.accuracy), published: String(STUDY_PUBLISHED_ACCURACY), corrected: rate(study.accuracy) },
+    { metric: 'Precision', run: rate(metrics.precision), published: `${rate(swapped.precision)} ¹`, corrected: rate(study.precision) },
+    { metric: 'Recall (sensitivity)', run: rate(metrics.recall), published: `${rate(swapped.recall)} ¹`, corrected: rate(study.recall) },
+    { metric: 'F1', run: rate(metrics.f1), published: '—', corrected: rate(study.f1) },
+    { metric: 'Specificity', run: rate(metrics.specificity), published: '—', corrected: rate(study.specificity) },
+    { metric: 'ROC AUC', run: rate(metrics.auc), published: '— ²', corrected: '— ²' },
+    { metric: 'Average precision', run: rate(metrics.averagePrecision), published: '—', corrected: '—' },
+    { metric: 'TP (fake called fake)', run: String(c.tp), published: String(tp), corrected: String(tp) },
+    { metric: 'FP (real called fake)', run: String(c.fp), published: String(fp), corrected: String(fp) },
+    { metric: 'FN (fake called real)', run: String(c.fn), published: String(fn), corrected: String(fn) },
+    { metric: 'TN (real called real)', run: String(c.tn), published: String(tn), corrected: String(tn) },
+    { metric: 'Images scored', run: String(metrics.n), published: String(studyN), corrected: String(studyN) },
+  ];
+
+  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'seed', 'valFraction', 'testFraction'] as const).map(
+    (key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }),
+  );
+
+  const { split, splitNote } = describeSplit(metrics, config);
+  const hardLabelAuc = (study.recall + study.specificity) / 2;
+  const markdown = [
+    `# realfake run report: ${path.basename(path.resolve(runDir))}`,
+    '',
+    `Metrics of this run on its **${split}** split (${metrics.n} images, threshold ${metrics.threshold}, fake = positive), beside the study's published figures.`,
+    '',
+    markdownTable(['Metric', 'This run', 'Study (as published)', 'Study (corrected)'], rows.map((r) => [r.metric, r.run, r.published, r.corrected])),
+    '',
+    `¹ The study printed precision and recall swapped: it called scikit-learn's \`precision_score\` and \`recall_score\` with the true and predicted labels in reversed order. ` +
+      `Its "precision" was TP/(TP+FN) = ${tp}/${tp + fn} = ${rate(swapped.precision)}, which is the recall; its "recall" was TP/(TP+FP) = ${tp}/${tp + fp} = ${rate(swapped.recall)}, which is the precision. ` +
+      `The corrected column recomputes every rate from its confusion matrix (TP ${tp}, FP ${fp}, FN ${fn}, TN ${tn}).`,
+    '',
+    `² The study drew its ROC curve from hard 0/1 predictions, so its area is just (recall + specificity)/2 = ${rate(hardLabelAuc)}, not comparable to this run's AUC, which ranks the model's scores.`,
+    '',
+    '## Which split these numbers are on',
+    '',
+    splitNote,
+    '',
+    '## Configuration',
+    '',
+    markdownTable(['Setting', 'This run', 'Study'], configRows.map((r) => [r.setting, r.run, r.study])),
+    '',
+  ].join('\n');
+  return { markdown, rows, configRows, split, splitNote };
+}
+
+/** metrics.json says which split it scored; older runs without the field are inferred from config.testFraction. */
+function describeSplit(metrics: RunMetrics, config: Partial<Config>): { split: EvaluationSplit; splitNote: string } {
+  const testFraction = config.testFraction ?? 0;
+  const split: EvaluationSplit = metrics.split ?? (testFraction > 0 ? 'test' : 'val');
+  const inferred = metrics.split === undefined ? ` (metrics.json has no "split" field; inferred from testFraction = ${testFraction})` : '';
+  const caveat =
+    "The study chose its checkpoint (best val_accuracy over 100 epochs) and reported its metrics on that same validation split, so its figures are likely optimistic.";
+  const notes: Record<EvaluationSplit, string> = {
+    val:
+      `This run was scored on the validation split${inferred}, which also chose the checkpoint: the same protocol as the study, and optimistic in the same way. ${caveat} ` +
+      'For an unbiased estimate, train with `--test-fraction 0.1` (or more): the run then reports metrics on a held-out test split that neither training nor checkpoint selection saw.',
+    test:
+      `This run was scored on a held-out test split${inferred}${testFraction > 0 ? ` (testFraction = ${testFraction})` : ''} that neither training nor checkpoint selection saw. ${caveat} ` +
+      "This is the fairer estimate; the study's validation-split figures are not directly comparable to it.",
+    external:
+      `This run was scored on an external data set${inferred}, outside the training distribution. ${caveat} ` +
+      'Differences from the study also measure how well the model transfers to other real and fake images.',
+  };
+  return { split, splitNote: notes[split] };
+}
+
+function columnWidths(headers: string[], rows: string[][]): number[] {
+  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  const widths = columnWidths(headers, rows);
+  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
+  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+/** A plain aligned table for the terminal. */
+export function textTable(headers: string[], rows: string[][]): string {
+  const widths = columnWidths(headers, rows);
+  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
