@@ -63,9 +63,11 @@ export const PRESETS = {
   /** Small and fast: a real learning curve in a minute or two on 2 CPU cores. */
   smoke: {
     imageSize: 64,
-    limitPerClass: 200,
-    epochs: 8,
-    batchSize: 32,
+    limitPerClass: 150,
+    epochs: 12,
+    // Small batches give the ~150 updates this model needs before it starts to learn (measured: loss stays at
+    // ln 2 for the first ~120 steps at lr 1e-3 from the study's initialisation).
+    batchSize: 16,
     learningRate: 1e-3,
   },
 } satisfies Record<string, Partial<Config>>;

@@ -52,10 +52,44 @@ export interface Dataset {
   x: Uint8Array;
   /** N labels: 0 = real, 1 = fake. */
   y: Uint8Array;
+  /** The source file of each row (the manifest's ok rows, in order). */
+  files: string[];
   n: number;
   size: number;
   info: DatasetInfo;
   manifestPath: string;
+}
+
+/** One line of manifest.csv. */
+export interface ManifestRow {
+  path: string;
+  label: number;
+  status: 'ok' | 'skipped';
+  reason: string;
+}
+
+/** Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted). */
+export function readManifest(file: string): ManifestRow[] {
+  const text = fs.readFileSync(file, 'utf8');
+  const records: string[][] = [];
+  let record: string[] = [];
+  let field = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i];
+    if (quoted) {
+      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
+      else if (ch === '"') quoted = false;
+      else field += ch;
+    } else if (ch === '"') quoted = true;
+    else if (ch === ',') record.push(field), (field = '');
+    else if (ch === '\n') record.push(field), records.push(record), (record = []), (field = '');
+    else if (ch !== '\r') field += ch;
+  }
+  if (field !== '' || record.length) record.push(field), records.push(record);
+  const [header, ...rows] = records;
+  if (header?.join() !== 'path,label,status,reason') throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
+  return rows.map(([p, label, status, reason]) => ({ path: p, label: Number(label), status: status as ManifestRow['status'], reason: reason ?? '' }));
 }
 
 const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';
@@ -89,5 +123,8 @@ export function loadDataset(dir: string): Dataset {
   if (y.dtype !== 'uint8' || y.shape.join() !== String(n)) {
     throw new Error(`${yFile}: expected uint8 [${n}], found ${y.dtype} [${y.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
   }
-  return { x: x.data as Uint8Array, y: y.data as Uint8Array, n, size: info.size, info, manifestPath: path.join(dir, DATASET_FILES.manifest) };
+  const manifestPath = path.join(dir, DATASET_FILES.manifest);
+  const files = readManifest(manifestPath).filter((row) => row.status === 'ok').map((row) => row.path);
+  if (files.length !== n) throw new Error(`${manifestPath}: lists ${files.length} usable images but X.npy has ${n}; ${HOW_TO_MAKE} again`);
+  return { x: x.data as Uint8Array, y: y.data as Uint8Array, files, n, size: info.size, info, manifestPath };
 }

@@ -8,10 +8,11 @@ import type { HistoryData } from './callbacks';
 import { loadDataset } from './dataset';
 import { readJson, writeFileAtomic } from './files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
-import { loadModel } from './model-io';
+import { EngineChoice, loadEngine } from './onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from './plots';
+import type { InferenceEngine } from './predict';
 import { openRun } from './runs';
-import { evaluateRows } from './train';
+import type { ImageData } from './train';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 
@@ -23,6 +24,8 @@ export interface RunEvaluation {
   files: string[];
   /** Whether PNGs were written, or why not. */
   figureNote: string;
+  /** Which inference engine scored the images, and why. */
+  engineNote: string;
 }
 
 /** The figures of a run: training curves (if there is a history), confusion matrix, ROC, precision-recall. */
@@ -36,12 +39,28 @@ export function runFigures(metrics: Metrics, history?: HistoryData): Record<stri
   return figures;
 }
 
+/** pFake for the given dataset rows, scored in batches by any inference engine. */
+export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: number[], batchSize: number): Promise<Float32Array> {
+  const pixels = data.size * data.size * 3;
+  const scores = new Float32Array(rows.length);
+  for (let start = 0; start < rows.length; start += batchSize) {
+    const chunk = rows.slice(start, start + batchSize);
+    const batch = new Float32Array(chunk.length * pixels);
+    chunk.forEach((row, i) => {
+      for (let p = 0; p < pixels; p++) batch[i * pixels + p] = data.x[row * pixels + p] / 255;
+    });
+    scores.set(await engine.scores(batch, chunk.length, data.size), start);
+  }
+  return scores;
+}
+
 function csvField(value: string | number): string {
   const s = String(value);
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
 }
 
-export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean } = {}): Promise<RunEvaluation> {
+/** `engine` picks the inference engine (lib/onnx-engine.ts): ONNX when available, else tfjs, by default. */
+export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice } = {}): Promise<RunEvaluation> {
   const run = openRun(runDir);
   const external = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? run.meta.dataDir;
@@ -51,11 +70,17 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
   }
   const split: EvaluatedSplit = external ? 'external' : run.split.test.length > 0 ? 'test' : 'val';
   const rows = external ? Array.from({ length: dataset.n }, (_, i) => i) : run.split[split as 'val' | 'test'];
-  const model = await loadModel(path.join(runDir, 'model'));
-  const result = await evaluateRows(model, dataset, rows, 64);
-  model.dispose();
-  const metrics = { ...computeMetrics(result.labels, result.scores, run.config.threshold), split, dataDir: path.resolve(dataDir) };
-  const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: result.labels[i], pFake: result.scores[i] }));
+  let engineNote = '';
+  const engine = await loadEngine(runDir, options.engine ?? 'auto', (line) => (engineNote = line));
+  let scores: Float32Array;
+  try {
+    scores = await scoreRows(engine, dataset, rows, 64);
+  } finally {
+    await engine.dispose();
+  }
+  const labels = Uint8Array.from(rows, (row) => dataset.y[row]);
+  const metrics = { ...computeMetrics(labels, scores, run.config.threshold), split, dataDir: path.resolve(dataDir) };
+  const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: labels[i], pFake: scores[i] }));
   const historyFile = path.join(runDir, 'history.json');
   const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;
   const figures = runFigures(metrics, history);
@@ -72,5 +97,5 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
     files = [metricsFile, predictionsFile, ...written.files];
     figureNote = written.note;
   }
-  return { metrics, predictions, figures, files, figureNote };
+  return { metrics, predictions, figures, files, figureNote, engineNote };
 }

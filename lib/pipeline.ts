@@ -10,14 +10,14 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from './config';
-import { readJson, writeJsonAtomic } from './files';
 import { describeBackend, BackendInfo } from './backend';
 import { evaluateRun, RunEvaluation } from './evaluate';
 import { trainRun, TrainRunOptions } from './experiment';
 import { listImageFiles } from './image-files';
+import { loadEngine } from './onnx-engine';
 import { Prediction, Predictor } from './predict';
 import { datasetCacheIsFresh, preprocessFolders } from './preprocess';
-import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset } from './synth';
+import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, SynthOptions } from './synth';
 import type { Callback } from './callbacks';
 
 export interface DataSource {
@@ -43,24 +43,14 @@ export function findImageData(dataRoot = 'data'): DataSource | null {
   return candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
 }
 
-interface SynthParams {
-  count: number;
-  size: number;
-  seed: number;
-  difficulty: number;
-}
-
-/** data/synth, (re)generated when missing or made with other parameters. */
-export async function ensureSynthData(dataRoot: string, params: SynthParams, log: (line: string) => void): Promise<DataSource> {
+/** data/synth, (re)generated when missing or made with other settings. */
+export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void): Promise<DataSource> {
   const out = path.join(dataRoot, 'synth');
-  const paramsFile = path.join(out, 'synth.json');
-  const existing = fs.existsSync(paramsFile) ? readJson<SynthParams>(paramsFile) : null;
   const source: DataSource = { kind: 'synthetic', realDir: path.join(out, 'real'), fakeDir: path.join(out, 'fake') };
-  if (existing && JSON.stringify(existing) === JSON.stringify(params)) return source;
-  log(`generating the synthetic smoke-test dataset (${params.count} + ${params.count} images, ${params.size}px) in ${out}`);
-  fs.rmSync(out, { recursive: true, force: true });
-  await generateSynthDataset({ out, ...params });
-  writeJsonAtomic(paramsFile, params);
+  if (!synthDatasetIsFresh({ out, ...params })) {
+    log(`generating the synthetic smoke-test dataset (${params.count} + ${params.count} images, ${params.size}px) in ${out}`);
+    await generateSynthDataset({ out, ...params });
+  }
   return source;
 }
 
@@ -118,7 +108,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const sampleFiles = [0, 1]
     .map((label) => evaluation.predictions.find((p) => p.label === label)?.file)
     .filter((f): f is string => f !== undefined);
-  const predictor = await Predictor.fromRun(trained.run.dir);
+  const predictor = await Predictor.fromRun(trained.run.dir, (dir) => loadEngine(dir, 'auto'));
   const { predictions: samples } = await predictor.predictFiles(sampleFiles);
   await predictor.dispose();
   return { source, dataDir, runDir: trained.run.dir, backend: trained.backend, evaluation, samples, seconds: (Date.now() - started) / 1000 };

@@ -307,7 +307,7 @@ export async function writeFigurePng(
       // Round-trip through JSON so the page sees exactly what the HTML files hold (Infinity -> null).
       const figJson = JSON.parse(JSON.stringify(fig));
       const dataUrl: string = await page.evaluate(
-        ({ f, w, h, s }) => (window as any).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
+        ({ f, w, h, s }) => (globalThis as any).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
         { f: figJson, w: width, h: height, s: opts.scale ?? 1 },
       );
       fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });

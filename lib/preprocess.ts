@@ -17,7 +17,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import type { ResizeMethod } from './config';
 import { DATASET_FILES, readDatasetInfo } from './dataset';
-import type { ClassCounts, DatasetInfo } from './dataset';
+import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
 
@@ -66,13 +66,6 @@ export interface PreprocessResult {
   seconds: number;
   /** One line for the user, e.g. "6000 images (real 3000, fake 3000) 128x128 nearest -> data/ in 9.1 s; 0 skipped". */
   summary: string;
-}
-
-interface ManifestRow {
-  path: string;
-  label: number;
-  status: 'ok' | 'skipped';
-  reason: string;
 }
 
 /** Image files of a folder in sorted order; throws one line if the folder is missing. */
@@ -136,7 +129,8 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   }
 }
 
-type Outcome = { ok: true; pixels: Uint8Array } | { ok: false; reason: string };
+// Both members carry `reason`, so code reads it without narrowing (tslab compiles notebooks without strict mode).
+type Outcome = { ok: true; pixels: Uint8Array; reason: '' } | { ok: false; reason: string };
 
 /**
  * Loads files[0..] with up to `concurrency` loads running, and hands each outcome to `commit` strictly in
@@ -166,7 +160,7 @@ function loadInOrder(
         uncommitted++;
         load(files[index])
           .then(
-            (pixels): Outcome => ({ ok: true, pixels }),
+            (pixels): Outcome => ({ ok: true, pixels, reason: '' }),
             (err): Outcome => ({ ok: false, reason: reasonOf(err, files[index]) }),
           )
           .then((outcome) => {
@@ -255,13 +249,12 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
         }
-        const reason = outcome.ok ? '' : outcome.reason;
-        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason });
+        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason: outcome.reason });
         o.onProgress?.({
           className: name,
           file: files[index],
           status: outcome.ok ? 'ok' : 'skipped',
-          ...(outcome.ok ? {} : { reason }),
+          ...(outcome.ok ? {} : { reason: outcome.reason }),
           done: manifest.length,
           total: planned.real + planned.fake,
         });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadDataset } from '../lib/dataset';
+import { loadDataset, readManifest } from '../lib/dataset';
 import { loadImageRgb } from '../lib/images';
 import { readNpy } from '../lib/npy';
 import { datasetCacheIsFresh, listImageFiles, preprocessFolders } from '../lib/preprocess';
@@ -24,16 +24,8 @@ async function makeFolders(root: string) {
   return { realDir: path.join(root, 'real'), fakeDir: path.join(root, 'fake'), bad };
 }
 
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  const re = /("(?:[^"]|"")*"|[^,\n]*)(,|\n)/g;
-  let row: string[] = [];
-  for (let m; (m = re.exec(text)) && m[0] !== ''; ) {
-    row.push(m[1].startsWith('"') ? m[1].slice(1, -1).replace(/""/g, '"') : m[1]);
-    if (m[2] === '\n') rows.push(row), (row = []);
-  }
-  return rows;
-}
+/** Manifest rows as [path, label, status, reason] strings, via the library's own CSV reader (which checks the header). */
+const manifestRows = (file: string): string[][] => readManifest(file).map((r) => [r.path, String(r.label), r.status, r.reason]);
 
 test('converts what it can, records the rest with reasons, output independent of concurrency', async () => {
   const root = tmpDir();
@@ -51,13 +43,13 @@ test('converts what it can, records the rest with reasons, output independent of
   }
   assert.deepEqual(fs.readdirSync(path.join(root, 'c1')).sort(), ['X.npy', 'Y.npy', 'dataset.json', 'manifest.csv']);
 
-  const rows = parseCsv(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'));
-  assert.deepEqual(rows[0], ['path', 'label', 'status', 'reason']);
-  const body = rows.slice(1);
+  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /^path,label,status,reason\n/);
+  const body = manifestRows(path.join(root, 'c1', 'manifest.csv'));
   assert.equal(body.length, 12 + 6 + 3);
   // Sorted per class, real first; the .txt file is not listed at all.
   assert.deepEqual(body.map((r) => r[0]), [...listImageFiles(realDir), ...listImageFiles(fakeDir)]);
   assert.ok(body.some((r) => r[0].endsWith('b,with comma.png')), 'comma survives CSV quoting');
+  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /\n"[^"\n]*b,with comma\.png",1,ok,\n/);
   for (const [name, { reason }] of Object.entries(bad)) {
     const row = body.find((r) => path.basename(r[0]) === name)!;
     assert.equal(row[2], 'skipped', name);
@@ -69,6 +61,7 @@ test('converts what it can, records the rest with reasons, output independent of
   const data = loadDataset(path.join(root, 'c1'));
   assert.equal(data.n, 15);
   assert.deepEqual(Array.from(data.y), [...Array(12).fill(0), ...Array(3).fill(1)]);
+  assert.deepEqual(data.files, body.filter((r) => r[2] === 'ok').map((r) => r[0]));
   const okRows = body.filter((r) => r[2] === 'ok');
   for (const i of [0, 5, 11, 12, 14]) {
     const expected = await loadImageRgb(okRows[i][0], 16, 'nearest');
@@ -88,7 +81,7 @@ test('limitPerClass keeps the first N usable files; skipped files are replaced b
   const result = await preprocessFolders({ realDir, fakeDir, out: path.join(root, 'out'), size: 8, limitPerClass: 2, concurrency: 3, onProgress: (p) => progress.push(p) });
   assert.deepEqual(result.info.counts, { real: 2, fake: 2 });
   // Sorted real files: anim.gif, cmyk.jpg, empty.jpg (bad), grey-alpha.png, ... -> the first two are usable.
-  const rows = parseCsv(fs.readFileSync(path.join(root, 'out', 'manifest.csv'), 'utf8')).slice(1);
+  const rows = manifestRows(path.join(root, 'out', 'manifest.csv'));
   assert.deepEqual(rows.map((r) => [path.basename(r[0]), r[2]]), [
     ['anim.gif', 'ok'],
     ['cmyk.jpg', 'ok'],
@@ -98,7 +91,7 @@ test('limitPerClass keeps the first N usable files; skipped files are replaced b
   assert.equal(progress.at(-1)!.total, 4);
 
   const limited3 = await preprocessFolders({ realDir, fakeDir, out: path.join(root, 'out3'), size: 8, limitPerClass: 3, concurrency: 4 });
-  const rows3 = parseCsv(fs.readFileSync(path.join(root, 'out3', 'manifest.csv'), 'utf8')).slice(1);
+  const rows3 = manifestRows(path.join(root, 'out3', 'manifest.csv'));
   assert.deepEqual(rows3.slice(0, 4).map((r) => [path.basename(r[0]), r[2]]), [
     ['anim.gif', 'ok'],
     ['cmyk.jpg', 'ok'],

@@ -2,7 +2,9 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend';
 import { evaluateRun } from '../evaluate';
+import type { EngineChoice } from '../onnx-engine';
 import { formatMetricsTable } from '../summary';
+import { engineOption } from './export';
 import { action } from './common';
 
 export function registerEvaluateCommand(program: Command): void {
@@ -11,9 +13,10 @@ export function registerEvaluateCommand(program: Command): void {
     .description('metrics (fake = positive) on the run\'s held-back split, or on another dataset, into RUNDIR/metrics.json with figures')
     .requiredOption('--run <dir>', 'run folder')
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
-    .action(action(async (flags: { run: string; data?: string }) => {
+    .addOption(engineOption())
+    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice }) => {
       await initBackend();
-      const result = await evaluateRun(flags.run, { dataDir: flags.data });
-      process.stdout.write(`${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
+      const result = await evaluateRun(flags.run, { dataDir: flags.data, engine: flags.engine });
+      process.stdout.write(`${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
     }));
 }

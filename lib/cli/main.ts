@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
+import { registerExportCommand } from './export';
 import { registerPredictCommand } from './predict';
 import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTrainCommand(program);
   registerEvaluateCommand(program);
   registerPredictCommand(program);
+  registerExportCommand(program);
   registerReportCommand(program);
   registerDataCommand(program);
   return program;

@@ -1,7 +1,9 @@
 /** `realfake predict`: verdicts for images and folders (logic in lib/predict.ts). */
 import { Command } from 'commander';
 import { initBackend } from '../backend';
+import { EngineChoice, loadEngine } from '../onnx-engine';
 import { collectImagePaths, Prediction, Predictor } from '../predict';
+import { engineOption } from './export';
 import { action, UsageError } from './common';
 
 function csvField(value: string): string {
@@ -22,7 +24,8 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean }) => {
+    .addOption(engineOption())
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
       let files: string[];
@@ -33,7 +36,8 @@ export function registerPredictCommand(program: Command): void {
       }
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
-      const predictor = await Predictor.fromRun(flags.run);
+      // Which engine runs goes to stderr, so --json and --csv output stays clean.
+      const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
       if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
       const { predictions, failures } = await predictor.predictFiles(files, {
         onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),

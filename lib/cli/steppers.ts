@@ -1,7 +1,8 @@
-/** Which training stepper a command uses; data-parallel workers plug in here. */
+/** Which training stepper a command uses: data-parallel workers when they help (logic in lib/parallel.ts). */
 import type { Config } from '../config';
 import type { TrainRunOptions } from '../experiment';
+import { parallelStepperFactory } from '../parallel';
 
-export function stepperFactory(_config: Config): TrainRunOptions['makeStepper'] {
-  return undefined;
+export function stepperFactory(config: Config): TrainRunOptions['makeStepper'] {
+  return parallelStepperFactory(config, (line) => process.stdout.write(line + '\n'));
 }

@@ -1,0 +1,154 @@
+/**
+ * `npm run bench`: preprocessing, training, inference and memory, printed and written to BENCHMARKS.md with
+ * the machine, versions and load named. Speed targets are checked here, never in timed tests.
+ * The real-data section of BENCHMARKS.md (written by `npm run bench:real`) is kept as it is.
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { initBackend, describeBackend } from '../lib/backend';
+import { projectRoot } from '../lib/files';
+import { loadOnnxRuntime } from '../lib/onnx-engine';
+import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
+import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
+
+export const REAL_SECTION_MARKER = '<!-- bench:real -->';
+
+interface TorchResult {
+  imageSize: number;
+  threads: number;
+  trainImagesPerSecond: number;
+  inferenceImagesPerSecond: number;
+  oneImageMs: number;
+}
+
+/** The same model in PyTorch, when Debian's python3-torch is installed; otherwise the reason it was skipped. */
+function measureTorch(threads: number): { version: string; results: TorchResult[] } | { skipped: string } {
+  const script = path.join(projectRoot(), 'bench', 'torch_bench.py');
+  const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0) return { skipped: 'PyTorch comparison skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)' };
+  const run = spawnSync('/usr/bin/python3', [script, String(threads), '64', '128'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (run.status !== 0) return { skipped: `PyTorch comparison failed: ${(run.stderr || '').trim().split('\n').pop()}` };
+  const parsed = JSON.parse(run.stdout.trim().split('\n').pop()!);
+  return { version: parsed.torch, results: parsed.results };
+}
+
+const f1 = (v: number) => v.toFixed(1);
+const table = (headers: string[], rows: Array<Array<string | number>>) =>
+  [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+
+function versions(): string {
+  const ort = loadOnnxRuntime();
+  let ortVersion = 'not installed';
+  if ('ort' in ort) ortVersion = require('onnxruntime-node/package.json').version;
+  return `Node ${process.version}, TensorFlow.js ${tf.version.tfjs}, onnxruntime-node ${ortVersion}, sharp ${require('sharp/package.json').version}`;
+}
+
+async function main(): Promise<void> {
+  const log = (line: string) => process.stdout.write(line + '\n');
+  const started = Date.now();
+  const backend = await initBackend();
+  const cores = os.availableParallelism();
+  const loadAtStart = os.loadavg()[0];
+  log(`backend: ${describeBackend(backend)}; ${cores} cores; load ${loadAtStart.toFixed(2)}`);
+
+  log('preprocessing ...');
+  const preprocess: PreprocessSpeed[] = await measurePreprocessSpeed({ log });
+  log('training ...');
+  const training: TrainingSpeed[] = [];
+  for (const imageSize of [64, 128]) {
+    for (const workers of [1, cores]) {
+      training.push(await measureTrainingSpeed({ imageSize, workers, steps: 4, warmup: 1 }));
+      log(JSON.stringify(training[training.length - 1]));
+    }
+  }
+  log('inference ...');
+  const inference: InferenceSpeed[] = [];
+  const engines: Array<'tfjs' | 'onnx'> = 'ort' in loadOnnxRuntime() ? ['tfjs', 'onnx'] : ['tfjs'];
+  for (const imageSize of [64, 128]) {
+    for (const engine of engines) {
+      inference.push(await measureInferenceSpeed({ engine, imageSize }));
+      log(JSON.stringify(inference[inference.length - 1]));
+    }
+  }
+  log('memory ...');
+  const memory: TrainingMemory = measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores });
+  log(JSON.stringify(memory));
+  log('PyTorch ...');
+  const torch = measureTorch(cores);
+  log(JSON.stringify(torch));
+
+  const torchAt = (size: number) => ('results' in torch ? torch.results.find((r) => r.imageSize === size) : undefined);
+  const ratio = (ours: number, theirs: number | undefined) => (theirs ? `${(ours / theirs).toFixed(2)}x` : 'n/a');
+  const oneWorker = (size: number) => training.find((t) => t.imageSize === size && t.workers === 1)!;
+  const train128 = training.find((t) => t.imageSize === 128 && t.workers === cores)!;
+  const onnx128 = inference.find((i) => i.imageSize === 128 && i.engine.startsWith('onnx'));
+  const jpeg128 = preprocess.find((p) => p.input === '1024px JPEG' && p.outputSize === 128 && p.concurrency === cores)!;
+  const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+
+  const md = [
+    '# Benchmarks',
+    '',
+    `Written by \`npm run bench\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 60000).toFixed(1)} min.`,
+    `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}; no GPU.`,
+    `TensorFlow.js backend: ${describeBackend(backend)}. ${versions()}.`,
+    `Load average when the bench started: ${loadAtStart.toFixed(2)} (numbers on a 2-core machine move with other load; each row carries its own).`,
+    '',
+    '## Targets (issue 5, 128 px)',
+    '',
+    table(['target', 'measured', ''], [
+      [`training with ${cores} workers >= 1.8x one worker`, `${(train128.imagesPerSecond / oneWorker(128).imagesPerSecond).toFixed(2)}x (${f1(train128.imagesPerSecond)} vs ${f1(oneWorker(128).imagesPerSecond)} img/s)`, check(train128.imagesPerSecond / oneWorker(128).imagesPerSecond >= 1.8)],
+      ['training >= 8 img/s', `${f1(train128.imagesPerSecond)} img/s`, check(train128.imagesPerSecond >= 8)],
+      ['inference >= 150 img/s at batch 32 (onnxruntime-node)', onnx128 ? `${f1(onnx128.imagesPerSecond)} img/s` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.imagesPerSecond >= 150)],
+      ['one image <= 8 ms (onnxruntime-node)', onnx128 ? `${f1(onnx128.oneImageMs)} ms` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.oneImageMs <= 8)],
+      ['preprocessing >= 300 img/s, 1024px JPEG to 128', `${f1(jpeg128.imagesPerSecond)} img/s`, check(jpeg128.imagesPerSecond >= 300)],
+      ['peak memory training on 6,000 images <= 1.5 GB', `${memory.peakRssMB} MB`, check(memory.peakRssMB <= 1536)],
+    ]),
+    '',
+    '## Preprocessing (decode, RGB, nearest resize as in the study; images/s)',
+    '',
+    table(['input', 'output', 'concurrency', 'images', 'img/s'], preprocess.map((p) => [p.input, `${p.outputSize} px`, p.concurrency, p.images, f1(p.imagesPerSecond)])),
+    '',
+    '## Training (the study\'s model, batch 32, Adam, dropout on; images/s)',
+    '',
+    table(['size', 'backend', 'workers', 'img/s', 'vs 1 worker', 'CPU s/img', 'PyTorch img/s', 'realfake / PyTorch', 'load'], training.map((t) => [
+      `${t.imageSize} px`, t.backend, t.workers, f1(t.imagesPerSecond), `${(t.imagesPerSecond / oneWorker(t.imageSize).imagesPerSecond).toFixed(2)}x`,
+      t.cpuSecondsPerImage.toFixed(3), torchAt(t.imageSize) ? f1(torchAt(t.imageSize)!.trainImagesPerSecond) : 'n/a',
+      ratio(t.imagesPerSecond, torchAt(t.imageSize)?.trainImagesPerSecond), t.load.loadAverage1m,
+    ])),
+    '',
+    ...(training.some((t) => t.phasesMs) ? ['Milliseconds per step with workers, by phase:', '', table(['size', ...Object.keys(training.find((t) => t.phasesMs)!.phasesMs!)], training.filter((t) => t.phasesMs).map((t) => [`${t.imageSize} px`, ...Object.values(t.phasesMs!)])), ''] : []),
+    '## Inference (preprocessed input; batch 32 images/s, and one image)',
+    '',
+    table(['size', 'engine', 'img/s (batch 32)', 'one image (ms, median)', 'PyTorch img/s', 'PyTorch one image (ms)', 'load'], inference.map((i) => [
+      `${i.imageSize} px`, i.engine, f1(i.imagesPerSecond), f1(i.oneImageMs),
+      torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.inferenceImagesPerSecond) : 'n/a', torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.oneImageMs) : 'n/a', i.load.loadAverage1m,
+    ])),
+    '',
+    '## Memory',
+    '',
+    `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8) with ${memory.workers} workers: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
+    '',
+    '## PyTorch anchor',
+    '',
+    'results' in torch
+      ? `PyTorch ${torch.version} (Debian python3-torch), the same model (bench/torch_bench.py), ${cores} threads; columns above.`
+      : torch.skipped,
+    '',
+  ].join('\n');
+
+  const file = path.join(projectRoot(), 'BENCHMARKS.md');
+  const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
+  const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
+  fs.writeFileSync(file, md + (realSection ? `\n${realSection}` : ''));
+  log(`\n${md}\nwrote ${file}`);
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    process.stderr.write(`bench: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  });
+}

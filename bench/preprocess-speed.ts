@@ -1,0 +1,62 @@
+/**
+ * Preprocessing throughput: 1024px JPEGs (like thispersondoesnotexist's) and 128px PNGs (like FFHQ thumbnails)
+ * through preprocessFolders, one image at a time and on all cores. Inputs are synthetic faces scaled up and
+ * saved in those formats: decode and resize cost depends on the format and size, not on what is drawn.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import sharp from 'sharp';
+import type { ResizeMethod } from '../lib/config';
+import { preprocessFolders } from '../lib/preprocess';
+import { synthImage } from '../lib/synth';
+
+export interface PreprocessSpeed {
+  input: string;
+  outputSize: number;
+  resize: ResizeMethod;
+  concurrency: number;
+  images: number;
+  imagesPerSecond: number;
+}
+
+/** `count` images per class of side `side` in `format`, under `dir`/{real,fake}. */
+async function makeInputs(dir: string, count: number, side: number, format: 'jpeg' | 'png'): Promise<void> {
+  for (const [label, name] of [[0, 'real'], [1, 'fake']] as const) {
+    fs.mkdirSync(path.join(dir, name), { recursive: true });
+    for (let i = 0; i < count; i++) {
+      const face = sharp(await synthImage(7, label, i, 256, 0.5)).resize(side, side, { kernel: 'lanczos3' });
+      const encoded = format === 'jpeg' ? face.jpeg({ quality: 90 }) : face.png();
+      await encoded.toFile(path.join(dir, name, `${String(i).padStart(5, '0')}.${format === 'jpeg' ? 'jpg' : 'png'}`));
+    }
+  }
+}
+
+export async function measurePreprocessSpeed(options: { count?: number; log?: (line: string) => void } = {}): Promise<PreprocessSpeed[]> {
+  const count = options.count ?? 100;
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-pre-'));
+  const results: PreprocessSpeed[] = [];
+  try {
+    const inputs = [
+      { input: '1024px JPEG', dir: path.join(root, 'jpeg1024'), side: 1024, format: 'jpeg' as const },
+      { input: '128px PNG', dir: path.join(root, 'png128'), side: 128, format: 'png' as const },
+    ];
+    for (const input of inputs) await makeInputs(input.dir, count, input.side, input.format);
+    for (const input of inputs) {
+      for (const outputSize of [64, 128]) {
+        for (const concurrency of [1, os.availableParallelism()]) {
+          const out = path.join(root, 'out');
+          // One untimed pass warms the page cache, so both concurrencies read from memory.
+          if (concurrency === 1) await preprocessFolders({ realDir: path.join(input.dir, 'real'), fakeDir: path.join(input.dir, 'fake'), out, size: outputSize, resize: 'nearest', concurrency });
+          const result = await preprocessFolders({ realDir: path.join(input.dir, 'real'), fakeDir: path.join(input.dir, 'fake'), out, size: outputSize, resize: 'nearest', concurrency });
+          const row = { input: input.input, outputSize, resize: 'nearest' as ResizeMethod, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
+          results.push(row);
+          options.log?.(JSON.stringify(row));
+        }
+      }
+    }
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+  return results;
+}

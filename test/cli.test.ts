@@ -1,0 +1,98 @@
+/** The `realfake` command line end to end, in a temporary folder: exit codes, files written, outputs. */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+
+const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
+
+function realfake(args: string[], cwd: string) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
+    timeout: 300_000,
+  });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+test('--help and --version exit 0; usage errors exit 2; failures exit 1 with one line', () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-cli-'));
+  const help = realfake(['--help'], cwd);
+  assert.equal(help.code, 0);
+  for (const sub of ['run', 'synth', 'preprocess', 'train', 'evaluate', 'predict', 'report', 'data']) assert.match(help.stdout, new RegExp(`\\b${sub}\\b`));
+  for (const sub of ['synth', 'preprocess', 'train', 'evaluate', 'predict']) assert.equal(realfake([sub, '--help'], cwd).code, 0, `${sub} --help`);
+  assert.equal(realfake(['--version'], cwd).code, 0);
+  assert.equal(realfake(['nonsense'], cwd).code, 2);
+  assert.equal(realfake(['train'], cwd).code, 2, 'train without --data');
+  assert.equal(realfake(['train', '--data', 'x', '--epochs', 'many'], cwd).code, 2);
+  assert.equal(realfake(['train', '--data', 'x', '--size', '16'], cwd).code, 2, 'config validation is a usage error');
+  const missing = realfake(['evaluate', '--run', path.join(cwd, 'no-such-run')], cwd);
+  assert.equal(missing.code, 1);
+  assert.equal(missing.stderr.trim().split('\n').length, 1);
+  assert.match(missing.stderr, /no-such-run: run folder not found/);
+  const noData = realfake(['train', '--data', path.join(cwd, 'nothing')], cwd);
+  assert.equal(noData.code, 1);
+  assert.match(noData.stderr, /nothing: no preprocessed dataset here/);
+});
+
+test('synth > preprocess > train > evaluate > predict > report', () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-e2e-'));
+  const synth = realfake(['synth', '--out', 'faces', '--count', '16', '--size', '64', '--seed', '3'], cwd);
+  assert.equal(synth.code, 0, synth.stderr);
+  assert.equal(fs.readdirSync(path.join(cwd, 'faces', 'real')).length, 16);
+  // A broken file among the fakes is skipped with a reason, the rest go on.
+  fs.writeFileSync(path.join(cwd, 'faces', 'fake', 'zz-broken.png'), 'not a png');
+  const pre = realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], cwd);
+  assert.equal(pre.code, 0, pre.stderr);
+  assert.match(pre.stderr, /zz-broken\.png/);
+  const manifest = fs.readFileSync(path.join(cwd, 'prepared', 'manifest.csv'), 'utf8');
+  assert.match(manifest, /zz-broken\.png,1,skipped,/);
+  const train = realfake(['train', '--data', 'prepared', '--preset', 'smoke', '--epochs', '2', '--batch-size', '8', '--out', 'runs', '--workers', '1'], cwd);
+  assert.equal(train.code, 0, train.stderr);
+  assert.match(train.stdout, /epoch 1\/2 .*val_accuracy/);
+  assert.match(train.stdout, /backend: wasm/);
+  const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
+  const runDir = path.join(cwd, 'runs', runId);
+  for (const f of ['config.json', 'run.json', 'split.json', 'history.csv', 'history.json', 'checkpoint.json', 'model/model.json']) {
+    assert.ok(fs.existsSync(path.join(runDir, f)), `${f} written`);
+  }
+  assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')).epochs, 2);
+  assert.equal(fs.readFileSync(path.join(runDir, 'history.csv'), 'utf8').trim().split('\n').length, 3);
+
+  const evaluate = realfake(['evaluate', '--run', runDir], cwd);
+  assert.equal(evaluate.code, 0, evaluate.stderr);
+  const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.json'), 'utf8'));
+  assert.equal(metrics.split, 'val');
+  assert.equal(metrics.positiveClass, 'fake');
+  // 32 usable images, 20 % validation (rounded up like scikit-learn): 7.
+  assert.equal(metrics.n, 7);
+  const c = metrics.confusion;
+  assert.equal(c.tp + c.fp + c.fn + c.tn, 7);
+  assert.equal(metrics.accuracy, (c.tp + c.tn) / 7);
+  for (const fig of ['loss', 'accuracy', 'confusion_matrix', 'roc', 'precision_recall']) {
+    assert.ok(fs.existsSync(path.join(runDir, 'figures', `${fig}.html`)), `${fig}.html`);
+  }
+
+  fs.writeFileSync(path.join(cwd, 'faces', 'notes.jpg'), 'not a jpeg');
+  const predict = realfake(['predict', '--run', runDir, '--csv', 'faces/real/' + fs.readdirSync(path.join(cwd, 'faces', 'real'))[0], 'faces'], cwd);
+  assert.equal(predict.code, 0, predict.stderr);
+  const lines = predict.stdout.trim().split('\n');
+  assert.equal(lines[0], 'file,verdict,confidence,pFake');
+  assert.equal(lines.length, 1 + 1 + 32, 'one sample file + 32 readable images in the folder');
+  for (const line of lines.slice(1)) {
+    const [, verdict, confidence, pFake] = line.split(',');
+    assert.ok(verdict === 'Real' || verdict === 'Fake (AI-generated)');
+    const expected = verdict === 'Real' ? 1 - Number(pFake) : Number(pFake);
+    assert.ok(Math.abs(Number(confidence) - expected) < 2e-6, line);
+    assert.equal(verdict === 'Fake (AI-generated)', Number(pFake) >= 0.5, line);
+  }
+  assert.match(predict.stderr, /skipped .*notes\.jpg/);
+  assert.match(predict.stderr, /skipped .*zz-broken\.png/);
+
+  const report = realfake(['report', '--run', runDir], cwd);
+  assert.equal(report.code, 0, report.stderr);
+  assert.ok(fs.existsSync(path.join(runDir, 'report.md')));
+});
