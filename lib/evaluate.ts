@@ -12,7 +12,7 @@ import { EngineChoice, loadEngine } from './onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from './plots';
 import type { InferenceEngine } from './predict';
 import { openRun } from './runs';
-import type { ImageData } from './train';
+import { ImageData, scaledRows } from './train';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 
@@ -41,15 +41,10 @@ export function runFigures(metrics: Metrics, history?: HistoryData): Record<stri
 
 /** pFake for the given dataset rows, scored in batches by any inference engine. */
 export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: number[], batchSize: number): Promise<Float32Array> {
-  const pixels = data.size * data.size * 3;
   const scores = new Float32Array(rows.length);
   for (let start = 0; start < rows.length; start += batchSize) {
     const chunk = rows.slice(start, start + batchSize);
-    const batch = new Float32Array(chunk.length * pixels);
-    chunk.forEach((row, i) => {
-      for (let p = 0; p < pixels; p++) batch[i * pixels + p] = data.x[row * pixels + p] / 255;
-    });
-    scores.set(await engine.scores(batch, chunk.length, data.size), start);
+    scores.set(await engine.scores(scaledRows(data, chunk), chunk.length, data.size), start);
   }
   return scores;
 }

@@ -19,12 +19,11 @@ import { selectRows, splitRows } from './experiment';
 import { projectRoot } from './files';
 import { loadImageRgb } from './images';
 import type { Metrics } from './metrics';
-import { ensureSynthData, findImageData, type DataSource } from './pipeline';
-import { lossAccuracyFigures, notebookHtml, type Figure } from './plots';
+import { findImageData } from './pipeline';
+import { lossAccuracyFigures, notebookHtml, takePlotlyLoader, type Figure } from './plots';
 import type { Prediction } from './predict';
 import { datasetCacheIsFresh } from './preprocess';
 import { latestRun, openRun } from './runs';
-import { DEFAULT_SYNTH_DIFFICULTY } from './synth';
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and parameters
@@ -154,22 +153,8 @@ export function showDataFrame(df: DataFrame, options: { caption?: string; showIn
   showHtml(dataFrameHtml(df, options));
 }
 
-let plotlyInPage = false;
-
-/**
- * plotly.js once per notebook: the loader script goes into the first figure's output (or, before live
- * training, into an output of its own); every later figure only waits for window.Plotly. After a kernel
- * restart the next figure carries the loader again (guarded, so a page never runs it twice).
- */
-export function plotlyLoaderHtml(): string {
-  const source = fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8').replace(/<\/script/gi, '<\\/script');
-  return `<script type="text/javascript">if (!window.Plotly) {\n${source}\n}</script>`;
-}
-
 function figureHtml(fig: Figure, png?: string): string {
-  const html = notebookHtml(fig, { png: png && fs.existsSync(png) ? png : undefined, includePlotly: !plotlyInPage });
-  plotlyInPage = true;
-  return html;
+  return notebookHtml(fig, { png: png && fs.existsSync(png) ? png : undefined });
 }
 
 /**
@@ -209,17 +194,6 @@ function figuresRowHtml(parts: string[]): string {
 
 // ---------------------------------------------------------------------------------------------------------
 // 01 preprocessing
-
-/**
- * The images a run uses: data/real + data/fake, else data/kaggle/{real,fake}, else the synthetic set
- * (generated on first use with as many images per class as the limit asks). The same order as runPipeline.
- */
-export async function resolveDataSource(config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
-  const found = findImageData(dataRoot);
-  if (found) return found;
-  const count = config.limitPerClass ?? 300;
-  return ensureSynthData(dataRoot, { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY }, log);
-}
 
 /** Images per class in each split, exactly as training will split them (same rows, same seed). */
 export function splitClassCounts(dataset: Dataset, config: Config): Record<string, { Real: number; Fake: number }> {
@@ -350,10 +324,9 @@ export class LiveTraining implements Callback {
 
   private draw(): void {
     if (!this.handle) {
-      if (!plotlyInPage) {
-        showHtml(plotlyLoaderHtml());
-        plotlyInPage = true;
-      }
+      // The live chart is redrawn in place, so plotly.js goes into an output of its own first.
+      const loader = takePlotlyLoader();
+      if (loader) showHtml(loader);
       this.handle = tslabDisplay().newDisplay();
     }
     this.handle.html(this.html());

@@ -54,6 +54,17 @@ export async function ensureSynthData(dataRoot: string, params: Omit<SynthOption
   return source;
 }
 
+/**
+ * The images a run uses: data/real + data/fake, else data/kaggle/{real,fake}, else the synthetic set
+ * (generated on first use, at the config's image size, with as many images per class as the limit asks).
+ */
+export async function resolveDataSource(config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
+  const found = findImageData(dataRoot);
+  if (found) return found;
+  const count = config.limitPerClass ?? 300;
+  return ensureSynthData(dataRoot, { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY }, log);
+}
+
 /** A preprocessed copy of `source` for this config, reused while the sources and settings are unchanged. */
 export async function ensureDataset(source: DataSource, config: Config, dataRoot: string, log: (line: string) => void): Promise<string> {
   const limit = config.limitPerClass === null ? 'all' : `${config.limitPerClass}`;
@@ -93,14 +104,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const { config } = options;
   const dataRoot = options.dataRoot ?? 'data';
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
-  let source = findImageData(dataRoot);
-  if (source) {
-    log(`data: ${source.realDir} and ${source.fakeDir}`);
-  } else {
-    const count = config.limitPerClass ?? 300;
-    source = await ensureSynthData(dataRoot, { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY }, log);
-    log(`data: synthetic smoke-test faces in ${path.dirname(source.realDir)} (put images in ${dataRoot}/real and ${dataRoot}/fake to use your own)`);
-  }
+  const source = await resolveDataSource(config, dataRoot, log);
+  log(source.kind === 'synthetic'
+    ? `data: synthetic smoke-test faces in ${path.dirname(source.realDir)} (put images in ${dataRoot}/real and ${dataRoot}/fake to use your own)`
+    : `data: ${source.realDir} and ${source.fakeDir}`);
   const dataDir = await ensureDataset(source, config, dataRoot, log);
   const trained = await trainRun({ dataDir, config, preset: options.preset, runsDir: options.runsDir, callbacks: options.callbacks, makeStepper: options.makeStepper, log });
   const evaluation = await evaluateRun(trained.run.dir);

@@ -378,6 +378,18 @@ function staticFallback(fig: Figure, png?: Buffer | string): string {
   return `<p><b>${escapeHtml(figureTitle(fig))}</b> (interactive plot needs JavaScript)</p>${rows.join('')}`;
 }
 
+/** plotly.js as a notebook output script, guarded so that a page never runs it twice. */
+export function plotlyLoaderHtml(): string {
+  return `<script type="text/javascript">if (!window.Plotly) {\n${plotlySource()}\n}</script>\n`;
+}
+
+/** The loader the first time it is asked for in this kernel, '' after that: plotly.js once per notebook. */
+export function takePlotlyLoader(): string {
+  if (notebookPlotlyInlined) return '';
+  notebookPlotlyInlined = true;
+  return plotlyLoaderHtml();
+}
+
 /**
  * HTML for tslab's display.html(). The first call in a kernel inlines plotly.js (guarded by
  * `if (!window.Plotly)`, so re-running cells never loads it twice in a page); later calls emit only a div
@@ -388,10 +400,9 @@ function staticFallback(fig: Figure, png?: Buffer | string): string {
  */
 export function notebookHtml(fig: Figure, opts: { png?: Buffer | string; height?: number; includePlotly?: boolean } = {}): string {
   const id = `realfake-plot-${process.pid}-${Date.now().toString(36)}-${notebookPlotCount++}`;
-  const include = opts.includePlotly ?? !notebookPlotlyInlined;
-  notebookPlotlyInlined = true;
+  const loader = opts.includePlotly === undefined ? takePlotlyLoader() : opts.includePlotly ? plotlyLoaderHtml() : '';
+  if (opts.includePlotly) notebookPlotlyInlined = true;
   const height = opts.height ?? (fig.layout.height as number | undefined) ?? 450;
-  const loader = include ? `<script type="text/javascript">if (!window.Plotly) {\n${plotlySource()}\n}</script>\n` : '';
   // The div gets its height only when the plot draws, so script-less viewers show no empty box.
   return `${loader}<div id="${id}"></div><div id="${id}-fallback">${staticFallback(fig, opts.png)}</div>
 <script type="text/javascript">(function () {

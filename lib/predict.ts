@@ -13,6 +13,7 @@ import { loadImageRgb } from './images';
 import { fakeScores } from './model';
 import { loadModel } from './model-io';
 import { openRun } from './runs';
+import { scaleToUnit } from './train';
 
 export type Verdict = 'Real' | 'Fake (AI-generated)';
 
@@ -94,9 +95,7 @@ export class Predictor {
     const size = this.config.imageSize;
     const pixels = size * size * 3;
     const batch = new Float32Array(images.length * pixels);
-    images.forEach((img, i) => {
-      for (let p = 0; p < pixels; p++) batch[i * pixels + p] = img[p] / 255;
-    });
+    images.forEach((img, i) => scaleToUnit(img, batch, i * pixels));
     return Array.from(await this.engine.scores(batch, images.length, size));
   }
 

@@ -19,20 +19,25 @@ export interface ImageData {
   size: number;
 }
 
+/** Copies uint8 pixels into `dst` at `offset`, scaled to [0, 1] as the study's preprocessing does. */
+export function scaleToUnit(src: Uint8Array, dst: Float32Array, offset = 0): void {
+  for (let p = 0; p < src.length; p++) dst[offset + p] = src[p] / 255;
+}
+
+/** The given rows' pixels as one float32 [0, 1] array (rows x pixels). */
+export function scaledRows(data: ImageData, rows: ArrayLike<number>): Float32Array {
+  const pixels = data.size * data.size * 3;
+  const out = new Float32Array(rows.length * pixels);
+  for (let i = 0; i < rows.length; i++) scaleToUnit(data.x.subarray(rows[i] * pixels, (rows[i] + 1) * pixels), out, i * pixels);
+  return out;
+}
+
 /** Builds the float32 [0,1] inputs and one-hot labels for the given rows. */
 export function makeBatch(data: ImageData, indices: ArrayLike<number>): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const pixels = data.size * data.size * 3;
-  const xs = new Float32Array(indices.length * pixels);
   const ys = new Float32Array(indices.length * 2);
-  for (let b = 0; b < indices.length; b++) {
-    const row = indices[b];
-    const src = data.x.subarray(row * pixels, (row + 1) * pixels);
-    const dst = b * pixels;
-    for (let p = 0; p < pixels; p++) xs[dst + p] = src[p] / 255;
-    ys[b * 2 + data.y[row]] = 1;
-  }
+  for (let b = 0; b < indices.length; b++) ys[b * 2 + data.y[indices[b]]] = 1;
   return {
-    xs: tf.tensor4d(xs, [indices.length, data.size, data.size, 3]),
+    xs: tf.tensor4d(scaledRows(data, indices), [indices.length, data.size, data.size, 3]),
     ys: tf.tensor2d(ys, [indices.length, 2]),
   };
 }

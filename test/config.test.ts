@@ -28,7 +28,8 @@ test('precedence: defaults < preset < file < overrides', () => {
   assert.equal(c.learningRate, PRESETS.smoke.learningRate);
   assert.equal(c.epochs, 3);
   assert.equal(c.seed, 5);
-  assert.equal(c.batchSize, STUDY_DEFAULTS.batchSize);
+  assert.equal(c.batchSize, PRESETS.smoke.batchSize);
+  assert.equal(c.valFraction, STUDY_DEFAULTS.valFraction);
 });
 
 test('bad values are rejected with the field named', () => {
