@@ -2,34 +2,40 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
-/** Formats sharp decodes that face data sets come in. */
-export const IMAGE_EXTENSIONS: ReadonlySet<string> = new Set(['.png', '.jpg', '.jpeg', '.webp', '.bmp', '.gif', '.tif', '.tiff', '.avif']);
+/**
+ * Extensions tried as images (case-insensitive). BMP is listed although sharp cannot decode it, so BMP files
+ * show up as skipped with a reason instead of being silently ignored.
+ */
+export const IMAGE_EXTENSIONS: readonly string[] = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'];
 
 export function isImageFile(file: string): boolean {
-  return IMAGE_EXTENSIONS.has(path.extname(file).toLowerCase());
+  return IMAGE_EXTENSIONS.includes(path.extname(file).toLowerCase());
 }
 
-/** Image files under `dir` (recursively), sorted by path. Throws one line when `dir` is missing. */
-export function listImageFiles(dir: string, recursive = true): string[] {
-  let stat: fs.Stats;
+function readFolder(dir: string): fs.Dirent[] {
   try {
-    stat = fs.statSync(dir);
-  } catch {
-    throw new Error(`${dir}: folder not found`);
+    return fs.readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${dir}: folder not found`);
+    if (code === 'ENOTDIR') throw new Error(`${dir}: not a folder`);
+    throw new Error(`${dir}: cannot list folder (${code ?? (err as Error).message})`);
   }
-  if (!stat.isDirectory()) throw new Error(`${dir}: not a folder`);
+}
+
+/**
+ * Image files in `dir` (and its subfolders when `recursive`; hidden ones skipped), sorted by path in code point
+ * order: the same on every machine and locale. Throws one line when `dir` is missing or not a folder.
+ */
+export function listImageFiles(dir: string, options: { recursive?: boolean } = {}): string[] {
   const found: string[] = [];
-  const walk = (d: string) => {
-    for (const entry of fs.readdirSync(d, { withFileTypes: true })) {
-      const full = path.join(d, entry.name);
-      if (entry.isDirectory()) {
-        if (recursive && !entry.name.startsWith('.')) walk(full);
-      } else if (isImageFile(entry.name) && !entry.name.startsWith('.')) {
-        found.push(full);
-      }
+  for (const entry of readFolder(dir)) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) {
+      if (options.recursive && !entry.name.startsWith('.')) found.push(...listImageFiles(full, options));
+    } else if ((entry.isFile() || entry.isSymbolicLink()) && isImageFile(entry.name)) {
+      found.push(full);
     }
-  };
-  walk(dir);
-  // Plain code-unit order, not locale order: the same on every machine.
+  }
   return found.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }

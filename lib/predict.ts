@@ -66,7 +66,7 @@ export function collectImagePaths(paths: string[]): string[] {
   const files: string[] = [];
   for (const p of paths) {
     if (!fs.existsSync(p)) throw new Error(`${p}: no such file or folder`);
-    if (fs.statSync(p).isDirectory()) files.push(...listImageFiles(p));
+    if (fs.statSync(p).isDirectory()) files.push(...listImageFiles(p, { recursive: true }));
     else files.push(p);
   }
   return files;

@@ -18,14 +18,10 @@ import sharp from 'sharp';
 import type { ResizeMethod } from './config';
 import { DATASET_FILES, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
+import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
 
-/**
- * Extensions we try to load (case-insensitive). BMP is listed although sharp cannot decode it, so BMP files
- * show up in the manifest as skipped instead of being silently ignored.
- */
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.webp', '.gif', '.tif', '.tiff', '.avif', '.bmp'];
 
 const CLASSES = [
   { name: 'real', label: 0 },
@@ -66,24 +62,6 @@ export interface PreprocessResult {
   seconds: number;
   /** One line for the user, e.g. "6000 images (real 3000, fake 3000) 128x128 nearest -> data/ in 9.1 s; 0 skipped". */
   summary: string;
-}
-
-/** Image files of a folder in sorted order; throws one line if the folder is missing. */
-export function listImageFiles(dir: string): string[] {
-  let entries: fs.Dirent[];
-  try {
-    entries = fs.readdirSync(dir, { withFileTypes: true });
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new Error(`${dir}: folder not found`);
-    if (code === 'ENOTDIR') throw new Error(`${dir}: not a folder`);
-    throw new Error(`${dir}: cannot list folder (${code ?? (err as Error).message})`);
-  }
-  return entries
-    .filter((e) => (e.isFile() || e.isSymbolicLink()) && IMAGE_EXTENSIONS.includes(path.extname(e.name).toLowerCase()))
-    .map((e) => e.name)
-    .sort() // code point order: the same on every machine and locale
-    .map((name) => path.join(dir, name));
 }
 
 /** A hash of file names, sizes and modification times: changes when the source folders change. */

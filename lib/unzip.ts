@@ -10,8 +10,8 @@ import * as zlib from 'zlib';
 import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
+import { isImageFile } from './image-files';
 
-export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 
 export interface ZipImage {
   entry: yauzl.Entry;
@@ -71,7 +71,7 @@ function readEntries(zip: yauzl.ZipFile, zipPath: string): Promise<yauzl.Entry[]
 export function selectClassImages(entries: yauzl.Entry[], classFolder: string, limit?: number | null): ZipImage[] {
   const images = entries
     .filter((e) => !e.fileName.endsWith('/'))
-    .filter((e) => IMAGE_EXTENSIONS.includes(path.posix.extname(e.fileName).toLowerCase()))
+    .filter((e) => isImageFile(e.fileName))
     .map((entry) => ({ entry, zipPath: entry.fileName, inside: pathInsideFolder(entry.fileName, classFolder) }))
     .filter((x): x is typeof x & { inside: string } => x.inside !== null)
     .sort((a, b) => (a.zipPath < b.zipPath ? -1 : a.zipPath > b.zipPath ? 1 : 0));

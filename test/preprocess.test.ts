@@ -6,7 +6,8 @@ import * as path from 'path';
 import { loadDataset, readManifest } from '../lib/dataset';
 import { loadImageRgb } from '../lib/images';
 import { readNpy } from '../lib/npy';
-import { datasetCacheIsFresh, listImageFiles, preprocessFolders } from '../lib/preprocess';
+import { listImageFiles } from '../lib/image-files';
+import { datasetCacheIsFresh, preprocessFolders } from '../lib/preprocess';
 import type { PreprocessProgress } from '../lib/preprocess';
 import { badImageFiles, goodImageFiles, writeFiles } from './fixtures/images';
 
