@@ -38,10 +38,9 @@ function loadNative(name: 'tfjs-node-gpu' | 'tfjs-node'): void {
   let lastError: unknown;
   for (const pkg of candidates) {
     try {
-      const loaded = require(pkg);
+      require(pkg);
       // danfojs-node's copy of "@tensorflow/tfjs-node" is plain tfjs in disguise (see package.json overrides).
       if (!tf.findBackend('tensorflow')) throw new Error(`${pkg} did not register the native backend`);
-      void loaded;
       return;
     } catch (err) {
       lastError = err;
