@@ -128,6 +128,7 @@ export function formatPipelineSummary(result: PipelineResult): string {
     ['backend', describeBackend(result.backend)],
     ['data', `${result.source.kind} (${result.dataDir})`],
     ['evaluated on', `${m.split} split, ${m.n} held-back images`],
+    ['inference', result.evaluation.engineNote.replace(/^engine: /, '')],
     ['accuracy', f4(m.accuracy)],
     ['precision (fake)', f4(m.precision)],
     ['recall (fake)', f4(m.recall)],

@@ -96,3 +96,18 @@ test('synth > preprocess > train > evaluate > predict > report', () => {
   assert.equal(report.code, 0, report.stderr);
   assert.ok(fs.existsSync(path.join(runDir, 'report.md')));
 });
+
+test('run (npm start): synthetic data on first use, then the summary table', () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-run-'));
+  const run = realfake(['run', '--limit', '10', '--epochs', '1', '--out', 'runs'], cwd);
+  assert.equal(run.code, 0, run.stderr);
+  assert.match(run.stdout, /generating the synthetic smoke-test dataset \(10 \+ 10 images, 64px\)/);
+  for (const row of ['backend', 'evaluated on', 'inference', 'accuracy', 'precision \\(fake\\)', 'recall \\(fake\\)', 'f1', 'auc', 'confusion', 'run folder', 'figures', 'wall time']) {
+    assert.match(run.stdout, new RegExp(`^${row}\\s{2,}\\S`, 'm'), `summary row ${row}`);
+  }
+  // 20 images, 20 % held back (rounded up): 4, and the two sample predictions come from them.
+  assert.match(run.stdout, /val split, 4 held-back images/);
+  assert.equal((run.stdout.match(/^predict \S+\s+(Real|Fake \(AI-generated\)) \(\d+\.\d%\)$/gm) ?? []).length, 2);
+  assert.ok(fs.existsSync(path.join(cwd, 'data', 'synth', 'synth.json')));
+  assert.equal(fs.readdirSync(path.join(cwd, 'runs')).length, 1);
+});
