@@ -6,7 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { HistoryData } from './callbacks';
 import { loadDataset } from './dataset';
-import { readJson, writeFileAtomic } from './files';
+import { csvField, readJson, writeFileAtomic } from './files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
 import { EngineChoice, loadEngine } from './onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from './plots';
@@ -49,10 +49,6 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
   return scores;
 }
 
-function csvField(value: string | number): string {
-  const s = String(value);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
 
 /** `engine` picks the inference engine (lib/onnx-engine.ts): ONNX when available, else tfjs, by default. */
 export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice } = {}): Promise<RunEvaluation> {

@@ -33,6 +33,12 @@ export function readJson<T>(file: string, what = 'file'): T {
   }
 }
 
+/** One CSV field, quoted when it holds a quote, comma, line break or edge space (RFC 4180). */
+export function csvField(value: string | number): string {
+  const text = String(value);
+  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
 let cachedRoot: string | null = null;
 
 /** The realfake package folder (found by walking up from this module: works from dist/, lib/ and notebooks/lib/). */

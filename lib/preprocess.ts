@@ -18,6 +18,7 @@ import sharp from 'sharp';
 import type { ResizeMethod } from './config';
 import { DATASET_FILES, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
+import { csvField, writeFileAtomic } from './files';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
@@ -169,16 +170,6 @@ function reasonOf(err: unknown, file: string): string {
   return message.startsWith(`${file}: `) ? message.slice(file.length + 2) : message;
 }
 
-function csvField(value: string | number): string {
-  const text = String(value);
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
-}
-
-function writeFileAtomic(file: string, content: string): void {
-  const tmp = `${file}.tmp-${process.pid}`;
-  fs.writeFileSync(tmp, content);
-  fs.renameSync(tmp, file);
-}
 
 /** Converts two image folders into a dataset folder; see the module comment. Throws one line on fatal problems. */
 export async function preprocessFolders(options: PreprocessOptions): Promise<PreprocessResult> {

@@ -19,6 +19,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
+import { writeJsonAtomic } from './files';
 import { gaussian, makeRng } from './random';
 import type { Rng } from './random';
 
@@ -324,7 +325,6 @@ export async function generateSynthDataset(options: SynthOptions): Promise<Synth
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
 
   const info: SynthInfo = { format: 'realfake-synth', version: SYNTH_GENERATOR_VERSION, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty };
-  fs.writeFileSync(`${infoFile}.tmp-${process.pid}`, `${JSON.stringify(info, null, 2)}\n`);
-  fs.renameSync(`${infoFile}.tmp-${process.pid}`, infoFile);
+  writeJsonAtomic(infoFile, info);
   return { realDir: dirs.real, fakeDir: dirs.fake, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty, seconds: (Date.now() - started) / 1000 };
 }

@@ -1,14 +1,12 @@
 /** `realfake predict`: verdicts for images and folders (logic in lib/predict.ts). */
 import { Command } from 'commander';
 import { initBackend } from '../backend';
+import { csvField } from '../files';
 import { EngineChoice, loadEngine } from '../onnx-engine';
 import { collectImagePaths, Prediction, Predictor } from '../predict';
 import { engineOption } from './export';
 import { action, UsageError } from './common';
 
-function csvField(value: string): string {
-  return /[",\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
 
 const FORMATS = {
   text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
