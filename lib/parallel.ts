@@ -27,7 +27,7 @@ import { ImageData, makeOptimizer, StepResult, TrainStepper } from './train';
 /** config.workers, with 0 meaning one per core. */
 export function resolveWorkerCount(workers: number): number {
   if (workers > 0) return workers;
-  return typeof os.availableParallelism === 'function' ? os.availableParallelism() : os.cpus().length;
+  return os.availableParallelism();
 }
 
 /** Contiguous, near-equal shards of `n` rows over `parts` workers (the first n % parts get one more). */
@@ -182,7 +182,7 @@ export class WorkerStepper implements TrainStepper {
   private readonly combined: Float32Array;
 
   private constructor(
-    private readonly model: tf.LayersModel,
+    model: tf.LayersModel,
     private readonly optimizer: tf.Optimizer,
     private readonly handles: WorkerHandle[],
     private readonly slots: VariableSlot[],

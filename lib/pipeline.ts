@@ -7,7 +7,6 @@
  *   data/kaggle/real + data/kaggle/fake   the study's data (`realfake data kaggle`)
  *   data/synth                        the embedded synthetic smoke-test set, generated on first use
  */
-import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from './config';
 import { describeBackend, BackendInfo } from './backend';

@@ -33,7 +33,7 @@ test('converts what it can, records the rest with reasons, output independent of
   const { realDir, fakeDir, bad } = await makeFolders(root);
   const progress: PreprocessProgress[] = [];
   const one = await preprocessFolders({ realDir, fakeDir, out: path.join(root, 'c1'), size: 16, concurrency: 1, onProgress: (p) => progress.push(p) });
-  const four = await preprocessFolders({ realDir, fakeDir, out: path.join(root, 'c4'), size: 16, concurrency: 4 });
+  await preprocessFolders({ realDir, fakeDir, out: path.join(root, 'c4'), size: 16, concurrency: 4 });
 
   assert.deepEqual(one.info.counts, { real: 12, fake: 3 });
   assert.deepEqual(one.info.skippedPerClass, { real: Object.keys(bad).length, fake: 0 });
