@@ -8,9 +8,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend } from '../lib/backend';
+import { initBackend, describeBackend } from '../lib/backend/backend';
 import { projectRoot } from '../lib/files';
-import { loadOnnxRuntime } from '../lib/onnx-engine';
+import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 

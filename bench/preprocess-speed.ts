@@ -8,8 +8,8 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { ResizeMethod } from '../lib/config';
-import { preprocessFolders } from '../lib/preprocess';
-import { synthImage } from '../lib/synth';
+import { preprocessFolders } from '../lib/data/preprocess';
+import { synthImage } from '../lib/data/synth';
 
 export interface PreprocessSpeed {
   input: string;

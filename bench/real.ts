@@ -7,12 +7,12 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { describeBackend } from '../lib/backend';
+import { describeBackend } from '../lib/backend/backend';
 import { resolveConfig } from '../lib/config';
-import { evaluateRun } from '../lib/evaluate';
-import { trainRun } from '../lib/experiment';
+import { evaluateRun } from '../lib/eval/evaluate';
+import { trainRun } from '../lib/train/experiment';
 import { projectRoot } from '../lib/files';
-import { parallelStepperFactory } from '../lib/parallel';
+import { parallelStepperFactory } from '../lib/train/parallel';
 import { ensureDataset } from '../lib/pipeline';
 import { REAL_SECTION_MARKER } from './bench';
 

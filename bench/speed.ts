@@ -7,13 +7,13 @@
 import { spawnSync } from 'child_process';
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { buildModel } from '../lib/model';
-import { OnnxEngine } from '../lib/onnx-engine';
-import { modelToOnnx } from '../lib/onnx-export';
-import { StepperProfile, WorkerStepper } from '../lib/parallel';
-import { InferenceEngine, TfjsEngine } from '../lib/predict';
-import { fit, ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train';
+import { initBackend } from '../lib/backend/backend';
+import { buildModel } from '../lib/model/model';
+import { OnnxEngine } from '../lib/infer/onnx-engine';
+import { modelToOnnx } from '../lib/infer/onnx-export';
+import { StepperProfile, WorkerStepper } from '../lib/train/parallel';
+import { InferenceEngine, TfjsEngine } from '../lib/infer/predict';
+import { fit, ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
 
 const STUDY = { dropout: 0.5, seed: 1, learningRate: 1e-5, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 

@@ -9,15 +9,15 @@
  */
 import * as path from 'path';
 import type { Config } from './config';
-import { describeBackend, BackendInfo } from './backend';
-import { evaluateRun, RunEvaluation } from './evaluate';
-import { trainRun, TrainRunOptions } from './experiment';
-import { listImageFiles } from './image-files';
-import { loadEngine } from './onnx-engine';
-import { Prediction, Predictor } from './predict';
-import { datasetCacheIsFresh, preprocessFolders } from './preprocess';
-import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, SynthOptions } from './synth';
-import type { Callback } from './callbacks';
+import { describeBackend, BackendInfo } from './backend/backend';
+import { evaluateRun, RunEvaluation } from './eval/evaluate';
+import { trainRun, TrainRunOptions } from './train/experiment';
+import { listImageFiles } from './data/image-files';
+import { loadEngine } from './infer/onnx-engine';
+import { Prediction, Predictor } from './infer/predict';
+import { datasetCacheIsFresh, preprocessFolders } from './data/preprocess';
+import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, SynthOptions } from './data/synth';
+import type { Callback } from './train/callbacks';
 
 export interface DataSource {
   kind: 'user' | 'kaggle' | 'synthetic';

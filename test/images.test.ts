@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { decodeImageRgb, loadImageRgb, loadImageRgbFromBuffer, resizeNearestPil } from '../lib/images';
+import { decodeImageRgb, loadImageRgb, loadImageRgbFromBuffer, resizeNearestPil } from '../lib/data/images';
 import { badImageFiles, fromRaw, goodImageFiles, noiseRgba, patternRgb, writeFiles } from './fixtures/images';
 import { pythonSkip, runPython } from './fixtures/python';
 

@@ -12,8 +12,8 @@ import {
   fetchKaggleDataset,
   readKaggleCredentials,
   type DownloadStudyDataOptions,
-} from '../lib/kaggle';
-import { extractClassImages } from '../lib/unzip';
+} from '../lib/data/kaggle';
+import { extractClassImages } from '../lib/data/unzip';
 import { registerDataCommand } from '../lib/cli/data';
 import { writeZip, type ZipInput } from './helpers/zip';
 import { FakeKaggle } from './helpers/kaggle-server';

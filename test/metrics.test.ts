@@ -12,7 +12,7 @@ import {
   rocAuc,
   rocCurve,
   STUDY_REPORTED,
-} from '../lib/metrics';
+} from '../lib/eval/metrics';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-12): void {
   assert.equal(actual.length, expected.length, `length ${actual.length} vs ${expected.length}`);

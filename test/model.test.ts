@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { buildModel, modelSummaryText, STUDY_PARAMETER_COUNT, fakeScores } from '../lib/model';
-import { dilatedConv2dSame } from '../lib/layers';
+import { initBackend } from '../lib/backend/backend';
+import { buildModel, modelSummaryText, STUDY_PARAMETER_COUNT, fakeScores } from '../lib/model/model';
+import { dilatedConv2dSame } from '../lib/model/layers';
 
 test('the study model has 653,314 parameters at 128px and the study layer list', async () => {
   await initBackend('cpu');

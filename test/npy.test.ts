@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { npyHeader, readNpy, writeNpy } from '../lib/npy';
+import { npyHeader, readNpy, writeNpy } from '../lib/data/npy';
 import { pythonSkip, runPython } from './fixtures/python';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-npy-'));

@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { buildModel } from '../lib/model';
-import { shardSizes, WorkerStepper } from '../lib/parallel';
-import { ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train';
+import { initBackend } from '../lib/backend/backend';
+import { buildModel } from '../lib/model/model';
+import { shardSizes, WorkerStepper } from '../lib/train/parallel';
+import { ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
 
 const SIZE = 64;
 const config = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { computeMetrics } from '../lib/metrics';
+import { computeMetrics } from '../lib/eval/metrics';
 import {
   classBalanceFigure,
   confusionMatrixFigure,
@@ -15,7 +15,7 @@ import {
   writeFigureHtml,
   writeFigurePng,
   writeFigures,
-} from '../lib/plots';
+} from '../lib/viz/plots';
 
 const labels = [0, 0, 1, 1, 0, 1, 1, 0];
 const scores = [0.1, 0.4, 0.35, 0.8, 0.4, 0.8, 0.4, 0.9];

@@ -3,12 +3,12 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { loadDataset, readManifest } from '../lib/dataset';
-import { loadImageRgb } from '../lib/images';
-import { readNpy } from '../lib/npy';
-import { listImageFiles } from '../lib/image-files';
-import { datasetCacheIsFresh, preprocessFolders } from '../lib/preprocess';
-import type { PreprocessProgress } from '../lib/preprocess';
+import { loadDataset, readManifest } from '../lib/data/dataset';
+import { loadImageRgb } from '../lib/data/images';
+import { readNpy } from '../lib/data/npy';
+import { listImageFiles } from '../lib/data/image-files';
+import { datasetCacheIsFresh, preprocessFolders } from '../lib/data/preprocess';
+import type { PreprocessProgress } from '../lib/data/preprocess';
 import { badImageFiles, goodImageFiles, writeFiles } from './fixtures/images';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-preprocess-'));

@@ -4,7 +4,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { Command } from 'commander';
-import { buildReport, type ReportRow } from '../lib/report';
+import { buildReport, type ReportRow } from '../lib/eval/report';
 import { registerReportCommand } from '../lib/cli/report';
 import { STUDY_DEFAULTS } from '../lib/config';
 

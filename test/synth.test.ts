@@ -4,9 +4,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { decodeImageRgb } from '../lib/images';
-import type { RgbImage } from '../lib/images';
-import { generateSynthDataset, synthDatasetIsFresh, transposedConvUpsample2x } from '../lib/synth';
+import { decodeImageRgb } from '../lib/data/images';
+import type { RgbImage } from '../lib/data/images';
+import { generateSynthDataset, synthDatasetIsFresh, transposedConvUpsample2x } from '../lib/data/synth';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-synth-'));
 const pngs = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.png')).sort();

@@ -4,11 +4,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend';
-import { EarlyStopping, EpochLogs, ModelCheckpoint, TrainingContext } from '../lib/callbacks';
-import { buildModel } from '../lib/model';
-import { loadModel, saveModel } from '../lib/model-io';
-import { binaryCrossEntropy, fit, ImageData } from '../lib/train';
+import { initBackend } from '../lib/backend/backend';
+import { EarlyStopping, EpochLogs, ModelCheckpoint, TrainingContext } from '../lib/train/callbacks';
+import { buildModel } from '../lib/model/model';
+import { loadModel, saveModel } from '../lib/model/model-io';
+import { binaryCrossEntropy, fit, ImageData } from '../lib/train/train';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 

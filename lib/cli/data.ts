@@ -1,6 +1,6 @@
-/** `realfake data kaggle`: fetch the study's datasets (logic in lib/kaggle.ts). */
+/** `realfake data kaggle`: fetch the study's datasets (logic in lib/data/kaggle.ts). */
 import { Command } from 'commander';
-import { KAGGLE_DATASETS, downloadStudyData } from '../kaggle';
+import { KAGGLE_DATASETS, downloadStudyData } from '../data/kaggle';
 import { UsageError, action, parseInteger } from './common';
 
 interface KaggleFlags {

@@ -1,9 +1,9 @@
-/** `realfake evaluate`: metrics and figures for a trained run (logic in lib/evaluate.ts). */
+/** `realfake evaluate`: metrics and figures for a trained run (logic in lib/eval/evaluate.ts). */
 import { Command } from 'commander';
-import { initBackend } from '../backend';
-import { evaluateRun } from '../evaluate';
-import type { EngineChoice } from '../onnx-engine';
-import { formatMetricsTable } from '../summary';
+import { initBackend } from '../backend/backend';
+import { evaluateRun } from '../eval/evaluate';
+import type { EngineChoice } from '../infer/onnx-engine';
+import { formatMetricsTable } from '../eval/summary';
 import { engineOption } from './export';
 import { action } from './common';
 

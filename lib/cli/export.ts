@@ -1,8 +1,8 @@
-/** `realfake export --run RUNDIR --format onnx` (logic in lib/onnx-export.ts), and the --engine flag it enables. */
+/** `realfake export --run RUNDIR --format onnx` (logic in lib/infer/onnx-export.ts), and the --engine flag it enables. */
 import { Command, Option } from 'commander';
-import { initBackend } from '../backend';
-import { exportRunToOnnx } from '../onnx-export';
-import { ENGINE_CHOICES } from '../onnx-engine';
+import { initBackend } from '../backend/backend';
+import { exportRunToOnnx } from '../infer/onnx-export';
+import { ENGINE_CHOICES } from '../infer/onnx-engine';
 import { action } from './common';
 
 /** `--engine auto|onnx|tfjs`, shared by predict and evaluate. */

@@ -1,9 +1,9 @@
-/** `realfake predict`: verdicts for images and folders (logic in lib/predict.ts). */
+/** `realfake predict`: verdicts for images and folders (logic in lib/infer/predict.ts). */
 import { Command } from 'commander';
-import { initBackend } from '../backend';
+import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
-import { EngineChoice, loadEngine } from '../onnx-engine';
-import { collectImagePaths, Prediction, Predictor } from '../predict';
+import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
 import { action, UsageError } from './common';
 

@@ -1,7 +1,7 @@
-/** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/preprocess.ts). */
+/** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/data/preprocess.ts). */
 import { Command, Option } from 'commander';
 import { RESIZE_METHODS, ResizeMethod } from '../config';
-import { preprocessFolders } from '../preprocess';
+import { preprocessFolders } from '../data/preprocess';
 import { action, parseInteger, UsageError } from './common';
 
 interface PreprocessFlags {

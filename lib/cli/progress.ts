@@ -1,6 +1,6 @@
 /** Terminal niceties for training: a per-epoch progress bar and a gentle Ctrl-C. */
 import * as cliProgress from 'cli-progress';
-import type { Callback, TrainingContext } from '../callbacks';
+import type { Callback, TrainingContext } from '../train/callbacks';
 
 /** A bar over each epoch's batches, on stderr, only when stderr is a terminal. */
 export class BatchProgressBar implements Callback {

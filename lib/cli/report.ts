@@ -1,8 +1,8 @@
-/** `realfake report --run RUNDIR`: compare a run with the study (logic in lib/report.ts). */
+/** `realfake report --run RUNDIR`: compare a run with the study (logic in lib/eval/report.ts). */
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { buildReport, textTable } from '../report';
+import { buildReport, textTable } from '../eval/report';
 import { UsageError, action } from './common';
 
 export function registerReportCommand(program: Command): void {

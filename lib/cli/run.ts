@@ -1,7 +1,7 @@
 /** `realfake run` (= `npm start`): the whole study on whatever data is present (logic in lib/pipeline.ts). */
 import { Command } from 'commander';
 import { formatPipelineSummary, runPipeline } from '../pipeline';
-import { DEFAULT_RUNS_DIR } from '../runs';
+import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';

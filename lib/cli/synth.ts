@@ -1,6 +1,6 @@
-/** `realfake synth`: the embedded default dataset (logic in lib/synth.ts). */
+/** `realfake synth`: the embedded default dataset (logic in lib/data/synth.ts). */
 import { Command } from 'commander';
-import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset } from '../synth';
+import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset } from '../data/synth';
 import { action, parseInteger, parseNumber, UsageError } from './common';
 
 export function registerSynthCommand(program: Command): void {

@@ -1,7 +1,7 @@
-/** `realfake train`: the study's model and training on a preprocessed dataset (logic in lib/experiment.ts). */
+/** `realfake train`: the study's model and training on a preprocessed dataset (logic in lib/train/experiment.ts). */
 import { Command } from 'commander';
-import { trainRun } from '../experiment';
-import { DEFAULT_RUNS_DIR } from '../runs';
+import { trainRun } from '../train/experiment';
+import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';

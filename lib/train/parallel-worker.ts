@@ -1,5 +1,5 @@
 /**
- * Entry point of one data-parallel training worker (started by lib/parallel.ts from dist/lib/).
+ * Entry point of one data-parallel training worker (started by lib/train/parallel.ts from dist/lib/).
  *
  * It keeps a replica of the model on its own backend. Per step: copy the shared weights into the replica,
  * build its shard of the batch from the shared dataset, compute the gradient of the shard's mean loss with
@@ -7,8 +7,8 @@
  */
 import { parentPort } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from './backend';
-import { setDropoutStep } from './layers'; // also registers the custom layers the topology names
+import { initBackend } from '../backend/backend';
+import { setDropoutStep } from '../model/layers'; // also registers the custom layers the topology names
 import type { VariableSlot, WorkerInit, WorkerReply, WorkerStep } from './parallel';
 import { binaryCrossEntropy, countCorrect, ImageData, makeBatch } from './train';
 
@@ -45,7 +45,7 @@ async function init(message: WorkerInit): Promise<void> {
 
 /**
  * The gradient of the shard's mean loss, computed `microBatch` rows at a time and summed weighted by rows:
- * the same gradient, but activation memory for a few rows instead of the whole shard (see lib/parallel.ts).
+ * the same gradient, but activation memory for a few rows instead of the whole shard (see lib/train/parallel.ts).
  */
 function step(message: WorkerStep): WorkerReply {
   if (!replica) throw new Error('step before init');
@@ -93,7 +93,7 @@ function step(message: WorkerStep): WorkerReply {
 }
 
 const port = parentPort;
-if (!port) throw new Error('parallel-worker.js runs as a worker thread (started by lib/parallel.ts)');
+if (!port) throw new Error('parallel-worker.js runs as a worker thread (started by lib/train/parallel.ts)');
 port.on('message', async (message: WorkerInit | WorkerStep) => {
   try {
     if (message.type === 'init') {

@@ -1,5 +1,5 @@
 /**
- * A preprocessed dataset folder, as written by preprocessFolders (lib/preprocess.ts):
+ * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
  *   manifest.csv path,label,status,reason for every file tried; the status=ok rows are X's rows, in order
@@ -9,7 +9,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ResizeMethod } from './config';
+import type { ResizeMethod } from '../config';
 import { readNpy } from './npy';
 
 export const DATASET_FILES = {

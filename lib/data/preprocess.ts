@@ -1,6 +1,6 @@
 /**
  * Two image folders (real, fake) -> one dataset folder (X.npy, Y.npy, manifest.csv, dataset.json; see
- * lib/dataset.ts). Like the study's preprocessing, but reproducible and robust:
+ * lib/data/dataset.ts). Like the study's preprocessing, but reproducible and robust:
  * - Files are taken in sorted (code point) order; the study used os.listdir order, which is arbitrary.
  * - The first `limitPerClass` USABLE images per class are kept: a broken file is skipped, recorded in the
  *   manifest with its reason, and the next file takes its place. Files after the limit are not read.
@@ -15,10 +15,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import type { ResizeMethod } from './config';
+import type { ResizeMethod } from '../config';
 import { DATASET_FILES, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
-import { csvField, writeFileAtomic } from './files';
+import { csvField, writeFileAtomic } from '../files';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';

@@ -10,20 +10,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { DataFrame } from 'danfojs-node';
-import type { Callback, EpochLogs, HistoryData, TrainingContext } from './callbacks';
-import { emptyHistory, HISTORY_KEYS } from './callbacks';
-import { resolveConfig, STUDY_DEFAULTS, type Config, type PresetName } from './config';
-import { loadDataset, type Dataset } from './dataset';
-import type { RunEvaluation } from './evaluate';
-import { selectRows, splitRows } from './experiment';
-import { projectRoot } from './files';
-import { loadImageRgb } from './images';
-import type { Metrics } from './metrics';
-import { findImageData } from './pipeline';
-import { lossAccuracyFigures, notebookHtml, takePlotlyLoader, type Figure } from './plots';
-import type { Prediction } from './predict';
-import { datasetCacheIsFresh } from './preprocess';
-import { latestRun, openRun } from './runs';
+import type { Callback, EpochLogs, HistoryData, TrainingContext } from '../train/callbacks';
+import { emptyHistory, HISTORY_KEYS } from '../train/callbacks';
+import { resolveConfig, STUDY_DEFAULTS, type Config, type PresetName } from '../config';
+import { loadDataset, type Dataset } from '../data/dataset';
+import type { RunEvaluation } from '../eval/evaluate';
+import { selectRows, splitRows } from '../train/experiment';
+import { projectRoot } from '../files';
+import { loadImageRgb } from '../data/images';
+import type { Metrics } from '../eval/metrics';
+import { findImageData } from '../pipeline';
+import { lossAccuracyFigures, notebookHtml, takePlotlyLoader, type Figure } from '../viz/plots';
+import type { Prediction } from '../infer/predict';
+import { datasetCacheIsFresh } from '../data/preprocess';
+import { latestRun, openRun } from '../train/runs';
 
 // ---------------------------------------------------------------------------------------------------------
 // Paths and parameters

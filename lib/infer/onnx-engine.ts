@@ -1,5 +1,5 @@
 /**
- * Inference with onnxruntime-node (native, all cores) on a model exported by lib/onnx-export.ts, and the
+ * Inference with onnxruntime-node (native, all cores) on a model exported by lib/infer/onnx-export.ts, and the
  * choice between it and tfjs.
  *
  * onnxruntime-node is an optional dependency: it is loaded on first use and its absence is a reason, not a
@@ -13,8 +13,8 @@
  */
 import * as os from 'os';
 import * as path from 'path';
-import { activeBackend } from './backend';
-import { writeFileAtomic } from './files';
+import { activeBackend } from '../backend/backend';
+import { writeFileAtomic } from '../files';
 import { exportRunToOnnx, ONNX_FILE, onnxExportIsCurrent } from './onnx-export';
 import { InferenceEngine, TfjsEngine } from './predict';
 

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { STUDY_DEFAULTS, type Config } from './config';
+import { STUDY_DEFAULTS, type Config } from '../config';
 import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
 
 /** The study's printed accuracy (two decimals). Everything else of the study's comes from STUDY_REPORTED. */

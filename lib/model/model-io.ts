@@ -10,7 +10,7 @@ import * as crypto from 'crypto';
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './files';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../files';
 import './layers'; // registers DilatedConv2D and SeededDropout so saved models deserialise
 
 interface ModelJson {

@@ -7,13 +7,13 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from './config';
-import { listImageFiles } from './image-files';
-import { loadImageRgb } from './images';
-import { fakeScores } from './model';
-import { loadModel } from './model-io';
-import { openRun } from './runs';
-import { scaleToUnit } from './train';
+import type { Config } from '../config';
+import { listImageFiles } from '../data/image-files';
+import { loadImageRgb } from '../data/images';
+import { fakeScores } from '../model/model';
+import { loadModel } from '../model/model-io';
+import { openRun } from '../train/runs';
+import { scaleToUnit } from '../train/train';
 
 export type Verdict = 'Real' | 'Fake (AI-generated)';
 

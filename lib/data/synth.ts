@@ -19,9 +19,9 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { writeJsonAtomic } from './files';
-import { gaussian, makeRng } from './random';
-import type { Rng } from './random';
+import { writeJsonAtomic } from '../files';
+import { gaussian, makeRng } from '../random';
+import type { Rng } from '../random';
 
 /**
  * Default difficulty. Meant to give the smoke preset (64px, ~200 per class, ~8 epochs) a real learning curve

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Confusion, PrCurve, RocCurve } from './metrics';
+import type { Confusion, PrCurve, RocCurve } from '../eval/metrics';
 
 export interface Figure {
   data: Array<Record<string, unknown>>;

@@ -17,10 +17,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { Worker } from 'worker_threads';
 import * as tf from '@tensorflow/tfjs';
-import type { BackendName } from './backend';
-import type { Config } from './config';
+import type { BackendName } from '../backend/backend';
+import type { Config } from '../config';
 import type { TrainRunOptions } from './experiment';
-import { projectRoot } from './files';
+import { projectRoot } from '../files';
 import { updateRunMeta } from './runs';
 import { ImageData, makeOptimizer, StepResult, TrainStepper } from './train';
 
@@ -92,7 +92,7 @@ export interface StepperProfile {
 }
 
 export function workerScriptPath(): string {
-  return path.join(projectRoot(), 'dist', 'lib', 'parallel-worker.js');
+  return path.join(projectRoot(), 'dist', 'lib', 'train', 'parallel-worker.js');
 }
 
 /** Copies `source` into shared memory once (a no-op when it is already shared). */

@@ -4,15 +4,15 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { HistoryData } from './callbacks';
-import { loadDataset } from './dataset';
-import { csvField, readJson, writeFileAtomic } from './files';
+import type { HistoryData } from '../train/callbacks';
+import { loadDataset } from '../data/dataset';
+import { csvField, readJson, writeFileAtomic } from '../files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
-import { EngineChoice, loadEngine } from './onnx-engine';
-import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from './plots';
-import type { InferenceEngine } from './predict';
-import { openRun } from './runs';
-import { ImageData, scaledRows } from './train';
+import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from '../viz/plots';
+import type { InferenceEngine } from '../infer/predict';
+import { openRun } from '../train/runs';
+import { ImageData, scaledRows } from '../train/train';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 
@@ -50,7 +50,7 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
 }
 
 
-/** `engine` picks the inference engine (lib/onnx-engine.ts): ONNX when available, else tfjs, by default. */
+/** `engine` picks the inference engine (lib/infer/onnx-engine.ts): ONNX when available, else tfjs, by default. */
 export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice } = {}): Promise<RunEvaluation> {
   const run = openRun(runDir);
   const external = options.dataDir !== undefined;

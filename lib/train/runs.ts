@@ -8,10 +8,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Config } from './config';
-import { validateConfig } from './config';
-import { projectRoot, readJson, writeJsonAtomic } from './files';
-import type { SplitIndices } from './random';
+import type { Config } from '../config';
+import { validateConfig } from '../config';
+import { projectRoot, readJson, writeJsonAtomic } from '../files';
+import type { SplitIndices } from '../random';
 
 export const DEFAULT_RUNS_DIR = path.join('outputs', 'runs');
 

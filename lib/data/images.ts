@@ -22,7 +22,7 @@
 import * as fs from 'fs';
 import sharp from 'sharp';
 import type { KernelEnum, Metadata, OutputInfo, ResizeOptions, Sharp } from 'sharp';
-import type { ResizeMethod } from './config';
+import type { ResizeMethod } from '../config';
 
 /** Smaller images carry too little to classify and are almost always icons or broken thumbnails. */
 export const MIN_IMAGE_SIDE = 8;

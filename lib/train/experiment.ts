@@ -3,12 +3,12 @@
  * with the seed, build the study's model, train with checkpointing, record everything in a run folder.
  */
 import * as path from 'path';
-import type { Config } from './config';
-import { initBackend, describeBackend, BackendInfo } from './backend';
+import type { Config } from '../config';
+import { initBackend, describeBackend, BackendInfo } from '../backend/backend';
 import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, TrainingContext } from './callbacks';
-import { loadDataset, Dataset } from './dataset';
-import { buildModel } from './model';
-import { splitIndices, SplitIndices } from './random';
+import { loadDataset, Dataset } from '../data/dataset';
+import { buildModel } from '../model/model';
+import { splitIndices, SplitIndices } from '../random';
 import { createRun, Run, updateRunMeta } from './runs';
 import { fit, TrainStepper } from './train';
 

@@ -4,8 +4,8 @@
  */
 import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
-import { writeFileAtomic, writeJsonAtomic } from './files';
-import { saveModel } from './model-io';
+import { writeFileAtomic, writeJsonAtomic } from '../files';
+import { saveModel } from '../model/model-io';
 
 /** One row of the training history, per epoch (Keras's names). */
 export interface EpochLogs {

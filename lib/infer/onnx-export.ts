@@ -1,5 +1,5 @@
 /**
- * Writes a trained realfake model as ONNX, so onnxruntime can run inference on all cores (lib/onnx-engine.ts).
+ * Writes a trained realfake model as ONNX, so onnxruntime can run inference on all cores (lib/infer/onnx-engine.ts).
  *
  * The graph is built layer by layer from the tfjs model (sequential models of the layers realfake uses):
  *   input "input" NHWC [N, H, W, 3] float32 in [0, 1] > one Transpose to NCHW (ONNX's convolution layout)
@@ -15,8 +15,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
-import { writeFileAtomic } from './files';
-import { loadModel } from './model-io';
+import { writeFileAtomic } from '../files';
+import { loadModel } from '../model/model-io';
 
 const OPSET = 13;
 const SOURCE_KEY = 'realfake.modelJsonSha256';

@@ -6,11 +6,11 @@
  * batch is scaled to [0, 1] float32 only when it is used.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from './config';
+import type { Config } from '../config';
 import { Callback, EpochLogs, History, TrainingContext } from './callbacks';
-import { setDropoutStep } from './layers';
-import { fakeScores } from './model';
-import { makeRng, shuffleInPlace } from './random';
+import { setDropoutStep } from '../model/layers';
+import { fakeScores } from '../model/model';
+import { makeRng, shuffleInPlace } from '../random';
 
 /** Images (N x size x size x 3, uint8) and labels (0 real, 1 fake). */
 export interface ImageData {
