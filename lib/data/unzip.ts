@@ -11,6 +11,7 @@ import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
 import { isImageFile } from './image-files';
+import { releaseTempPath, tempPathFor } from '../files';
 
 
 export interface ZipImage {
@@ -130,7 +131,7 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
 }
 
 async function extractEntry(zip: yauzl.ZipFile, image: ZipImage, outPath: string, zipPath: string): Promise<void> {
-  const tmpPath = `${outPath}.tmp`;
+  const tmpPath = tempPathFor(outPath);
   const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
     zip.openReadStream(image.entry, (err, s) => (err ? reject(new ZipError(`${zipPath}: ${image.zipPath}: ${err.message}`)) : resolve(s))),
   );
@@ -148,11 +149,13 @@ async function extractEntry(zip: yauzl.ZipFile, image: ZipImage, outPath: string
     await pipeline(stream, crcCheck, fs.createWriteStream(tmpPath));
   } catch (err) {
     fs.rmSync(tmpPath, { force: true });
+    releaseTempPath(tmpPath);
     // File-system errors (ENOSPC…) are explained by the caller; yauzl's and zlib's checks get the zip's name.
     if (err instanceof ZipError || (err as NodeJS.ErrnoException).syscall) throw err;
     throw new ZipError(`${zipPath}: ${image.zipPath}: ${(err as Error).message}`);
   }
   fs.renameSync(tmpPath, outPath);
+  releaseTempPath(tmpPath);
 }
 
 function sizeOf(file: string): number {
