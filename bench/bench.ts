@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from '../lib/backend/backend';
 import { projectRoot } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
+import { measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
@@ -82,6 +83,7 @@ async function main(): Promise<void> {
   log('memory ...');
   const memory: TrainingMemory = measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores });
   log(JSON.stringify(memory));
+  const decodeMemory = await measureDecodeMemory(log);
   log('PyTorch ...');
   const torch = measureTorch(cores);
   log(JSON.stringify(torch));
@@ -138,6 +140,8 @@ async function main(): Promise<void> {
     '## Memory',
     '',
     `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8) with ${memory.workers} workers: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
+    '',
+    memorySection(decodeMemory),
     '',
     '## PyTorch anchor',
     '',

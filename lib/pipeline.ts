@@ -13,6 +13,7 @@ import { describeBackend, BackendInfo } from './backend/backend';
 import { evaluateRun, RunEvaluation } from './eval/evaluate';
 import { trainRun, TrainRunOptions } from './train/experiment';
 import { listImageFiles } from './data/image-files';
+import { extractionIsComplete } from './data/unzip';
 import { loadEngine } from './infer/onnx-engine';
 import { Prediction, Predictor } from './infer/predict';
 import { datasetCacheIsFresh, preprocessFolders } from './data/preprocess';
@@ -39,7 +40,11 @@ export function findImageData(dataRoot = 'data'): DataSource | null {
     { kind: 'user', realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake') },
     { kind: 'kaggle', realDir: path.join(dataRoot, 'kaggle', 'real'), fakeDir: path.join(dataRoot, 'kaggle', 'fake') },
   ];
-  return candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
+  const found = candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
+  // An interrupted `realfake data kaggle` leaves some images but no completion marker: never train on it.
+  const unfinished = found?.kind === 'kaggle' ? [found.realDir, found.fakeDir].find((dir) => !extractionIsComplete(dir)) : undefined;
+  if (unfinished) throw new Error(`${unfinished}: extraction did not finish (interrupted?); re-run \`realfake data kaggle\` to complete it`);
+  return found;
 }
 
 /** data/synth, (re)generated when missing or made with other settings. */

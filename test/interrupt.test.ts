@@ -10,7 +10,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
+import sharp from 'sharp';
+import { extractClassImages, extractionIsComplete } from '../lib/data/unzip';
 import { loadModel } from '../lib/model/model-io';
+import { findImageData } from '../lib/pipeline';
+import { writeZip } from './helpers/zip';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
 const ENV = { ...process.env, REALFAKE_BACKEND: 'wasm' };
@@ -127,4 +131,42 @@ test('stale .tmp files from a killed run are removed on the next start', { timeo
   const { code } = await c.exit;
   assert.equal(code, 0, c.stderr());
   assert.equal(fs.existsSync(stale), false, 'stale temporary file removed');
+});
+
+test('preprocess: Ctrl-C stops with 130 and writes no dataset (nor any .tmp)', { timeout: 240_000 }, async () => {
+  const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint-pre-'));
+  // Enough decoding to interrupt: 40 noisy 1500 px PNGs; the broken first file announces that work has begun.
+  const big = await sharp(Buffer.alloc(1500 * 1500 * 3, 7), { raw: { width: 1500, height: 1500, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  for (const cls of ['real', 'fake']) {
+    fs.mkdirSync(path.join(cwd, cls));
+    fs.writeFileSync(path.join(cwd, cls, '0-broken.png'), 'not a png');
+    for (let i = 1; i <= 40; i++) fs.writeFileSync(path.join(cwd, cls, `${i}.png`), big);
+  }
+  const c = start(['preprocess', '--real', 'real', '--fake', 'fake', '--out', 'out', '--concurrency', '1'], cwd);
+  await new Promise<void>((resolve) => c.child.stderr!.on('data', () => /skipped .*0-broken/.test(c.stderr()) && resolve()));
+  c.child.kill('SIGINT');
+  const { code } = await c.exit;
+  assert.equal(code, 130, c.stderr());
+  assert.match(c.stderr(), /preprocessing interrupted \(Ctrl-C\) after \d+ files; nothing written to out/);
+  assert.equal(fs.existsSync(path.join(cwd, 'out', 'dataset.json')), false);
+  assert.deepEqual(tmpFiles(cwd), []);
+});
+
+test('an interrupted Kaggle extraction is marked incomplete and never used as a dataset', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-extract-'));
+  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'gray' } }).png().toBuffer();
+  const zipPath = path.join(root, 'faces.zip');
+  fs.writeFileSync(zipPath, writeZip(['a', 'b', 'c'].map((n) => ({ name: `faces/${n}.png`, data: png }))));
+  for (const cls of ['real', 'fake']) {
+    const destDir = path.join(root, 'data', 'kaggle', cls);
+    let calls = 0;
+    const partial = await extractClassImages(zipPath, { classFolder: 'faces', destDir, stopped: () => ++calls > 2 });
+    assert.deepEqual([partial.complete, partial.extracted, extractionIsComplete(destDir)], [false, 2, false]);
+  }
+  assert.throws(() => findImageData(path.join(root, 'data')), /real: extraction did not finish \(interrupted\?\); re-run `realfake data kaggle`/);
+  for (const cls of ['real', 'fake']) {
+    const done = await extractClassImages(zipPath, { classFolder: 'faces', destDir: path.join(root, 'data', 'kaggle', cls) });
+    assert.deepEqual([done.complete, done.extracted, done.skipped], [true, 1, 2]);
+  }
+  assert.equal(findImageData(path.join(root, 'data'))?.kind, 'kaggle');
 });

@@ -11,7 +11,7 @@ import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
 import { isImageFile } from './image-files';
-import { releaseTempPath, tempPathFor } from '../files';
+import { releaseTempPath, removeStaleTempFiles, tempPathFor, writeJsonAtomic } from '../files';
 
 
 export interface ZipImage {
@@ -31,6 +31,19 @@ export interface ExtractOptions {
   /** Rewrite files that already exist. */
   overwrite?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Checked before each file: when it returns true, extraction stops (the files written so far are complete). */
+  stopped?: () => boolean;
+}
+
+/**
+ * Written into the class folder when every chosen image is extracted, removed when extraction starts: a folder
+ * without it (an interrupted extraction) is never taken for a finished dataset (see lib/pipeline.ts).
+ */
+export const EXTRACTED_MARKER = '.realfake-extracted.json';
+
+/** True when `dir` holds a finished extraction. */
+export function extractionIsComplete(dir: string): boolean {
+  return fs.existsSync(path.join(dir, EXTRACTED_MARKER));
 }
 
 export interface ExtractResult {
@@ -40,6 +53,8 @@ export interface ExtractResult {
   /** Already present with the right size. */
   skipped: number;
   destDir: string;
+  /** False when `stopped` ended the extraction early. */
+  complete: boolean;
 }
 
 /** The one-line reason a zip cannot be used; carries the zip's path. */
@@ -112,9 +127,12 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
     if (available === 0) throw new ZipError(`${zipPath}: no images in a folder named "${options.classFolder}"`);
     const chosen = selectClassImages(all, options.classFolder, options.limit);
     fs.mkdirSync(options.destDir, { recursive: true });
+    fs.rmSync(path.join(options.destDir, EXTRACTED_MARKER), { force: true });
+    removeStaleTempFiles(options.destDir);
     let extracted = 0;
     let skipped = 0;
     for (const [i, image] of chosen.entries()) {
+      if (options.stopped?.()) return { available, extracted, skipped, destDir: options.destDir, complete: false };
       const outPath = path.join(options.destDir, image.outName);
       if (!options.overwrite && sizeOf(outPath) === image.entry.uncompressedSize) {
         skipped++;
@@ -124,7 +142,8 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
       }
       options.onProgress?.(i + 1, chosen.length);
     }
-    return { available, extracted, skipped, destDir: options.destDir };
+    writeJsonAtomic(path.join(options.destDir, EXTRACTED_MARKER), { zip: path.basename(zipPath), classFolder: options.classFolder, limit: options.limit ?? null, images: chosen.length });
+    return { available, extracted, skipped, destDir: options.destDir, complete: true };
   } finally {
     zip.close();
   }
