@@ -55,7 +55,7 @@ export async function measureDecodeMemory(log: (line: string) => void = () => un
     }
     await initBackend();
     const config = resolveConfig({ preset: 'smoke' });
-    const run = createRun({ root: path.join(root, 'runs'), config, preset: 'smoke', dataDir: root, split: { train: [], val: [], test: [] } });
+    const run = createRun({ root: path.join(root, 'runs'), config, preset: 'smoke', dataDir: root, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } });
     const model = buildModel(config);
     await saveModel(model, path.join(run.dir, 'model'));
     model.dispose();

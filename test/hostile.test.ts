@@ -33,7 +33,7 @@ function realfake(args: string[], cwd: string, options: { root?: string; prefix?
 async function makeRun(root: string): Promise<string> {
   await initBackend('cpu');
   const config = resolveConfig({ preset: 'smoke' });
-  const run = createRun({ root, config, preset: 'smoke', dataDir: root, split: { train: [], val: [], test: [] } });
+  const run = createRun({ root, config, preset: 'smoke', dataDir: root, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } });
   const model = buildModel(config);
   await saveModel(model, path.join(run.dir, 'model'));
   model.dispose();

@@ -13,7 +13,7 @@ import { initBackend } from '../lib/backend/backend';
 import sharp from 'sharp';
 import { extractClassImages, extractionIsComplete } from '../lib/data/unzip';
 import { loadModel } from '../lib/model/model-io';
-import { findImageData } from '../lib/pipeline';
+import { findImageData } from '../lib/data/sources';
 import { writeZip } from './helpers/zip';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');

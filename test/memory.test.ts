@@ -43,7 +43,7 @@ async function setup() {
   }
   await initBackend('cpu');
   const config = resolveConfig({ preset: 'smoke' });
-  const run = createRun({ root: path.join(root, 'runs'), config, preset: 'smoke', dataDir: root, split: { train: [], val: [], test: [] } });
+  const run = createRun({ root: path.join(root, 'runs'), config, preset: 'smoke', dataDir: root, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } });
   const model = buildModel(config);
   await saveModel(model, path.join(run.dir, 'model'));
   model.dispose();

@@ -40,8 +40,6 @@ export interface RgbImage {
 
 // Each file is read once, so libvips' operation cache would only hold memory (and open files) for nothing.
 sharp.cache(false);
-// Defence in depth behind the content sniffing in openImage: vector and document loaders never run.
-sharp.block({ operation: ['VipsForeignLoadSvg', 'VipsForeignLoadPdf', 'VipsForeignLoadMagick'] });
 
 /**
  * Peak memory is bounded by settings, not by the folder. A full decode holds up to 4 bytes per pixel (3 for
@@ -184,6 +182,8 @@ async function openImage(input: string | Buffer, name: string): Promise<{ image:
   } catch (err) {
     fail(name, decodeFailure(err));
   }
+  // Checked after the sniff too (an SVG past its first 4 KB of text). The loaders themselves stay enabled, since
+  // lib/data/synth.ts rasterises its own SVG drawings.
   if (!RASTER_FORMATS.has(meta.format ?? '')) {
     fail(name, ['svg', 'pdf', 'magick'].includes(meta.format ?? '') ? notRasterReason(meta.format!.toUpperCase()) : `not an image (unsupported format ${meta.format})`);
   }

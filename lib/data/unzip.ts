@@ -36,14 +36,17 @@ export interface ExtractOptions {
 }
 
 /**
- * Written into the class folder when every chosen image is extracted, removed when extraction starts: a folder
- * without it (an interrupted extraction) is never taken for a finished dataset (see lib/pipeline.ts).
+ * Written beside the class folder (`<dir>.extracted.json`) when every chosen image is extracted, removed when
+ * extraction starts: a folder without it (an interrupted extraction) is never taken for a finished dataset
+ * (see lib/data/sources.ts). Beside, not inside, so the class folder holds images only.
  */
-export const EXTRACTED_MARKER = '.realfake-extracted.json';
+export function extractedMarkerPath(dir: string): string {
+  return `${path.resolve(dir)}.extracted.json`;
+}
 
 /** True when `dir` holds a finished extraction. */
 export function extractionIsComplete(dir: string): boolean {
-  return fs.existsSync(path.join(dir, EXTRACTED_MARKER));
+  return fs.existsSync(extractedMarkerPath(dir));
 }
 
 export interface ExtractResult {
@@ -127,7 +130,7 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
     if (available === 0) throw new ZipError(`${zipPath}: no images in a folder named "${options.classFolder}"`);
     const chosen = selectClassImages(all, options.classFolder, options.limit);
     fs.mkdirSync(options.destDir, { recursive: true });
-    fs.rmSync(path.join(options.destDir, EXTRACTED_MARKER), { force: true });
+    fs.rmSync(extractedMarkerPath(options.destDir), { force: true });
     removeStaleTempFiles(options.destDir);
     let extracted = 0;
     let skipped = 0;
@@ -142,7 +145,7 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
       }
       options.onProgress?.(i + 1, chosen.length);
     }
-    writeJsonAtomic(path.join(options.destDir, EXTRACTED_MARKER), { zip: path.basename(zipPath), classFolder: options.classFolder, limit: options.limit ?? null, images: chosen.length });
+    writeJsonAtomic(extractedMarkerPath(options.destDir), { zip: path.basename(zipPath), classFolder: options.classFolder, limit: options.limit ?? null, images: chosen.length });
     return { available, extracted, skipped, destDir: options.destDir, complete: true };
   } finally {
     zip.close();
