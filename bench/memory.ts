@@ -32,30 +32,56 @@ const END = '<!-- /bench:memory -->';
 function measure(args: string[], cwd: string): { peakRssMB: number; seconds: number } {
   const report = path.join(cwd, 'peak-rss');
   const preload = path.join(cwd, 'peak-rss.js');
-  fs.writeFileSync(preload, "process.on('exit', () => require('fs').writeFileSync(process.env.PEAK_FILE, String(process.resourceUsage().maxRSS)));\n");
+  fs.writeFileSync(
+    preload,
+    "process.on('exit', () => require('fs').writeFileSync(process.env.PEAK_FILE, String(process.resourceUsage().maxRSS)));\n",
+  );
   const started = Date.now();
-  const r = spawnSync(process.execPath, ['--require', preload, path.join(projectRoot(), 'bin', 'realfake.js'), ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, PEAK_FILE: report },
-  });
+  const r = spawnSync(
+    process.execPath,
+    ['--require', preload, path.join(projectRoot(), 'bin', 'realfake.js'), ...args],
+    {
+      cwd,
+      encoding: 'utf8',
+      env: { ...process.env, PEAK_FILE: report },
+    },
+  );
   if (r.status !== 0) throw new Error(`realfake ${args[0]} failed: ${r.stderr.trim().split('\n').pop()}`);
-  return { peakRssMB: Math.round(Number(fs.readFileSync(report, 'utf8')) / 1024), seconds: (Date.now() - started) / 1000 };
+  return {
+    peakRssMB: Math.round(Number(fs.readFileSync(report, 'utf8')) / 1024),
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 export async function measureDecodeMemory(log: (line: string) => void = () => undefined): Promise<DecodeMemory[]> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-memory-'));
   try {
     // Flat colour: quick to encode, and decoding still materialises every pixel (243 MB per image).
-    const huge = await sharp({ create: { width: 9000, height: 9000, channels: 3, background: { r: 90, g: 120, b: 150 } } }).png({ compressionLevel: 1 }).toBuffer();
-    const small = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: 20, g: 40, b: 60 } } }).png().toBuffer();
-    for (const [dir, bytes] of [['huge', huge], ['small', small]] as const) {
+    const huge = await sharp({
+      create: { width: 9000, height: 9000, channels: 3, background: { r: 90, g: 120, b: 150 } },
+    })
+      .png({ compressionLevel: 1 })
+      .toBuffer();
+    const small = await sharp({ create: { width: 128, height: 128, channels: 3, background: { r: 20, g: 40, b: 60 } } })
+      .png()
+      .toBuffer();
+    for (const [dir, bytes] of [
+      ['huge', huge],
+      ['small', small],
+    ] as const) {
       fs.mkdirSync(path.join(root, dir));
       for (let i = 0; i < 8; i++) fs.writeFileSync(path.join(root, dir, `${i}.png`), bytes);
     }
     await initBackend();
     const config = resolveConfig({ preset: 'smoke' });
-    const run = createRun({ root: path.join(root, 'runs'), config, preset: 'smoke', dataDir: root, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } });
+    const run = createRun({
+      root: path.join(root, 'runs'),
+      config,
+      preset: 'smoke',
+      dataDir: root,
+      datasetFingerprint: 'none',
+      split: { train: [], val: [], test: [] },
+    });
     const model = buildModel(config);
     await saveModel(model, path.join(run.dir, 'model'));
     model.dispose();
@@ -66,7 +92,12 @@ export async function measureDecodeMemory(log: (line: string) => void = () => un
     ] as const) {
       const loadAverage1m = Number(os.loadavg()[0].toFixed(2));
       const m = measure([...args], root);
-      results.push({ command, images: command === 'predict' ? '8 x 81 MP PNG' : '8 x 81 MP PNG + 8 small', ...m, loadAverage1m });
+      results.push({
+        command,
+        images: command === 'predict' ? '8 x 81 MP PNG' : '8 x 81 MP PNG + 8 small',
+        ...m,
+        loadAverage1m,
+      });
       log(JSON.stringify(results[results.length - 1]));
     }
     return results;
@@ -77,7 +108,10 @@ export async function measureDecodeMemory(log: (line: string) => void = () => un
 
 /** The BENCHMARKS.md section, between markers so it can be replaced alone. */
 export function memorySection(results: DecodeMemory[]): string {
-  const rows = results.map((r) => `| ${r.command} | ${r.images} | ${r.peakRssMB} MB | ${r.peakRssMB < MEMORY_TARGET_MB ? 'met' : '**missed**'} | ${r.seconds.toFixed(1)} s | ${r.loadAverage1m} |`);
+  const rows = results.map(
+    (r) =>
+      `| ${r.command} | ${r.images} | ${r.peakRssMB} MB | ${r.peakRssMB < MEMORY_TARGET_MB ? 'met' : '**missed**'} | ${r.seconds.toFixed(1)} s | ${r.loadAverage1m} |`,
+  );
   return [
     BEGIN,
     '## Decode memory (predict, preprocess; default settings)',
@@ -97,7 +131,8 @@ export function memorySection(results: DecodeMemory[]): string {
 export function writeMemorySection(file: string, section: string, beforeMarker: string): void {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   let next: string;
-  if (text.includes(BEGIN) && text.includes(END)) next = text.slice(0, text.indexOf(BEGIN)) + section + text.slice(text.indexOf(END) + END.length);
+  if (text.includes(BEGIN) && text.includes(END))
+    next = text.slice(0, text.indexOf(BEGIN)) + section + text.slice(text.indexOf(END) + END.length);
   else if (text.includes(beforeMarker)) next = text.replace(beforeMarker, `${section}\n\n${beforeMarker}`);
   else next = `${text.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(file, next);

@@ -7,7 +7,11 @@ import * as fs from 'fs';
 
 /** "<path>: <reason>", with the errno kept for callers that branch on it. */
 export class FileAccessError extends Error {
-  constructor(readonly path: string, readonly reason: string, readonly code?: string) {
+  constructor(
+    readonly path: string,
+    readonly reason: string,
+    readonly code?: string,
+  ) {
     super(`${path}: ${reason}`);
   }
 }
@@ -65,7 +69,8 @@ export function inspectPath(p: string): PathInfo {
   try {
     return infoOf(fs.statSync(p));
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && isSymlink(p)) throw new FileAccessError(p, 'broken symbolic link (its target does not exist)', 'ENOENT');
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && isSymlink(p))
+      throw new FileAccessError(p, 'broken symbolic link (its target does not exist)', 'ENOENT');
     throw mapped(p, err);
   }
 }
@@ -105,7 +110,8 @@ export function readFolder(dir: string): fs.Dirent[] {
  */
 export async function readFileHead(file: string, bytes: number): Promise<{ head: Buffer; size: number }> {
   const info = inspectPath(file);
-  if (info.kind !== 'file') throw new FileAccessError(file, 'not a regular file', info.kind === 'folder' ? 'EISDIR' : undefined);
+  if (info.kind !== 'file')
+    throw new FileAccessError(file, 'not a regular file', info.kind === 'folder' ? 'EISDIR' : undefined);
   let handle: fs.promises.FileHandle;
   try {
     handle = await fs.promises.open(file, 'r');

@@ -41,7 +41,9 @@ export function onInterrupt(stop: Stopper): () => void {
 function handle(signal: NodeJS.Signals): void {
   signals++;
   if (signals === 1 && stoppers.size > 0) {
-    write(`\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing what is in progress, then stopping (Ctrl-C again to stop now)`);
+    write(
+      `\n${signal === 'SIGINT' ? 'Ctrl-C' : signal}: finishing what is in progress, then stopping (Ctrl-C again to stop now)`,
+    );
     for (const stop of [...stoppers]) stop();
     return;
   }

@@ -17,14 +17,22 @@ import { buildModel } from '../lib/model/model';
 import { saveModel } from '../lib/model/model-io';
 import { createRun } from '../lib/train/runs';
 import { goodImageFiles, writeFiles } from './fixtures/images';
+import { skipForMissingTool } from './helpers/tools';
 
 const ROOT = path.join(__dirname, '..', '..');
-const SVG = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>\n');
+const SVG = Buffer.from(
+  '<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg" width="64" height="64"><rect width="64" height="64" fill="red"/></svg>\n',
+);
 
 function realfake(args: string[], cwd: string, options: { root?: string; prefix?: string[] } = {}) {
   const bin = path.join(options.root ?? ROOT, 'bin', 'realfake.js');
   const [cmd, ...rest] = [...(options.prefix ?? []), process.execPath, bin, ...args];
-  const spawnOptions: SpawnSyncOptions = { cwd, encoding: 'utf8', env: { ...process.env, REALFAKE_BACKEND: 'wasm' }, timeout: 300_000 };
+  const spawnOptions: SpawnSyncOptions = {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
+    timeout: 300_000,
+  };
   const r = spawnSync(cmd, rest, spawnOptions);
   return { code: r.status, stdout: String(r.stdout), stderr: String(r.stderr) };
 }
@@ -33,7 +41,14 @@ function realfake(args: string[], cwd: string, options: { root?: string; prefix?
 async function makeRun(root: string): Promise<string> {
   await initBackend('cpu');
   const config = resolveConfig({ preset: 'smoke' });
-  const run = createRun({ root, config, preset: 'smoke', dataDir: root, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } });
+  const run = createRun({
+    root,
+    config,
+    preset: 'smoke',
+    dataDir: root,
+    datasetFingerprint: 'none',
+    split: { train: [], val: [], test: [] },
+  });
   const model = buildModel(config);
   await saveModel(model, path.join(run.dir, 'model'));
   model.dispose();
@@ -45,7 +60,13 @@ async function hostileFolders(root: string) {
   const good = await goodImageFiles(24, 20, 1);
   const real = path.join(root, 'real');
   const fake = path.join(root, 'fake');
-  writeFiles(real, { 'a.png': good['rgb.png'], 'b.jpg': good['photo.jpg'], 'vector.png': SVG, 'drawing.svg.png': SVG, 'new\nline.png': good['grey.png'] });
+  writeFiles(real, {
+    'a.png': good['rgb.png'],
+    'b.jpg': good['photo.jpg'],
+    'vector.png': SVG,
+    'drawing.svg.png': SVG,
+    'new\nline.png': good['grey.png'],
+  });
   writeFiles(path.join(real, 'sub', 'deeper'), { 'c.png': good['palette.png'] });
   writeFiles(path.join(real, '.hidden'), { 'd.png': good['rgb.png'] });
   fs.symlinkSync('loop.png', path.join(real, 'loop.png')); // ELOOP
@@ -63,14 +84,26 @@ test('preprocess: loops, cycles, broken links and SVGs are skipped with their re
   const rows = readManifest(path.join(root, 'out', 'manifest.csv'));
   const row = (rel: string) => rows.find((x) => x.relativePath === rel);
   assert.equal(row('a.png')?.status, 'ok');
-  assert.equal(row(path.join('sub', 'deeper', 'c.png'))?.status, 'ok', 'subfolders are read, with their relative path recorded');
+  assert.equal(
+    row(path.join('sub', 'deeper', 'c.png'))?.status,
+    'ok',
+    'subfolders are read, with their relative path recorded',
+  );
   assert.equal(row('new\nline.png')?.status, 'ok');
-  assert.equal(rows.some((x) => x.path.includes('.hidden')), false, 'hidden folders are not read');
+  assert.equal(
+    rows.some((x) => x.path.includes('.hidden')),
+    false,
+    'hidden folders are not read',
+  );
   assert.match(row('loop.png')?.reason ?? 'missing', /symbolic link loop/);
   assert.match(row('dangling.png')?.reason ?? 'missing', /broken symbolic link/);
   assert.match(row('cycle')?.reason ?? 'missing', /symbolic link cycle/);
-  for (const svg of ['vector.png', 'drawing.svg.png']) assert.match(row(svg)?.reason ?? 'missing', /^not a raster image \(SVG is a vector/, svg);
-  assert.deepEqual(rows.filter((x) => x.status === 'ok').map((x) => x.relativePath), ['a.png', 'b.jpg', 'new\nline.png', path.join('sub', 'deeper', 'c.png'), 'x.png', 'y.jpg']);
+  for (const svg of ['vector.png', 'drawing.svg.png'])
+    assert.match(row(svg)?.reason ?? 'missing', /^not a raster image \(SVG is a vector/, svg);
+  assert.deepEqual(
+    rows.filter((x) => x.status === 'ok').map((x) => x.relativePath),
+    ['a.png', 'b.jpg', 'new\nline.png', path.join('sub', 'deeper', 'c.png'), 'x.png', 'y.jpg'],
+  );
   // Every skipped entry is reported on stderr, one line each, newline escaped.
   assert.match(r.stderr, /skipped .*new\\nline\.png|skipped .*loop\.png/);
   assert.ok(r.stderr.split('\n').filter((l) => l.startsWith('skipped ')).length >= 5, r.stderr);
@@ -104,12 +137,18 @@ test('predict: the same folder rules and reasons; a newline in a name does not s
   const lines = r.stdout.trimEnd().split('\n');
   const names = lines.map((l) => path.relative(real, l.split('\t')[0]));
   assert.deepEqual(names, ['a.png', 'b.jpg', 'new\\nline.png', path.join('sub', 'deeper', 'c.png')]);
-  assert.ok(lines.every((l) => /\t(Real|Fake \(AI-generated\))\t\d+\.\d%\tpFake=/.test(l)), r.stdout);
+  assert.ok(
+    lines.every((l) => /\t(Real|Fake \(AI-generated\))\t\d+\.\d%\tpFake=/.test(l)),
+    r.stdout,
+  );
   assert.match(r.stderr, /skipped .*vector\.png: not a raster image \(SVG is a vector/);
   assert.match(r.stderr, /skipped .*loop\.png: symbolic link loop/);
   assert.match(r.stderr, /skipped .*cycle: symbolic link cycle/);
   // An SVG given by name is refused too, with the same reason.
-  const one = realfake(['predict', '--run', run, '--json', path.join(real, 'vector.png'), path.join(real, 'a.png')], root);
+  const one = realfake(
+    ['predict', '--run', run, '--json', path.join(real, 'vector.png'), path.join(real, 'a.png')],
+    root,
+  );
   assert.equal(one.code, 0, one.stderr);
   assert.match(one.stderr, /vector\.png: not a raster image \(SVG is a vector/);
   assert.equal(one.stdout.trim().split('\n').length, 1);
@@ -120,7 +159,9 @@ function unprivileged(): { prefix: string[]; root: string } | string {
   if (process.getuid?.() !== 0) return 'not running as root, so there is no other user to switch to';
   if (spawnSync('setpriv', ['--version']).status !== 0) return 'setpriv (util-linux) is not installed';
   const prefix = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'];
-  const reachable = (dir: string) => spawnSync(prefix[0], [...prefix.slice(1), 'test', '-r', path.join(dir, 'dist', 'lib', 'cli', 'main.js')]).status === 0;
+  const reachable = (dir: string) =>
+    spawnSync(prefix[0], [...prefix.slice(1), 'test', '-r', path.join(dir, 'dist', 'lib', 'cli', 'main.js')]).status ===
+    0;
   if (reachable(ROOT)) return { prefix, root: ROOT };
   const copy = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-nobody-pkg-'));
   fs.chmodSync(copy, 0o755);
@@ -136,10 +177,7 @@ function unprivileged(): { prefix: string[]; root: string } | string {
 
 test('as an unprivileged user: unreadable files and folders get "permission denied", never another reason', async (t) => {
   const who = unprivileged();
-  if (typeof who === 'string') {
-    if (process.env.REALFAKE_REQUIRE_ALL === '1') assert.fail(who);
-    return void t.skip(who);
-  }
+  if (typeof who === 'string') return void skipForMissingTool(t, who);
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-nobody-'));
   fs.chmodSync(root, 0o777);
   const good = await goodImageFiles(24, 20, 3);
@@ -159,7 +197,11 @@ test('as an unprivileged user: unreadable files and folders get "permission deni
   const run = await makeRun(path.join(root, 'runs'));
   spawnSync('chmod', ['-R', 'a+rX', path.join(root, 'runs')]);
 
-  const pre = realfake(['preprocess', '--real', real, '--fake', fake, '--out', path.join(root, 'out'), '--size', '16'], root, who);
+  const pre = realfake(
+    ['preprocess', '--real', real, '--fake', fake, '--out', path.join(root, 'out'), '--size', '16'],
+    root,
+    who,
+  );
   assert.equal(pre.code, 0, pre.stderr);
   const rows = readManifest(path.join(root, 'out', 'manifest.csv'));
   const reason = (rel: string) => rows.find((x) => x.relativePath === rel)?.reason ?? `no row for ${rel}`;
@@ -173,7 +215,11 @@ test('as an unprivileged user: unreadable files and folders get "permission deni
   const hidden = realfake(['predict', '--run', run, path.join(locked, 'in.jpg')], root, who);
   assert.equal(hidden.code, 2, hidden.stderr);
   assert.match(hidden.stderr, /locked\/in\.jpg: permission denied \(EACCES\)$/m);
-  const secret = realfake(['predict', '--run', run, path.join(real, 'secret.jpg'), path.join(real, 'a.png')], root, who);
+  const secret = realfake(
+    ['predict', '--run', run, path.join(real, 'secret.jpg'), path.join(real, 'a.png')],
+    root,
+    who,
+  );
   assert.equal(secret.code, 0, secret.stderr);
   assert.match(secret.stderr, /skipped .*secret\.jpg: permission denied \(EACCES\)/);
   assert.equal(secret.stdout.trim().split('\n').length, 1);

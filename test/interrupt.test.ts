@@ -45,10 +45,15 @@ function start(args: string[], cwd: string): Child {
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];
   child.stdout!.on('data', (chunk) => {
     out += chunk;
-    for (const w of waiters.splice(0)) (w.pattern.test(out) ? w.resolve() : waiters.push(w));
+    for (const w of waiters.splice(0)) {
+      if (w.pattern.test(out)) w.resolve();
+      else waiters.push(w);
+    }
   });
   child.stderr!.on('data', (chunk) => (err += chunk));
-  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
   const waitFor = (pattern: RegExp) =>
     new Promise<void>((resolve, reject) => {
       if (pattern.test(out)) return resolve();
@@ -74,7 +79,21 @@ function dataset(): string {
 }
 
 function trainArgs(workers: number): string[] {
-  return ['train', '--data', dataset(), '--preset', 'smoke', '--epochs', '200', '--batch-size', '8', '--out', 'runs', '--workers', String(workers)];
+  return [
+    'train',
+    '--data',
+    dataset(),
+    '--preset',
+    'smoke',
+    '--epochs',
+    '200',
+    '--batch-size',
+    '8',
+    '--out',
+    'runs',
+    '--workers',
+    String(workers),
+  ];
 }
 
 async function checkpointLoads(runDir: string): Promise<void> {
@@ -85,39 +104,53 @@ async function checkpointLoads(runDir: string): Promise<void> {
 }
 
 for (const workers of [1, 2]) {
-  test(`train --workers ${workers}: one Ctrl-C finishes the epoch, saves, names the checkpoint, exits 130`, { timeout: 240_000 }, async () => {
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint-'));
-    const c = start(trainArgs(workers), cwd);
-    await c.waitFor(/epoch +1\/200/);
-    c.child.kill('SIGINT');
-    const { code, signal } = await c.exit;
-    assert.equal(signal, null, c.stderr());
-    assert.equal(code, 130, `exit code; stderr: ${c.stderr()}`);
-    const epochs = (c.stdout().match(/^epoch +\d+\/200/gm) ?? []).length;
-    assert.ok(epochs >= 1 && epochs <= 3, `stopped after the epoch in progress (saw ${epochs} epochs)`);
-    const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
-    const runDir = path.join(cwd, 'runs', runId);
-    assert.match(c.stdout() + c.stderr(), new RegExp(`best checkpoint: ${path.join('runs', runId, 'model').replace(/[.\\]/g, '\\$&')}`));
-    assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).stopReason?.includes('interrupted'), true);
-    assert.deepEqual(tmpFiles(cwd), []);
-    await checkpointLoads(runDir);
-  });
+  test(
+    `train --workers ${workers}: one Ctrl-C finishes the epoch, saves, names the checkpoint, exits 130`,
+    { timeout: 240_000 },
+    async () => {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint-'));
+      const c = start(trainArgs(workers), cwd);
+      await c.waitFor(/epoch +1\/200/);
+      c.child.kill('SIGINT');
+      const { code, signal } = await c.exit;
+      assert.equal(signal, null, c.stderr());
+      assert.equal(code, 130, `exit code; stderr: ${c.stderr()}`);
+      const epochs = (c.stdout().match(/^epoch +\d+\/200/gm) ?? []).length;
+      assert.ok(epochs >= 1 && epochs <= 3, `stopped after the epoch in progress (saw ${epochs} epochs)`);
+      const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
+      const runDir = path.join(cwd, 'runs', runId);
+      assert.match(
+        c.stdout() + c.stderr(),
+        new RegExp(`best checkpoint: ${path.join('runs', runId, 'model').replace(/[.\\]/g, '\\$&')}`),
+      );
+      assert.equal(
+        JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8')).stopReason?.includes('interrupted'),
+        true,
+      );
+      assert.deepEqual(tmpFiles(cwd), []);
+      await checkpointLoads(runDir);
+    },
+  );
 
-  test(`train --workers ${workers}: a second Ctrl-C stops at once with 130 and leaves no .tmp`, { timeout: 240_000 }, async () => {
-    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint2-'));
-    const c = start(trainArgs(workers), cwd);
-    await c.waitFor(/epoch +1\/200/);
-    c.child.kill('SIGINT');
-    await new Promise((r) => setTimeout(r, 100));
-    c.child.kill('SIGINT');
-    const { code, signal } = await c.exit;
-    assert.equal(signal, null, c.stderr());
-    assert.equal(code, 130, `exit code; stderr: ${c.stderr()}`);
-    assert.match(c.stderr(), /interrupted/);
-    const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
-    assert.deepEqual(tmpFiles(cwd), []);
-    await checkpointLoads(path.join(cwd, 'runs', runId));
-  });
+  test(
+    `train --workers ${workers}: a second Ctrl-C stops at once with 130 and leaves no .tmp`,
+    { timeout: 240_000 },
+    async () => {
+      const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint2-'));
+      const c = start(trainArgs(workers), cwd);
+      await c.waitFor(/epoch +1\/200/);
+      c.child.kill('SIGINT');
+      await new Promise((r) => setTimeout(r, 100));
+      c.child.kill('SIGINT');
+      const { code, signal } = await c.exit;
+      assert.equal(signal, null, c.stderr());
+      assert.equal(code, 130, `exit code; stderr: ${c.stderr()}`);
+      assert.match(c.stderr(), /interrupted/);
+      const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
+      assert.deepEqual(tmpFiles(cwd), []);
+      await checkpointLoads(path.join(cwd, 'runs', runId));
+    },
+  );
 }
 
 test('stale .tmp files from a killed run are removed on the next start', { timeout: 240_000 }, async () => {
@@ -136,14 +169,18 @@ test('stale .tmp files from a killed run are removed on the next start', { timeo
 test('preprocess: Ctrl-C stops with 130 and writes no dataset (nor any .tmp)', { timeout: 240_000 }, async () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-sigint-pre-'));
   // Enough decoding to interrupt: 40 noisy 1500 px PNGs; the broken first file announces that work has begun.
-  const big = await sharp(Buffer.alloc(1500 * 1500 * 3, 7), { raw: { width: 1500, height: 1500, channels: 3 } }).png({ compressionLevel: 1 }).toBuffer();
+  const big = await sharp(Buffer.alloc(1500 * 1500 * 3, 7), { raw: { width: 1500, height: 1500, channels: 3 } })
+    .png({ compressionLevel: 1 })
+    .toBuffer();
   for (const cls of ['real', 'fake']) {
     fs.mkdirSync(path.join(cwd, cls));
     fs.writeFileSync(path.join(cwd, cls, '0-broken.png'), 'not a png');
     for (let i = 1; i <= 40; i++) fs.writeFileSync(path.join(cwd, cls, `${i}.png`), big);
   }
   const c = start(['preprocess', '--real', 'real', '--fake', 'fake', '--out', 'out', '--concurrency', '1'], cwd);
-  await new Promise<void>((resolve) => c.child.stderr!.on('data', () => /skipped .*0-broken/.test(c.stderr()) && resolve()));
+  await new Promise<void>((resolve) =>
+    c.child.stderr!.on('data', () => /skipped .*0-broken/.test(c.stderr()) && resolve()),
+  );
   c.child.kill('SIGINT');
   const { code } = await c.exit;
   assert.equal(code, 130, c.stderr());
@@ -154,7 +191,9 @@ test('preprocess: Ctrl-C stops with 130 and writes no dataset (nor any .tmp)', {
 
 test('an interrupted Kaggle extraction is marked incomplete and never used as a dataset', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-extract-'));
-  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'gray' } }).png().toBuffer();
+  const png = await sharp({ create: { width: 16, height: 16, channels: 3, background: 'gray' } })
+    .png()
+    .toBuffer();
   const zipPath = path.join(root, 'faces.zip');
   fs.writeFileSync(zipPath, writeZip(['a', 'b', 'c'].map((n) => ({ name: `faces/${n}.png`, data: png }))));
   for (const cls of ['real', 'fake']) {
@@ -163,9 +202,15 @@ test('an interrupted Kaggle extraction is marked incomplete and never used as a 
     const partial = await extractClassImages(zipPath, { classFolder: 'faces', destDir, stopped: () => ++calls > 2 });
     assert.deepEqual([partial.complete, partial.extracted, extractionIsComplete(destDir)], [false, 2, false]);
   }
-  assert.throws(() => findImageData(path.join(root, 'data')), /real: extraction did not finish \(interrupted\?\); re-run `realfake data kaggle`/);
+  assert.throws(
+    () => findImageData(path.join(root, 'data')),
+    /real: extraction did not finish \(interrupted\?\); re-run `realfake data kaggle`/,
+  );
   for (const cls of ['real', 'fake']) {
-    const done = await extractClassImages(zipPath, { classFolder: 'faces', destDir: path.join(root, 'data', 'kaggle', cls) });
+    const done = await extractClassImages(zipPath, {
+      classFolder: 'faces',
+      destDir: path.join(root, 'data', 'kaggle', cls),
+    });
     assert.deepEqual([done.complete, done.extracted, done.skipped], [true, 1, 2]);
   }
   assert.equal(findImageData(path.join(root, 'data'))?.kind, 'kaggle');

@@ -41,5 +41,7 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<void> |
  */
 export function escapeControls(text: string): string {
   const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  // Matching control characters is the point here.
+  // eslint-disable-next-line no-control-regex
   return text.replace(/[\\\x00-\x1f\x7f]/g, (ch) => named[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

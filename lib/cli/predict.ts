@@ -8,7 +8,6 @@ import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
 import { action, escapeControls, parseInteger, UsageError } from './common';
 
-
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
   text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
