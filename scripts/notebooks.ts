@@ -15,7 +15,7 @@
 import { spawnSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../lib/files';
+import { projectRoot, readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files';
 import { readNotebookParams } from '../lib/notebook/params';
 
 export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction'] as const;
@@ -66,7 +66,7 @@ export function ensureKernel(python: string, paths: RunnerPaths): NodeJS.Process
   const specFile = kernelSpecFile(paths);
   let current: string | undefined;
   try {
-    current = JSON.parse(fs.readFileSync(specFile, 'utf8')).argv?.[0];
+    current = readJson<{ argv?: string[] }>(specFile, 'kernel spec').argv?.[0];
   } catch {
     current = undefined;
   }
@@ -141,7 +141,7 @@ export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { pr
     seconds: +((Date.now() - startedAt.getTime()) / 1000).toFixed(1),
     notebooks: statuses,
   };
-  fs.writeFileSync(paths.runFile, JSON.stringify(summary, null, 2) + '\n');
+  writeJsonAtomic(paths.runFile, summary);
   return summary;
 }
 
@@ -160,7 +160,7 @@ export function clearOutputs(paths = notebookRunnerPaths()): string[] {
     }
     const cleared = JSON.stringify(nb, null, 1) + '\n';
     if (cleared !== text) {
-      fs.writeFileSync(file, cleared);
+      writeFileAtomic(file, cleared);
       changed.push(file);
     }
   }
