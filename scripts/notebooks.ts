@@ -167,20 +167,29 @@ export function clearOutputs(paths = notebookRunnerPaths()): string[] {
   return changed;
 }
 
+/** What `open` says about the parameters; a bad params.json is reported, not fatal (it can be fixed in Jupyter). */
+export function paramsNote(): string {
+  try {
+    const params = readNotebookParams();
+    const c = params.config;
+    const overrides = Object.keys(params.overrides).length ? ` + overrides ${JSON.stringify(params.overrides)}` : '';
+    return (
+      `parameters: ${params.file}: preset "${params.preset}" (${c.imageSize}px, ${c.limitPerClass ?? 'all'} images per class, ${c.epochs} epochs)${overrides}\n` +
+      (params.preset === 'study' ? '' : 'full study: set "preset": "study" in notebooks/params.json (hours on CPU)\n') +
+      '03_training prints its measured time estimate before it trains\n'
+    );
+  } catch (err) {
+    return `parameters: ${(err as Error).message}\n`;
+  }
+}
+
 function openJupyter(args: string[], paths = notebookRunnerPaths()): void {
   const lab = findJupyterPython(['jupyterlab']);
   const python = lab ?? findJupyterPython(['notebook']);
   if (!python) throw new Error(`no Python with JupyterLab or Notebook found: ${JUPYTER_INSTALL_HINT}`);
   const env = ensureKernel(python, paths);
   const app = lab ? 'jupyterlab' : 'notebook';
-  const params = readNotebookParams();
-  const c = params.config;
-  process.stdout.write(
-    `parameters: ${params.file}: preset "${params.preset}" (${c.imageSize}px, ${c.limitPerClass ?? 'all'} images per class, ${c.epochs} epochs)` +
-      `${Object.keys(params.overrides).length ? ` + overrides ${JSON.stringify(params.overrides)}` : ''}\n` +
-      (params.preset === 'study' ? '' : 'full study: set "preset": "study" in notebooks/params.json (hours on CPU)\n') +
-      '03_training prints its measured time estimate before it trains\n',
-  );
+  process.stdout.write(paramsNote());
   process.stdout.write(`starting ${lab ? 'JupyterLab' : 'Jupyter Notebook'} in ${paths.notebooks} (kernel: TypeScript / tslab; Ctrl-C to stop)\n`);
   // Jupyter refuses to run as root without --allow-root (containers, CI machines).
   const rootFlag = process.getuid?.() === 0 && !args.includes('--allow-root') ? ['--allow-root'] : [];
