@@ -13,7 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResizeMethod } from '../config';
-import { resolveStoredPath } from '../files';
+import { readJson, resolveStoredPath } from '../files';
 import { readNpy } from './npy';
 
 export const DATASET_VERSION = 2;
@@ -139,11 +139,11 @@ export function readDatasetInfo(dir: string): DatasetInfo | null {
   if (!fs.existsSync(file)) return null;
   let info: DatasetInfo;
   try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
-    if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
+    info = readJson<DatasetInfo>(file, 'dataset description');
   } catch (err) {
-    throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
+    throw new Error(`${(err as Error).message}; ${HOW_TO_MAKE} again`);
   }
+  if (info.format !== 'realfake-dataset') throw new Error(`${file}: not a realfake dataset.json; ${HOW_TO_MAKE} again`);
   if (info.version !== DATASET_VERSION) {
     throw new Error(`${file}: dataset format version ${info.version}, this realfake reads ${DATASET_VERSION}; ${HOW_TO_MAKE} again`);
   }
