@@ -44,19 +44,49 @@
 
   /* ---------- in-browser inference ---------- */
 
+  /*
+   * Assets come from vendor/ and model/ over HTTP, or, in an exported page (embedded.js), from base64 strings,
+   * since a page opened as a file may not fetch.
+   */
+  var EMBEDDED = window.REALFAKE_EMBEDDED || null;
+  function embeddedBytes(name) {
+    var text = atob(EMBEDDED[name]);
+    var bytes = new Uint8Array(text.length);
+    for (var i = 0; i < text.length; i++) bytes[i] = text.charCodeAt(i);
+    return bytes;
+  }
+  function assetUrl(name, type) {
+    if (!EMBEDDED) return new URL('vendor/' + name, location.href).href;
+    return URL.createObjectURL(new Blob([embeddedBytes(name)], { type: type }));
+  }
+  async function loadFaceModel(net, name) {
+    if (!EMBEDDED) return net.loadFromUri('vendor/face-models');
+    var manifest = JSON.parse(new TextDecoder().decode(embeddedBytes('face-models/' + name + '-weights_manifest.json')));
+    var weights = embeddedBytes('face-models/' + name + '.bin');
+    return net.loadFromWeightMap(faceapi.tf.io.decodeWeights(weights.buffer, manifest[0].weights));
+  }
+
   function loadBrowserEngine() {
     if (!browserEngine) {
       browserEngine = (async function () {
         if (!model || !model.inBrowser.available) throw new Error('in-browser mode is unavailable: ' + (model ? model.inBrowser.reason : 'no model'));
         var tf = faceapi.tf;
-        tf.setWasmPaths(new URL('vendor/', location.href).href);
+        var wasm = {};
+        ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].forEach(function (f) { wasm[f] = assetUrl(f, 'application/wasm'); });
+        tf.setWasmPaths(wasm);
         if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not start');
         await tf.ready();
-        await faceapi.nets.tinyFaceDetector.loadFromUri('vendor/face-models');
-        await faceapi.nets.faceLandmark68TinyNet.loadFromUri('vendor/face-models');
-        ort.env.wasm.wasmPaths = new URL('vendor/', location.href).href;
+        await loadFaceModel(faceapi.nets.tinyFaceDetector, 'tiny_face_detector_model');
+        await loadFaceModel(faceapi.nets.faceLandmark68TinyNet, 'face_landmark_68_tiny_model');
         ort.env.wasm.numThreads = 1;
-        var session = await ort.InferenceSession.create(model.inBrowser.onnx, { executionProviders: ['wasm'] });
+        if (EMBEDDED) {
+          ort.env.wasm.wasmBinary = embeddedBytes('ort-wasm-simd-threaded.wasm');
+          ort.env.wasm.wasmPaths = { mjs: assetUrl('ort-wasm-simd-threaded.mjs', 'text/javascript') };
+        } else {
+          ort.env.wasm.wasmPaths = new URL('vendor/', location.href).href;
+        }
+        var onnx = EMBEDDED ? embeddedBytes('model/model.onnx') : model.inBrowser.onnx;
+        var session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
         return { session: session };
       })();
       browserEngine.catch(function () { browserEngine = null; });
