@@ -24,6 +24,8 @@ export interface FaceVerdict {
   verdict: Verdict;
   confidence: number;
   pFake: number;
+  /** A Grad-CAM overlay of the crop as a PNG data URL, when an explainer was given. */
+  gradcam?: string;
 }
 
 export interface PhotoVerdict {
@@ -46,17 +48,20 @@ export async function cropPixels(image: RgbImage, crop: Box, predictor: Predicto
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
-/** Verdicts for the faces in an already decoded photo. */
-export async function predictFacesInImage(predictor: Predictor, image: RgbImage, mode: FaceMode = 'detect'): Promise<PhotoVerdict> {
+/** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
+export async function predictFacesInImage(predictor: Predictor, image: RgbImage, mode: FaceMode = 'detect', explain?: (pixels: Uint8Array, size: number) => Promise<string>): Promise<PhotoVerdict> {
   const regions = mode === 'whole'
     ? [{ box: wholeImageBox(image), crop: wholeImageBox(image), score: null as number | null }]
     : await detectFaces(image);
   const pixels = await Promise.all(regions.map((r) => cropPixels(image, r.crop, predictor)));
   const scores = pixels.length ? await predictor.predictPixels(pixels) : [];
-  const faces = regions.map((r, i) => {
+  const faces: FaceVerdict[] = regions.map((r, i) => {
     const { verdict, confidence, pFake } = predictor.toPrediction('', scores[i]);
     return { box: r.box, crop: r.crop, detectorScore: r.score, verdict, confidence, pFake };
   });
+  if (explain) {
+    for (const [i, face] of faces.entries()) face.gradcam = await explain(pixels[i], predictor.config.imageSize);
+  }
   return { width: image.width, height: image.height, faces };
 }
 

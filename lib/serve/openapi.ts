@@ -16,6 +16,7 @@ const face = {
     verdict: { type: 'string', enum: ['Real', 'Fake (AI-generated)'] },
     confidence: { type: 'number', description: 'probability of the verdict given' },
     pFake: { type: 'number', description: 'probability that the face is AI-generated; Fake when >= the run threshold' },
+    gradcam: { type: 'string', description: 'Grad-CAM overlay of the crop (PNG data URL), with ?gradcam=1 when the server has an explainer' },
   },
   required: ['box', 'crop', 'verdict', 'confidence', 'pFake'],
 };
@@ -69,7 +70,7 @@ export function openApiDocument(limits: { maxBytes: number; maxPixels: number; m
       '/api/v1/predict': {
         post: {
           summary: 'verdicts for the faces in one image',
-          parameters: [facesParam],
+          parameters: [facesParam, { name: 'gradcam', in: 'query', schema: { type: 'string', enum: ['0', '1'] }, description: '1: add a Grad-CAM overlay per face (when GET /api/v1/model says gradcam: true)' }],
           requestBody: {
             required: true,
             content: {

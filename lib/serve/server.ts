@@ -24,6 +24,7 @@ import { exportRunToOnnx } from '../infer/onnx-export';
 import { Predictor } from '../infer/predict';
 import { openRun, Run } from '../train/runs';
 import { mimeOf, pageAssets } from './assets';
+import { loadGradcamExplainer } from './gradcam-hook';
 import { openApiDocument } from './openapi';
 import { InferenceQueue, QueueFullError } from './queue';
 import { ImageType, sniffImageType } from './sniff';
@@ -106,7 +107,8 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   } catch (err) {
     o.onNote?.(`in-browser mode unavailable: ${(err as Error).message.split('\n')[0]}`);
   }
-  const info = modelInfo(run, predictor, onnxBytes !== null);
+  const explainer = loadGradcamExplainer(o.runDir);
+  const info = { ...modelInfo(run, predictor, onnxBytes !== null), gradcam: explainer !== null };
   const modelSummary = { run: info.run, engine: info.engine, imageSize: info.imageSize };
   const queue = new InferenceQueue(o.concurrency, o.maxQueued);
   const assets = pageAssets();
@@ -136,7 +138,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   });
 
   /** Checks and decodes one upload (all in memory), then runs it through the queue. */
-  async function predictBytes(bytes: Buffer | undefined, mode: FaceMode, name: string): Promise<ImageResult> {
+  async function predictBytes(bytes: Buffer | undefined, mode: FaceMode, name: string, gradcam = false): Promise<ImageResult> {
     if (!bytes || bytes.length === 0) throw new HttpError(400, 'no_image', 'no image: send it as the multipart field "image" or as the raw request body');
     const type = sniffImageType(bytes);
     if (!type) throw new HttpError(415, 'unsupported_type', `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`);
@@ -158,7 +160,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
       } catch (err) {
         throw new HttpError(422, 'undecodable', (err as Error).message);
       }
-      const result = await predictFacesInImage(predictor, image, mode);
+      const result = await predictFacesInImage(predictor, image, mode, gradcam && explainer ? explainer : undefined);
       const ms = Math.round((performance.now() - started) * 10) / 10;
       return { type, mode, ...result, ...(result.faces.length === 0 ? { message: 'no face found' } : {}), ms };
     });
@@ -187,7 +189,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     } else {
       bytes = request.body as Buffer | undefined;
     }
-    const result = await predictBytes(bytes, mode, name);
+    const result = await predictBytes(bytes, mode, name, (request.query as Record<string, string>).gradcam === '1');
     return reply.send({ ...result, model: modelSummary });
   });
 

@@ -159,7 +159,8 @@
   async function predictOnServer(file, whole) {
     var form = new FormData();
     form.append('image', file, file.name);
-    var response = await fetch('api/v1/predict' + (whole ? '?faces=whole' : ''), { method: 'POST', body: form });
+    var query = [whole ? 'faces=whole' : '', model && model.gradcam ? 'gradcam=1' : ''].filter(Boolean).join('&');
+    var response = await fetch('api/v1/predict' + (query ? '?' + query : ''), { method: 'POST', body: form });
     var body = await response.json().catch(function () { return null; });
     if (!response.ok) throw new Error(body && body.error ? body.error.message : 'the server answered ' + response.status);
     return body;
