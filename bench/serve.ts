@@ -141,7 +141,8 @@ async function main(): Promise<void> {
   // 2. Load test.
   const server = await startServer(runDir);
   const shoot = (duration: number) => autocannon({
-    url: `${server.url}/api/v1/predict`, method: 'POST', connections: CONNECTIONS, duration,
+    // Timeout 60 s: 16 requests queue for one inference slot, so waiting several seconds is expected when slow.
+    url: `${server.url}/api/v1/predict`, method: 'POST', connections: CONNECTIONS, duration, timeout: 60,
     headers: { 'content-type': 'application/octet-stream' }, body: photo,
   });
   await shoot(5);

@@ -120,6 +120,17 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
   await app.register(multipart, { limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 } });
 
+  // An announced body over the limit is refused before it is read; the rest of it is read and dropped, so the
+  // client, still sending, gets the 413 instead of a reset connection.
+  app.addHook('onRequest', async (request, reply) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > o.maxBytes) {
+      request.raw.resume();
+      reply.code(413).header('Connection', 'close');
+      return reply.send({ error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` } });
+    }
+  });
+
   app.setErrorHandler((err: FastifyError | HttpError | QueueFullError, request, reply) => {
     if (err instanceof QueueFullError) {
       return reply.code(503).header('Retry-After', String(err.retryAfterSeconds)).send({ error: { code: 'busy', message: err.message } });
@@ -138,7 +149,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   });
 
   /** Checks and decodes one upload (all in memory), then runs it through the queue. */
-  async function predictBytes(bytes: Buffer | undefined, mode: FaceMode, name: string, gradcam = false): Promise<ImageResult> {
+  async function predictBytes(bytes: Buffer | undefined, mode: FaceMode, name: string, gradcam = false, closed?: () => boolean): Promise<ImageResult> {
     if (!bytes || bytes.length === 0) throw new HttpError(400, 'no_image', 'no image: send it as the multipart field "image" or as the raw request body');
     const type = sniffImageType(bytes);
     if (!type) throw new HttpError(415, 'unsupported_type', `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`);
@@ -153,6 +164,8 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
       throw new HttpError(413, 'too_many_pixels', `${name}: ${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels (limit ${(o.maxPixels / 1e6).toFixed(1)})`);
     }
     return queue.run(async () => {
+      // A client that gave up while queued (closed its connection) gets no answer: skip the work.
+      if (closed?.()) throw new HttpError(499, 'client_closed', 'the client closed the connection');
       const started = performance.now();
       let image: RgbImage;
       try {
@@ -189,7 +202,8 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     } else {
       bytes = request.body as Buffer | undefined;
     }
-    const result = await predictBytes(bytes, mode, name, (request.query as Record<string, string>).gradcam === '1');
+    const clientGone = () => request.raw.socket?.destroyed === true;
+    const result = await predictBytes(bytes, mode, name, (request.query as Record<string, string>).gradcam === '1', clientGone);
     return reply.send({ ...result, model: modelSummary });
   });
 
