@@ -126,7 +126,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     const length = Number(request.headers['content-length'] ?? 0);
     if (length > o.maxBytes) {
       request.raw.resume();
-      reply.code(413).header('Connection', 'close');
+      reply.code(413);
       return reply.send({ error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` } });
     }
   });
