@@ -36,7 +36,11 @@ function rssMb(pid: number): number {
 }
 
 async function startServer(runDir: string): Promise<{ url: string; pid: number; stop: () => Promise<number | null> }> {
-  const child = spawn(process.execPath, [path.join(projectRoot(), 'bin', 'realfake.js'), 'serve', '--run', runDir, '--port', '0'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(
+    process.execPath,
+    [path.join(projectRoot(), 'bin', 'realfake.js'), 'serve', '--run', runDir, '--port', '0'],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
@@ -81,7 +85,9 @@ async function oddInputs(): Promise<Record<string, Buffer>> {
   };
 }
 
-async function badInputRound(url: string): Promise<{ sent: number; statuses: Record<string, number>; fiveHundreds: string[]; healthAfter: boolean }> {
+async function badInputRound(
+  url: string,
+): Promise<{ sent: number; statuses: Record<string, number>; fiveHundreds: string[]; healthAfter: boolean }> {
   const corpus: Record<string, Buffer> = {};
   for (const [name, { bytes }] of Object.entries(await badImageFiles())) corpus[name] = bytes;
   Object.assign(corpus, await goodImageFiles(), await oddInputs());
@@ -91,14 +97,18 @@ async function badInputRound(url: string): Promise<{ sent: number; statuses: Rec
   for (const [name, bytes] of Object.entries(corpus)) {
     const form = new FormData();
     form.append('image', new Blob([bytes]), name);
-    for (const [how, init] of [['raw', { body: bytes, headers: { 'content-type': 'application/octet-stream' } }], ['multipart', { body: form }]] as const) {
+    for (const [how, init] of [
+      ['raw', { body: bytes, headers: { 'content-type': 'application/octet-stream' } }],
+      ['multipart', { body: form }],
+    ] as const) {
       sent++;
       let status: number;
       try {
         const response = await fetch(`${url}/api/v1/predict`, { method: 'POST', ...init });
         status = response.status;
         const body = (await response.json()) as { faces?: unknown; error?: { message?: string } };
-        if (status === 200 ? !Array.isArray(body.faces) : typeof body.error?.message !== 'string') fiveHundreds.push(`${name} (${how}): unexpected body`);
+        if (status === 200 ? !Array.isArray(body.faces) : typeof body.error?.message !== 'string')
+          fiveHundreds.push(`${name} (${how}): unexpected body`);
       } catch (err) {
         status = 0;
         fiveHundreds.push(`${name} (${how}): ${(err as Error).message}`);
@@ -107,7 +117,10 @@ async function badInputRound(url: string): Promise<{ sent: number; statuses: Rec
       if (status >= 500) fiveHundreds.push(`${name} (${how}): ${status}`);
     }
   }
-  const health = await fetch(`${url}/api/v1/health`).then((r) => r.ok, () => false);
+  const health = await fetch(`${url}/api/v1/health`).then(
+    (r) => r.ok,
+    () => false,
+  );
   return { sent, statuses, fiveHundreds, healthAfter: health };
 }
 
@@ -118,7 +131,7 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-bench-serve-'));
   if (!runDir) {
     runDir = await createRandomRun(tmp, 128);
-    runNote = 'an untrained 128 px model of the study\'s architecture (no trained run under outputs/runs)';
+    runNote = "an untrained 128 px model of the study's architecture (no trained run under outputs/runs)";
   }
   const faceSkip = facesDevSkip();
   const photo = faceSkip ? await synthImage(1, 0, 0, 256, 0.5) : fs.readFileSync(facesDevFile('real', 1));
@@ -140,11 +153,17 @@ async function main(): Promise<void> {
 
   // 2. Load test.
   const server = await startServer(runDir);
-  const shoot = (duration: number) => autocannon({
-    // Timeout 60 s: 16 requests queue for one inference slot, so waiting several seconds is expected when slow.
-    url: `${server.url}/api/v1/predict`, method: 'POST', connections: CONNECTIONS, duration, timeout: 60,
-    headers: { 'content-type': 'application/octet-stream' }, body: photo,
-  });
+  const shoot = (duration: number) =>
+    autocannon({
+      // Timeout 60 s: 16 requests queue for one inference slot, so waiting several seconds is expected when slow.
+      url: `${server.url}/api/v1/predict`,
+      method: 'POST',
+      connections: CONNECTIONS,
+      duration,
+      timeout: 60,
+      headers: { 'content-type': 'application/octet-stream' },
+      body: photo,
+    });
   await shoot(5);
   const rssWarm = rssMb(server.pid);
   const result = await shoot(DURATION);
@@ -172,12 +191,19 @@ async function main(): Promise<void> {
     `| requests/s (mean) | ${rate.toFixed(1)} (${((100 * rate) / inProcess.detect).toFixed(0)} % of the in-process rate) |`,
     `| latency p50 / p99 | ${result.latency.p50} ms / ${result.latency.p99} ms |`,
     `| server RSS after 5 s warm-up / after the run | ${rssWarm.toFixed(0)} MB / ${rssAfter.toFixed(0)} MB (${(((rssAfter - rssWarm) / rssWarm) * 100).toFixed(1)} %) |`,
-    `| bad and odd inputs (preprocessing tests' corpus + others), raw and multipart | ${bad.sent} requests: ${Object.entries(bad.statuses).map(([s, n]) => `${n} x ${s}`).join(', ')}; 5xx or failures: ${bad.fiveHundreds.length ? bad.fiveHundreds.join('; ') : 'none'}; health after: ${bad.healthAfter ? 'ok' : 'NOT ANSWERING'} |`,
+    `| bad and odd inputs (preprocessing tests' corpus + others), raw and multipart | ${bad.sent} requests: ${Object.entries(
+      bad.statuses,
+    )
+      .map(([s, n]) => `${n} x ${s}`)
+      .join(
+        ', ',
+      )}; 5xx or failures: ${bad.fiveHundreds.length ? bad.fiveHundreds.join('; ') : 'none'}; health after: ${bad.healthAfter ? 'ok' : 'NOT ANSWERING'} |`,
     `| SIGTERM after all of it | exit code ${exitCode} |`,
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  const ok = errors === 0 && bad.fiveHundreds.length === 0 && bad.healthAfter && Math.abs(rssAfter - rssWarm) / rssWarm <= 0.1;
+  const ok =
+    errors === 0 && bad.fiveHundreds.length === 0 && bad.healthAfter && Math.abs(rssAfter - rssWarm) / rssWarm <= 0.1;
   if (!ok) {
     process.stderr.write('bench:serve: a target was missed (errors, 5xx, health or RSS growth over 10 %)\n');
     process.exitCode = 1;

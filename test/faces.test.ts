@@ -40,9 +40,20 @@ function rgbNoise(width: number, height: number, seed: number) {
 }
 
 test('cropResizeNearest over the whole image is PIL NEAREST (resizeNearestPil), pixel for pixel', () => {
-  for (const [w, h, out] of [[256, 256, 128], [1024, 1024, 128], [300, 200, 64], [97, 131, 64], [64, 64, 64], [40, 30, 128]]) {
+  for (const [w, h, out] of [
+    [256, 256, 128],
+    [1024, 1024, 128],
+    [300, 200, 64],
+    [97, 131, 64],
+    [64, 64, 64],
+    [40, 30, 128],
+  ]) {
     const image = rgbNoise(w, h, w + h);
-    assert.deepEqual(cropResizeNearest(image, wholeImageBox(image), out, out), resizeNearestPil(image, out, out), `${w}x${h} -> ${out}`);
+    assert.deepEqual(
+      cropResizeNearest(image, wholeImageBox(image), out, out),
+      resizeNearestPil(image, out, out),
+      `${w}x${h} -> ${out}`,
+    );
   }
 });
 
@@ -58,7 +69,7 @@ test('cropResizeNearest takes the box region and fills outside the photo with bl
   assert.deepEqual(Array.from(corner.subarray(12, 18)), [...at(0, 0), ...at(1, 0)]);
 });
 
-test('ffhqCropBox follows FFHQ\'s recipe (hand-computed) and detectorInput bounds the detector\'s image', () => {
+test("ffhqCropBox follows FFHQ's recipe (hand-computed) and detectorInput bounds the detector's image", () => {
   // Eyes at (40, 50) and (60, 50), mouth corners at (42, 80) and (58, 80): eye distance 20, eye-to-mouth 30.
   const lm: Point[] = Array.from({ length: 68 }, () => ({ x: 0, y: 0 }));
   for (let i = 36; i < 42; i++) lm[i] = { x: 40, y: 50 };
@@ -98,7 +109,10 @@ test('embedded default data: faces found in the synthetic images are framed like
 
 test('a photo with no face says so (library and predict --faces)', async () => {
   const predictor = await Predictor.fromRun(runDir);
-  const blank = await sharp(Buffer.from(rgbNoise(200, 150, 4).data), { raw: { width: 200, height: 150, channels: 3 } }).blur(8).png().toBuffer();
+  const blank = await sharp(Buffer.from(rgbNoise(200, 150, 4).data), { raw: { width: 200, height: 150, channels: 3 } })
+    .blur(8)
+    .png()
+    .toBuffer();
   const result = await predictFaces(predictor, blank, 'detect', 'blank.png');
   assert.deepEqual(result.faces, []);
   assert.equal(result.width, 200);
@@ -108,24 +122,34 @@ test('a photo with no face says so (library and predict --faces)', async () => {
   await predictor.dispose();
   const file = path.join(tmp, 'blank.png');
   fs.writeFileSync(file, blank);
-  const out = execFileSync(process.execPath, [path.join(ROOT, 'bin', 'realfake.js'), 'predict', '--run', runDir, '--faces', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(
+    process.execPath,
+    [path.join(ROOT, 'bin', 'realfake.js'), 'predict', '--run', runDir, '--faces', file],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+  );
   assert.equal(out.trim(), `${file}\tno face found`);
 });
 
-test('a composed photo with two real faces: both found, crop boxes where they were pasted', { skip: facesDevSkip() }, async () => {
-  const { png, placed } = await twoFacePhoto();
-  const predictor = await Predictor.fromRun(runDir);
-  const result = await predictFaces(predictor, png, 'detect', 'two.png');
-  await predictor.dispose();
-  assert.equal(result.faces.length, 2, JSON.stringify(result.faces.map((f) => f.crop)));
-  const byX = [...result.faces].sort((a, b) => a.crop.x - b.crop.x);
-  placed.forEach((p, i) => {
-    const c = byX[i].crop;
-    // Within 8 % of the face's side in position and size (measured: 1-5 px on 200-256 px faces).
-    const tol = 0.08 * p.size;
-    assert.ok(Math.abs(c.x - p.x) <= tol && Math.abs(c.y - p.y) <= tol && Math.abs(c.width - p.size) <= tol,
-      `face ${i + 1}: crop ${JSON.stringify(c)}, pasted at (${p.x}, ${p.y}) side ${p.size}`);
-    assert.ok(byX[i].detectorScore! > 0.5);
-    assert.ok(byX[i].pFake >= 0 && byX[i].pFake <= 1);
-  });
-});
+test(
+  'a composed photo with two real faces: both found, crop boxes where they were pasted',
+  { skip: facesDevSkip() },
+  async () => {
+    const { png, placed } = await twoFacePhoto();
+    const predictor = await Predictor.fromRun(runDir);
+    const result = await predictFaces(predictor, png, 'detect', 'two.png');
+    await predictor.dispose();
+    assert.equal(result.faces.length, 2, JSON.stringify(result.faces.map((f) => f.crop)));
+    const byX = [...result.faces].sort((a, b) => a.crop.x - b.crop.x);
+    placed.forEach((p, i) => {
+      const c = byX[i].crop;
+      // Within 8 % of the face's side in position and size (measured: 1-5 px on 200-256 px faces).
+      const tol = 0.08 * p.size;
+      assert.ok(
+        Math.abs(c.x - p.x) <= tol && Math.abs(c.y - p.y) <= tol && Math.abs(c.width - p.size) <= tol,
+        `face ${i + 1}: crop ${JSON.stringify(c)}, pasted at (${p.x}, ${p.y}) side ${p.size}`,
+      );
+      assert.ok(byX[i].detectorScore! > 0.5);
+      assert.ok(byX[i].pFake >= 0 && byX[i].pFake <= 1);
+    });
+  },
+);

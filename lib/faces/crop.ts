@@ -120,7 +120,12 @@ export function detectorInput(image: RgbPixels, maxSide: number): { pixels: RgbP
 export function scaleBox(box: Box, scale: Point): Box {
   const x = Math.round(box.x * scale.x);
   const y = Math.round(box.y * scale.y);
-  return { x, y, width: Math.round((box.x + box.width) * scale.x) - x, height: Math.round((box.y + box.height) * scale.y) - y };
+  return {
+    x,
+    y,
+    width: Math.round((box.x + box.width) * scale.x) - x,
+    height: Math.round((box.y + box.height) * scale.y) - y,
+  };
 }
 
 /** Landmarks scaled by `scale` (not rounded: the crop box rounds once, at the end). */

@@ -34,13 +34,21 @@ export interface DetectedFace {
 
 /** The part of face-api's API used here (its own typings pull in tfjs-core's). */
 interface FaceApi {
-  nets: Record<'tinyFaceDetector' | 'faceLandmark68TinyNet', { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }>;
+  nets: Record<
+    'tinyFaceDetector' | 'faceLandmark68TinyNet',
+    { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }
+  >;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
-  detectAllFaces(input: tf.Tensor3D, options: unknown): {
-    withFaceLandmarks(tiny: boolean): Promise<Array<{
-      detection: { score: number; box: { x: number; y: number; width: number; height: number } };
-      landmarks: { positions: Point[] };
-    }>>;
+  detectAllFaces(
+    input: tf.Tensor3D,
+    options: unknown,
+  ): {
+    withFaceLandmarks(tiny: boolean): Promise<
+      Array<{
+        detection: { score: number; box: { x: number; y: number; width: number; height: number } };
+        landmarks: { positions: Point[] };
+      }>
+    >;
   };
 }
 
@@ -51,7 +59,6 @@ let loaded: Promise<FaceApi> | null = null;
 /** face-api with both models loaded (once per process). Needs an initialised tfjs backend. */
 export function loadFaceApi(): Promise<FaceApi> {
   loaded ??= (async () => {
-    // eslint-disable-next-line @typescript-eslint/no-var-requires
     const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
     await faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_MODEL_DIR);
     await faceapi.nets.faceLandmark68TinyNet.loadFromDisk(FACE_MODEL_DIR);
@@ -67,12 +74,23 @@ export async function detectFaces(image: RgbPixels): Promise<DetectedFace[]> {
   const { pixels, scale } = detectorInput(image, FACE_DETECTOR.maxSide);
   const input = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
   try {
-    const options = new faceapi.TinyFaceDetectorOptions({ inputSize: FACE_DETECTOR.inputSize, scoreThreshold: FACE_DETECTOR.scoreThreshold });
+    const options = new faceapi.TinyFaceDetectorOptions({
+      inputSize: FACE_DETECTOR.inputSize,
+      scoreThreshold: FACE_DETECTOR.scoreThreshold,
+    });
     const found = await faceapi.detectAllFaces(input, options).withFaceLandmarks(true);
     return found
       .map((f) => {
-        const landmarks = scalePoints(f.landmarks.positions.map((p) => ({ x: p.x, y: p.y })), scale);
-        return { box: scaleBox(f.detection.box, scale), crop: ffhqCropBox(landmarks), score: f.detection.score, landmarks };
+        const landmarks = scalePoints(
+          f.landmarks.positions.map((p) => ({ x: p.x, y: p.y })),
+          scale,
+        );
+        return {
+          box: scaleBox(f.detection.box, scale),
+          crop: ffhqCropBox(landmarks),
+          score: f.detection.score,
+          landmarks,
+        };
       })
       .sort((a, b) => b.crop.width - a.crop.width || a.crop.x - b.crop.x);
   } finally {

@@ -49,10 +49,16 @@ export async function cropPixels(image: RgbImage, crop: Box, predictor: Predicto
 }
 
 /** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
-export async function predictFacesInImage(predictor: Predictor, image: RgbImage, mode: FaceMode = 'detect', explain?: (pixels: Uint8Array, size: number) => Promise<string>): Promise<PhotoVerdict> {
-  const regions = mode === 'whole'
-    ? [{ box: wholeImageBox(image), crop: wholeImageBox(image), score: null as number | null }]
-    : await detectFaces(image);
+export async function predictFacesInImage(
+  predictor: Predictor,
+  image: RgbImage,
+  mode: FaceMode = 'detect',
+  explain?: (pixels: Uint8Array, size: number) => Promise<string>,
+): Promise<PhotoVerdict> {
+  const regions =
+    mode === 'whole'
+      ? [{ box: wholeImageBox(image), crop: wholeImageBox(image), score: null as number | null }]
+      : await detectFaces(image);
   const pixels = await Promise.all(regions.map((r) => cropPixels(image, r.crop, predictor)));
   const scores = pixels.length ? await predictor.predictPixels(pixels) : [];
   const faces: FaceVerdict[] = regions.map((r, i) => {
@@ -66,6 +72,11 @@ export async function predictFacesInImage(predictor: Predictor, image: RgbImage,
 }
 
 /** Verdicts for the faces in an image file or in image bytes (`name` names it in errors). */
-export async function predictFaces(predictor: Predictor, input: string | Buffer, mode: FaceMode = 'detect', name?: string): Promise<PhotoVerdict> {
+export async function predictFaces(
+  predictor: Predictor,
+  input: string | Buffer,
+  mode: FaceMode = 'detect',
+  name?: string,
+): Promise<PhotoVerdict> {
   return predictFacesInImage(predictor, await decodeImageRgb(input, name), mode);
 }

@@ -10,7 +10,10 @@ import { FACE_MODEL_DIR } from '../faces/detector';
 /** A package's folder (from its entry point: some packages' exports hide package.json). */
 function resolvePackageDir(pkg: string): string {
   let dir = path.dirname(require.resolve(pkg));
-  while (!fs.existsSync(path.join(dir, 'package.json')) || JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== pkg) {
+  while (
+    !fs.existsSync(path.join(dir, 'package.json')) ||
+    JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== pkg
+  ) {
     const parent = path.dirname(dir);
     if (parent === dir) throw new Error(`cannot find the folder of package ${pkg}`);
     dir = parent;
@@ -48,11 +51,18 @@ export function pageAssets(): Record<string, string> {
     'vendor/ort-wasm-simd-threaded.mjs': path.join(ort, 'ort-wasm-simd-threaded.mjs'),
     'vendor/ort-wasm-simd-threaded.wasm': path.join(ort, 'ort-wasm-simd-threaded.wasm'),
   };
-  for (const file of ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm']) {
+  for (const file of [
+    'tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+  ]) {
     assets[`vendor/${file}`] = path.join(tfWasm, file);
   }
   for (const model of ['tiny_face_detector_model', 'face_landmark_68_tiny_model']) {
-    assets[`vendor/face-models/${model}-weights_manifest.json`] = path.join(FACE_MODEL_DIR, `${model}-weights_manifest.json`);
+    assets[`vendor/face-models/${model}-weights_manifest.json`] = path.join(
+      FACE_MODEL_DIR,
+      `${model}-weights_manifest.json`,
+    );
     assets[`vendor/face-models/${model}.bin`] = path.join(FACE_MODEL_DIR, `${model}.bin`);
   }
   for (const [url, file] of Object.entries(assets)) {

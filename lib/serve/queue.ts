@@ -14,12 +14,21 @@ export class InferenceQueue {
   /** A rolling estimate of one job's time, for Retry-After. */
   private meanMs = 200;
 
-  constructor(readonly concurrency: number, readonly maxQueued: number) {
-    if (!(concurrency >= 1) || !(maxQueued >= 0)) throw new Error(`bad queue limits (concurrency ${concurrency}, queue ${maxQueued})`);
+  constructor(
+    readonly concurrency: number,
+    readonly maxQueued: number,
+  ) {
+    if (!(concurrency >= 1) || !(maxQueued >= 0))
+      throw new Error(`bad queue limits (concurrency ${concurrency}, queue ${maxQueued})`);
   }
 
   get stats(): { running: number; queued: number; concurrency: number; maxQueued: number } {
-    return { running: this.running, queued: this.waiting.length, concurrency: this.concurrency, maxQueued: this.maxQueued };
+    return {
+      running: this.running,
+      queued: this.waiting.length,
+      concurrency: this.concurrency,
+      maxQueued: this.maxQueued,
+    };
   }
 
   async run<T>(job: () => Promise<T>): Promise<T> {

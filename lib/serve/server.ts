@@ -46,11 +46,21 @@ export interface ServeOptions {
   onNote?: (line: string) => void;
 }
 
-export const SERVE_DEFAULTS = { maxBytes: 10 * 1024 * 1024, maxPixels: 40_000_000, concurrency: 1, maxQueued: 32, maxBatch: 16 };
+export const SERVE_DEFAULTS = {
+  maxBytes: 10 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  concurrency: 1,
+  maxQueued: 32,
+  maxBatch: 16,
+};
 
 /** A client mistake: answered with this status and a JSON {error: {code, message}}. */
 export class HttpError extends Error {
-  constructor(readonly statusCode: number, readonly code: string, message: string) {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -87,9 +97,15 @@ function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
     metrics,
     detector: FACE_DETECTOR,
     // The page's in-browser mode reproduces the server's pixels only for PIL-nearest runs (see web/app.js).
-    inBrowser: onnxReady && run.config.resize === 'nearest'
-      ? { available: true, onnx: 'model/model.onnx' }
-      : { available: false, reason: onnxReady ? `the run resizes with ${run.config.resize}; the page reproduces only nearest` : 'the model could not be exported to ONNX' },
+    inBrowser:
+      onnxReady && run.config.resize === 'nearest'
+        ? { available: true, onnx: 'model/model.onnx' }
+        : {
+            available: false,
+            reason: onnxReady
+              ? `the run resizes with ${run.config.resize}; the page reproduces only nearest`
+              : 'the model could not be exported to ONNX',
+          },
   };
 }
 
@@ -99,7 +115,11 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   const predictor = await Predictor.fromRun(o.runDir, (dir) => loadEngine(dir, o.engine ?? 'auto', o.onNote));
   // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
   await loadFaceApi();
-  await predictFacesInImage(predictor, { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) }, 'detect');
+  await predictFacesInImage(
+    predictor,
+    { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) },
+    'detect',
+  );
   await predictor.predictPixels([new Uint8Array(run.config.imageSize * run.config.imageSize * 3)]);
   let onnxBytes: Uint8Array | null = null;
   try {
@@ -118,7 +138,9 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   // Raw bodies of any type are read as bytes (the type is sniffed later); multipart is parsed by the plugin.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
-  await app.register(multipart, { limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 } });
+  await app.register(multipart, {
+    limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 },
+  });
 
   // An announced body over the limit is refused before it is read; the rest of it is read and dropped, so the
   // client, still sending, gets the 413 instead of a reset connection.
@@ -127,41 +149,75 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     if (length > o.maxBytes) {
       request.raw.resume();
       reply.code(413);
-      return reply.send({ error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` } });
+      return reply.send({
+        error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` },
+      });
     }
   });
 
   app.setErrorHandler((err: FastifyError | HttpError | QueueFullError, request, reply) => {
     if (err instanceof QueueFullError) {
-      return reply.code(503).header('Retry-After', String(err.retryAfterSeconds)).send({ error: { code: 'busy', message: err.message } });
+      return reply
+        .code(503)
+        .header('Retry-After', String(err.retryAfterSeconds))
+        .send({ error: { code: 'busy', message: err.message } });
     }
     const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
     if (status >= 500) {
       request.log.error(err);
-      if (!o.logger) process.stderr.write(`realfake serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
-      return reply.code(500).send({ error: { code: 'internal', message: 'internal error (details are in the server log)' } });
+      if (!o.logger)
+        process.stderr.write(`realfake serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
+      return reply
+        .code(500)
+        .send({ error: { code: 'internal', message: 'internal error (details are in the server log)' } });
     }
-    const code = err instanceof HttpError ? err.code : (err as FastifyError).code ?? 'bad_request';
+    const code = err instanceof HttpError ? err.code : ((err as FastifyError).code ?? 'bad_request');
     return reply.code(status).send({ error: { code, message: err.message } });
   });
   app.setNotFoundHandler((request, reply) => {
-    reply.code(404).send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
   });
 
   /** Checks and decodes one upload (all in memory), then runs it through the queue. */
-  async function predictBytes(bytes: Buffer | undefined, mode: FaceMode, name: string, gradcam = false, closed?: () => boolean): Promise<ImageResult> {
-    if (!bytes || bytes.length === 0) throw new HttpError(400, 'no_image', 'no image: send it as the multipart field "image" or as the raw request body');
+  async function predictBytes(
+    bytes: Buffer | undefined,
+    mode: FaceMode,
+    name: string,
+    gradcam = false,
+    closed?: () => boolean,
+  ): Promise<ImageResult> {
+    if (!bytes || bytes.length === 0)
+      throw new HttpError(
+        400,
+        'no_image',
+        'no image: send it as the multipart field "image" or as the raw request body',
+      );
     const type = sniffImageType(bytes);
-    if (!type) throw new HttpError(415, 'unsupported_type', `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`);
+    if (!type)
+      throw new HttpError(
+        415,
+        'unsupported_type',
+        `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`,
+      );
     let meta: Metadata;
     try {
       meta = await sharp(bytes).metadata();
     } catch (err) {
-      throw new HttpError(422, 'undecodable', `${name}: cannot read the image header (${(err as Error).message.split('\n')[0]})`);
+      throw new HttpError(
+        422,
+        'undecodable',
+        `${name}: cannot read the image header (${(err as Error).message.split('\n')[0]})`,
+      );
     }
     const pixels = (meta.width ?? 0) * (meta.height ?? 0);
     if (pixels > o.maxPixels) {
-      throw new HttpError(413, 'too_many_pixels', `${name}: ${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels (limit ${(o.maxPixels / 1e6).toFixed(1)})`);
+      throw new HttpError(
+        413,
+        'too_many_pixels',
+        `${name}: ${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels (limit ${(o.maxPixels / 1e6).toFixed(1)})`,
+      );
     }
     return queue.run(async () => {
       // A client that gave up while queued (closed its connection) gets no answer: skip the work.
@@ -181,7 +237,8 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
 
   function faceMode(request: FastifyRequest): FaceMode {
     const mode = ((request.query as Record<string, string>).faces ?? 'detect') as FaceMode;
-    if (!FACE_MODES.includes(mode)) throw new HttpError(400, 'bad_faces', `faces must be one of ${FACE_MODES.join(', ')} (got "${mode}")`);
+    if (!FACE_MODES.includes(mode))
+      throw new HttpError(400, 'bad_faces', `faces must be one of ${FACE_MODES.join(', ')} (got "${mode}")`);
     return mode;
   }
 
@@ -203,17 +260,25 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
       bytes = request.body as Buffer | undefined;
     }
     const clientGone = () => request.raw.socket?.destroyed === true;
-    const result = await predictBytes(bytes, mode, name, (request.query as Record<string, string>).gradcam === '1', clientGone);
+    const result = await predictBytes(
+      bytes,
+      mode,
+      name,
+      (request.query as Record<string, string>).gradcam === '1',
+      clientGone,
+    );
     return reply.send({ ...result, model: modelSummary });
   });
 
   app.post('/api/v1/predict/batch', async (request, reply) => {
     const mode = faceMode(request);
-    if (!request.isMultipart()) throw new HttpError(415, 'not_multipart', 'send the images as multipart/form-data file fields');
+    if (!request.isMultipart())
+      throw new HttpError(415, 'not_multipart', 'send the images as multipart/form-data file fields');
     const started = performance.now();
     const files: Array<{ name: string; bytes: Buffer }> = [];
     for await (const part of request.parts()) {
-      if (part.type === 'file') files.push({ name: part.filename || `${part.fieldname}#${files.length + 1}`, bytes: await part.toBuffer() });
+      if (part.type === 'file')
+        files.push({ name: part.filename || `${part.fieldname}#${files.length + 1}`, bytes: await part.toBuffer() });
     }
     if (files.length === 0) throw new HttpError(400, 'no_image', 'no file fields in the request');
     const results = [];
@@ -228,16 +293,24 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     return reply.send({ results, model: modelSummary, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
-  app.get('/api/v1/health', async () => ({ status: 'ok', model: modelSummary, queue: queue.stats, uptimeSeconds: Math.round(process.uptime()) }));
+  app.get('/api/v1/health', async () => ({
+    status: 'ok',
+    model: modelSummary,
+    queue: queue.stats,
+    uptimeSeconds: Math.round(process.uptime()),
+  }));
   app.get('/api/v1/model', async () => info);
   app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o }));
 
   // The page and everything it loads.
-  const sendFile = (reply: FastifyReply, file: string) => reply.type(mimeOf(file)).header('Cache-Control', 'no-cache').send(fs.createReadStream(file));
+  const sendFile = (reply: FastifyReply, file: string) =>
+    reply.type(mimeOf(file)).header('Cache-Control', 'no-cache').send(fs.createReadStream(file));
   app.get('/', (_request, reply) => sendFile(reply, assets['index.html']));
   for (const [url, file] of Object.entries(assets)) app.get(`/${url}`, (_request, reply) => sendFile(reply, file));
   app.get('/config.js', (_request, reply) => {
-    reply.type(mimeOf('x.js')).send(`window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...info, config: undefined } })};\n`);
+    reply
+      .type(mimeOf('x.js'))
+      .send(`window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...info, config: undefined } })};\n`);
   });
   if (onnxBytes) {
     const model = Buffer.from(onnxBytes);

@@ -16,16 +16,23 @@ import { pageAssets } from './assets';
 
 /** The assets app.js reads from embedded.js (by file name), when the page cannot fetch them. */
 const EMBEDDED = [
-  'tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm',
-  'ort-wasm-simd-threaded.mjs', 'ort-wasm-simd-threaded.wasm',
-  'face-models/tiny_face_detector_model-weights_manifest.json', 'face-models/tiny_face_detector_model.bin',
-  'face-models/face_landmark_68_tiny_model-weights_manifest.json', 'face-models/face_landmark_68_tiny_model.bin',
+  'tfjs-backend-wasm.wasm',
+  'tfjs-backend-wasm-simd.wasm',
+  'tfjs-backend-wasm-threaded-simd.wasm',
+  'ort-wasm-simd-threaded.mjs',
+  'ort-wasm-simd-threaded.wasm',
+  'face-models/tiny_face_detector_model-weights_manifest.json',
+  'face-models/tiny_face_detector_model.bin',
+  'face-models/face_landmark_68_tiny_model-weights_manifest.json',
+  'face-models/face_landmark_68_tiny_model.bin',
 ];
 
 export async function exportWebPage(runDir: string, out: string): Promise<{ files: number; bytes: number }> {
   const run = openRun(runDir);
   if (run.config.resize !== 'nearest') {
-    throw new Error(`${runDir}: the run resizes with ${run.config.resize}; the in-browser page reproduces only nearest (PIL) resizing`);
+    throw new Error(
+      `${runDir}: the run resizes with ${run.config.resize}; the in-browser page reproduces only nearest (PIL) resizing`,
+    );
   }
   const { bytes: onnx } = await exportRunToOnnx(runDir, { write: false });
   const assets = pageAssets();
@@ -40,7 +47,15 @@ export async function exportWebPage(runDir: string, out: string): Promise<{ file
     if (EMBEDDED.includes(url.replace(/^vendor\//, ''))) continue; // in embedded.js only
     if (url === 'index.html') {
       // The same page, plus embedded.js before app.js.
-      write(url, fs.readFileSync(file, 'utf8').replace('<script src="app.js"></script>', '<script src="embedded.js"></script>\n  <script src="app.js"></script>'));
+      write(
+        url,
+        fs
+          .readFileSync(file, 'utf8')
+          .replace(
+            '<script src="app.js"></script>',
+            '<script src="embedded.js"></script>\n  <script src="app.js"></script>',
+          ),
+      );
     } else {
       write(url, fs.readFileSync(file));
     }

@@ -1,3 +1,4 @@
+/* global window, document, location, URL, Blob, FormData, TextDecoder, fetch, performance, createImageBitmap, atob, faceapi, ort */
 /*
  * realfake's page: plain JavaScript, no build step, nothing from a CDN.
  *
@@ -15,30 +16,44 @@
   'use strict';
   var CFG = window.REALFAKE_CONFIG || { server: false, model: null };
   var crop = window.realfakeCrop;
-  var $ = function (id) { return document.getElementById(id); };
+  var $ = function (id) {
+    return document.getElementById(id);
+  };
   var serverAvailable = CFG.server && location.protocol !== 'file:';
   var model = CFG.model;
   var mode = serverAvailable ? 'server' : 'browser';
   var browserEngine = null;
 
-  function say(text) { $('status').textContent = text; }
+  function say(text) {
+    $('status').textContent = text;
+  }
 
   function setMode(next) {
     mode = next;
     $('mode-server').checked = mode === 'server';
     $('mode-browser').checked = mode === 'browser';
-    $('mode-note').textContent = mode === 'server'
-      ? 'Photos are uploaded to this server, checked, and not stored.'
-      : 'Photos are checked here with a copy of the model; nothing is uploaded. The first check loads the models (a few MB).';
+    $('mode-note').textContent =
+      mode === 'server'
+        ? 'Photos are uploaded to this server, checked, and not stored.'
+        : 'Photos are checked here with a copy of the model; nothing is uploaded. The first check loads the models (a few MB).';
   }
 
   function describeModel() {
-    if (!model) { $('model-info').textContent = 'No model information (config.js missing).'; return; }
-    var parts = ['Model: run ' + model.run + ' (preset ' + model.preset + ')', model.imageSize + ' px, ' + model.resize + ' resize',
-      'Fake when pFake ≥ ' + model.threshold, 'server engine: ' + (serverAvailable ? model.engine : 'none (static page)'),
-      'in-browser engine: ' + (model.inBrowser.available ? 'onnxruntime-web (wasm)' : 'unavailable: ' + model.inBrowser.reason),
-      'face detector: ' + model.detector.name];
-    if (model.metrics && typeof model.metrics.accuracy === 'number') parts.push('test accuracy ' + model.metrics.accuracy.toFixed(3));
+    if (!model) {
+      $('model-info').textContent = 'No model information (config.js missing).';
+      return;
+    }
+    var parts = [
+      'Model: run ' + model.run + ' (preset ' + model.preset + ')',
+      model.imageSize + ' px, ' + model.resize + ' resize',
+      'Fake when pFake ≥ ' + model.threshold,
+      'server engine: ' + (serverAvailable ? model.engine : 'none (static page)'),
+      'in-browser engine: ' +
+        (model.inBrowser.available ? 'onnxruntime-web (wasm)' : 'unavailable: ' + model.inBrowser.reason),
+      'face detector: ' + model.detector.name,
+    ];
+    if (model.metrics && typeof model.metrics.accuracy === 'number')
+      parts.push('test accuracy ' + model.metrics.accuracy.toFixed(3));
     $('model-info').textContent = parts.join(' · ');
   }
 
@@ -61,7 +76,9 @@
   }
   async function loadFaceModel(net, name) {
     if (!EMBEDDED) return net.loadFromUri('vendor/face-models');
-    var manifest = JSON.parse(new TextDecoder().decode(embeddedBytes('face-models/' + name + '-weights_manifest.json')));
+    var manifest = JSON.parse(
+      new TextDecoder().decode(embeddedBytes('face-models/' + name + '-weights_manifest.json')),
+    );
     var weights = embeddedBytes('face-models/' + name + '.bin');
     return net.loadFromWeightMap(faceapi.tf.io.decodeWeights(weights.buffer, manifest[0].weights));
   }
@@ -69,10 +86,15 @@
   function loadBrowserEngine() {
     if (!browserEngine) {
       browserEngine = (async function () {
-        if (!model || !model.inBrowser.available) throw new Error('in-browser mode is unavailable: ' + (model ? model.inBrowser.reason : 'no model'));
+        if (!model || !model.inBrowser.available)
+          throw new Error('in-browser mode is unavailable: ' + (model ? model.inBrowser.reason : 'no model'));
         var tf = faceapi.tf;
         var wasm = {};
-        ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].forEach(function (f) { wasm[f] = assetUrl(f, 'application/wasm'); });
+        ['tfjs-backend-wasm.wasm', 'tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm-threaded-simd.wasm'].forEach(
+          function (f) {
+            wasm[f] = assetUrl(f, 'application/wasm');
+          },
+        );
         tf.setWasmPaths(wasm);
         if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not start');
         await tf.ready();
@@ -89,7 +111,9 @@
         var session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
         return { session: session };
       })();
-      browserEngine.catch(function () { browserEngine = null; });
+      browserEngine.catch(function () {
+        browserEngine = null;
+      });
     }
     return browserEngine;
   }
@@ -104,7 +128,11 @@
     ctx.drawImage(bitmap, 0, 0);
     var rgba = ctx.getImageData(0, 0, bitmap.width, bitmap.height).data;
     var data = new Uint8Array(bitmap.width * bitmap.height * 3);
-    for (var p = 0, q = 0; p < rgba.length; p += 4, q += 3) { data[q] = rgba[p]; data[q + 1] = rgba[p + 1]; data[q + 2] = rgba[p + 2]; }
+    for (var p = 0, q = 0; p < rgba.length; p += 4, q += 3) {
+      data[q] = rgba[p];
+      data[q + 1] = rgba[p + 1];
+      data[q + 2] = rgba[p + 2];
+    }
     bitmap.close();
     return { data: data, width: canvas.width, height: canvas.height };
   }
@@ -116,15 +144,33 @@
     var tensor = faceapi.tf.tensor3d(input.pixels.data, [input.pixels.height, input.pixels.width, 3], 'int32');
     var found;
     try {
-      found = await faceapi.detectAllFaces(tensor, new faceapi.TinyFaceDetectorOptions({ inputSize: det.inputSize, scoreThreshold: det.scoreThreshold })).withFaceLandmarks(true);
+      found = await faceapi
+        .detectAllFaces(
+          tensor,
+          new faceapi.TinyFaceDetectorOptions({ inputSize: det.inputSize, scoreThreshold: det.scoreThreshold }),
+        )
+        .withFaceLandmarks(true);
     } finally {
       tensor.dispose();
     }
-    return found.map(function (f) {
-      var landmarks = crop.scalePoints(f.landmarks.positions.map(function (p) { return { x: p.x, y: p.y }; }), input.scale);
-      var b = f.detection.box;
-      return { box: crop.scaleBox({ x: b.x, y: b.y, width: b.width, height: b.height }, input.scale), crop: crop.ffhqCropBox(landmarks), score: f.detection.score };
-    }).sort(function (a, b) { return b.crop.width - a.crop.width || a.crop.x - b.crop.x; });
+    return found
+      .map(function (f) {
+        var landmarks = crop.scalePoints(
+          f.landmarks.positions.map(function (p) {
+            return { x: p.x, y: p.y };
+          }),
+          input.scale,
+        );
+        var b = f.detection.box;
+        return {
+          box: crop.scaleBox({ x: b.x, y: b.y, width: b.width, height: b.height }, input.scale),
+          crop: crop.ffhqCropBox(landmarks),
+          score: f.detection.score,
+        };
+      })
+      .sort(function (a, b) {
+        return b.crop.width - a.crop.width || a.crop.x - b.crop.x;
+      });
   }
 
   async function predictInBrowser(file, whole) {
@@ -148,10 +194,24 @@
       faces = regions.map(function (r, i) {
         var pFake = scores[i];
         var fake = pFake >= model.threshold;
-        return { box: r.box, crop: r.crop, detectorScore: r.score, verdict: fake ? 'Fake (AI-generated)' : 'Real', confidence: fake ? pFake : 1 - pFake, pFake: pFake };
+        return {
+          box: r.box,
+          crop: r.crop,
+          detectorScore: r.score,
+          verdict: fake ? 'Fake (AI-generated)' : 'Real',
+          confidence: fake ? pFake : 1 - pFake,
+          pFake: pFake,
+        };
       });
     }
-    return { faces: faces, width: rgb.width, height: rgb.height, mode: whole ? 'whole' : 'detect', ms: Math.round(performance.now() - started), message: faces.length ? undefined : 'no face found' };
+    return {
+      faces: faces,
+      width: rgb.width,
+      height: rgb.height,
+      mode: whole ? 'whole' : 'detect',
+      ms: Math.round(performance.now() - started),
+      message: faces.length ? undefined : 'no face found',
+    };
   }
 
   /* ---------- server inference ---------- */
@@ -161,8 +221,11 @@
     form.append('image', file, file.name);
     var query = [whole ? 'faces=whole' : '', model && model.gradcam ? 'gradcam=1' : ''].filter(Boolean).join('&');
     var response = await fetch('api/v1/predict' + (query ? '?' + query : ''), { method: 'POST', body: form });
-    var body = await response.json().catch(function () { return null; });
-    if (!response.ok) throw new Error(body && body.error ? body.error.message : 'the server answered ' + response.status);
+    var body = await response.json().catch(function () {
+      return null;
+    });
+    if (!response.ok)
+      throw new Error(body && body.error ? body.error.message : 'the server answered ' + response.status);
     return body;
   }
 
@@ -170,7 +233,9 @@
 
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
-    Object.keys(attrs || {}).forEach(function (k) { node.setAttribute(k, attrs[k]); });
+    Object.keys(attrs || {}).forEach(function (k) {
+      node.setAttribute(k, attrs[k]);
+    });
     if (text !== undefined) node.textContent = text;
     return node;
   }
@@ -200,13 +265,44 @@
     var li = el('li', { class: 'face', 'data-verdict': f.verdict, 'data-pfake': String(f.pFake) });
     li.appendChild(el('div', { class: 'verdict ' + cls }, (count > 1 ? 'Face ' + (i + 1) + ': ' : '') + f.verdict));
     var pct = (f.confidence * 100).toFixed(1);
-    var bar = el('div', { class: 'bar ' + cls, role: 'meter', 'aria-valuemin': '0', 'aria-valuemax': '100', 'aria-valuenow': pct, 'aria-label': 'confidence in this verdict' });
+    var bar = el('div', {
+      class: 'bar ' + cls,
+      role: 'meter',
+      'aria-valuemin': '0',
+      'aria-valuemax': '100',
+      'aria-valuenow': pct,
+      'aria-label': 'confidence in this verdict',
+    });
     var fill = el('span');
     fill.style.width = pct + '%';
     bar.appendChild(fill);
     li.appendChild(bar);
-    li.appendChild(el('div', {}, 'confidence ' + pct + ' % · pFake ' + f.pFake.toFixed(4) + ' · crop ' + f.crop.width + '×' + f.crop.height + ' at ' + f.crop.x + ',' + f.crop.y));
-    if (f.gradcam) li.appendChild(el('img', { class: 'gradcam', src: f.gradcam, alt: 'Grad-CAM heat map: where the model looked in face ' + (i + 1) }));
+    li.appendChild(
+      el(
+        'div',
+        {},
+        'confidence ' +
+          pct +
+          ' % · pFake ' +
+          f.pFake.toFixed(4) +
+          ' · crop ' +
+          f.crop.width +
+          '×' +
+          f.crop.height +
+          ' at ' +
+          f.crop.x +
+          ',' +
+          f.crop.y,
+      ),
+    );
+    if (f.gradcam)
+      li.appendChild(
+        el('img', {
+          class: 'gradcam',
+          src: f.gradcam,
+          alt: 'Grad-CAM heat map: where the model looked in face ' + (i + 1),
+        }),
+      );
     return li;
   }
 
@@ -215,7 +311,11 @@
     var figure = el('figure');
     var canvas = el('canvas', { role: 'img', 'aria-label': 'photo ' + file.name + ' with the faces found outlined' });
     figure.appendChild(canvas);
-    var caption = el('figcaption', {}, file.name + ': checking ' + (mode === 'server' ? 'on the server' : 'in this browser') + '…');
+    var caption = el(
+      'figcaption',
+      {},
+      file.name + ': checking ' + (mode === 'server' ? 'on the server' : 'in this browser') + '…',
+    );
     figure.appendChild(caption);
     item.appendChild(figure);
     var faces = el('ol', { class: 'faces', 'aria-label': 'faces in ' + file.name });
@@ -225,23 +325,50 @@
     try {
       var result = mode === 'server' ? await predictOnServer(file, whole) : await predictInBrowser(file, whole);
       await drawPhoto(canvas, file, result);
-      caption.textContent = file.name + ' (' + result.width + '×' + result.height + '), checked ' + (mode === 'server' ? 'on the server' : 'in this browser') + ' in ' + result.ms + ' ms';
-      if (result.faces.length === 0) faces.appendChild(el('li', { class: 'face', 'data-verdict': 'none' }, 'No face found in this photo.'));
-      result.faces.forEach(function (f, i) { faces.appendChild(faceItem(f, i, result.faces.length)); });
+      caption.textContent =
+        file.name +
+        ' (' +
+        result.width +
+        '×' +
+        result.height +
+        '), checked ' +
+        (mode === 'server' ? 'on the server' : 'in this browser') +
+        ' in ' +
+        result.ms +
+        ' ms';
+      if (result.faces.length === 0)
+        faces.appendChild(el('li', { class: 'face', 'data-verdict': 'none' }, 'No face found in this photo.'));
+      result.faces.forEach(function (f, i) {
+        faces.appendChild(faceItem(f, i, result.faces.length));
+      });
       item.setAttribute('data-status', 'done');
       item.setAttribute('data-faces', String(result.faces.length));
       item.realfakeResult = result;
-      return file.name + ': ' + (result.faces.length ? result.faces.map(function (f) { return f.verdict; }).join(', ') : 'no face found');
+      return (
+        file.name +
+        ': ' +
+        (result.faces.length
+          ? result.faces
+              .map(function (f) {
+                return f.verdict;
+              })
+              .join(', ')
+          : 'no face found')
+      );
     } catch (err) {
       item.setAttribute('data-status', 'error');
       caption.textContent = file.name;
-      faces.appendChild(el('li', { class: 'error', role: 'alert' }, 'Could not check ' + file.name + ': ' + err.message));
+      faces.appendChild(
+        el('li', { class: 'error', role: 'alert' }, 'Could not check ' + file.name + ': ' + err.message),
+      );
       return file.name + ': error';
     }
   }
 
   async function checkAll(files) {
-    files = Array.prototype.filter.call(files, function (f) { return f.size > 0; });
+    files = Array.prototype.filter.call(files, function (f) {
+      return f.size > 0;
+    });
     if (!files.length) return;
     say('Checking ' + files.length + ' photo' + (files.length > 1 ? 's' : '') + '…');
     var lines = [];
@@ -252,15 +379,38 @@
   /* ---------- wiring ---------- */
 
   $('mode-server').disabled = !serverAvailable;
-  if (!serverAvailable) $('mode-server').parentNode.title = 'no server: this page was opened as a file or served statically';
-  $('mode-server').addEventListener('change', function () { setMode('server'); });
-  $('mode-browser').addEventListener('change', function () { setMode('browser'); });
-  $('pick').addEventListener('click', function () { $('file').click(); });
-  $('file').addEventListener('change', function (e) { checkAll(e.target.files).then(function () { e.target.value = ''; }); });
+  if (!serverAvailable)
+    $('mode-server').parentNode.title = 'no server: this page was opened as a file or served statically';
+  $('mode-server').addEventListener('change', function () {
+    setMode('server');
+  });
+  $('mode-browser').addEventListener('change', function () {
+    setMode('browser');
+  });
+  $('pick').addEventListener('click', function () {
+    $('file').click();
+  });
+  $('file').addEventListener('change', function (e) {
+    checkAll(e.target.files).then(function () {
+      e.target.value = '';
+    });
+  });
   var drop = $('drop');
-  ['dragenter', 'dragover'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.add('over'); }); });
-  ['dragleave', 'drop'].forEach(function (t) { drop.addEventListener(t, function (e) { e.preventDefault(); drop.classList.remove('over'); }); });
-  drop.addEventListener('drop', function (e) { checkAll(e.dataTransfer.files); });
+  ['dragenter', 'dragover'].forEach(function (t) {
+    drop.addEventListener(t, function (e) {
+      e.preventDefault();
+      drop.classList.add('over');
+    });
+  });
+  ['dragleave', 'drop'].forEach(function (t) {
+    drop.addEventListener(t, function (e) {
+      e.preventDefault();
+      drop.classList.remove('over');
+    });
+  });
+  drop.addEventListener('drop', function (e) {
+    checkAll(e.dataTransfer.files);
+  });
   setMode(mode);
   describeModel();
   window.realfake = { setMode: setMode, checkAll: checkAll, loadBrowserEngine: loadBrowserEngine };
