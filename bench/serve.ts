@@ -217,6 +217,8 @@ async function main(): Promise<void> {
       )}; 5xx or failures: ${bad.fiveHundreds.length ? bad.fiveHundreds.join('; ') : 'none'}; health after: ${bad.healthAfter ? 'ok' : 'NOT ANSWERING'} |`,
     `| SIGTERM after all of it | exit code ${exitCode} |`,
     '',
+    'Face detection (face-api on tfjs wasm, one thread in Node) dominates a request: compare the `faces=whole` rate. p50 latency is queueing (16 connections share one inference slot: about 16 / rate). Both rates were measured on shared, overloaded cores, so their ratio is noisy (above 100 % here).',
+    '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
   process.stdout.write(`wrote ${writeServeSection(lines.join('\n'))}\n`);
