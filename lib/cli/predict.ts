@@ -4,12 +4,14 @@ import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { PhotoVerdict, predictFaces } from '../infer/faces';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
-import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
+import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
+import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
-import { action, UsageError } from './common';
+import { action, escapeControls, parseInteger, UsageError } from './common';
 
+/** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
-  text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
   json: (p: Prediction) => JSON.stringify(p),
   csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
@@ -17,8 +19,8 @@ const FORMATS = {
 /** `--faces`: one line per face found (or one saying there is none), in each format. */
 const FACE_FORMATS = {
   text: (file: string, p: PhotoVerdict) => p.faces.length === 0
-    ? [`${file}\tno face found`]
-    : p.faces.map((f, i) => `${file}\tface ${i + 1}/${p.faces.length} at ${f.crop.x},${f.crop.y} ${f.crop.width}x${f.crop.height}\t${f.verdict}\t${(f.confidence * 100).toFixed(1)}%\tpFake=${f.pFake.toFixed(4)}`),
+    ? [`${escapeControls(file)}\tno face found`]
+    : p.faces.map((f, i) => `${escapeControls(file)}\tface ${i + 1}/${p.faces.length} at ${f.crop.x},${f.crop.y} ${f.crop.width}x${f.crop.height}\t${f.verdict}\t${(f.confidence * 100).toFixed(1)}%\tpFake=${f.pFake.toFixed(4)}`),
   json: (file: string, p: PhotoVerdict) => [JSON.stringify({ file, ...p })],
   csv: (file: string, p: PhotoVerdict) => p.faces.length === 0
     ? [[csvField(file), '', '', '', '', '', 'no face found', '', ''].join(',')]
@@ -36,7 +38,7 @@ async function predictFacesInFiles(predictor: Predictor, files: string[], format
       ok++;
     } catch (err) {
       failed++;
-      process.stderr.write(`skipped ${file}: ${(err as Error).message.replace(`${file}: `, '')}\n`);
+      process.stderr.write(`skipped ${escapeControls(file)}: ${(err as Error).message.replace(`${file}: `, '')}\n`);
     }
   }
   return { ok, failed };
@@ -50,17 +52,22 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
+    .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--faces', 'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
-      let files: string[];
+      configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+      let inputs: ReturnType<typeof collectImageInputs>;
       try {
-        files = collectImagePaths(paths);
+        inputs = collectImageInputs(paths);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      const { files, problems } = inputs;
+      for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
@@ -81,7 +88,7 @@ export function registerPredictCommand(program: Command): void {
         if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
         result = await predictor.predictFiles(files, {
           onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
-          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+          onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
         });
       } finally {
         await predictor.dispose();
