@@ -16,6 +16,15 @@ import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
+/** The HTTP-server section, written by `npm run bench:serve` (bench/serve.ts) between these two markers. */
+export const SERVE_SECTION = { start: '<!-- bench:serve -->', end: '<!-- /bench:serve -->' };
+
+/** The bench:serve section of a BENCHMARKS.md text, markers included ('' when there is none). */
+export function serveSection(text: string): string {
+  const start = text.indexOf(SERVE_SECTION.start);
+  const end = text.indexOf(SERVE_SECTION.end);
+  return start >= 0 && end > start ? text.slice(start, end + SERVE_SECTION.end.length) + '\n' : '';
+}
 
 /**
  * Floating-point work of one 128 px image through the study's model: 2 x multiply-adds of the convolutions
@@ -213,12 +222,16 @@ function explanations(r: BenchResults): string[] {
   ];
 }
 
-/** Writes BENCHMARKS.md, keeping the bench:real section that `npm run bench:real` maintains. */
+/**
+ * Writes BENCHMARKS.md, keeping the sections other benches maintain: each `<!-- bench:NAME -->` ...
+ * `<!-- /bench:NAME -->` block (bench:memory, bench:serve), and the bench:real section to the end of the file.
+ */
 function writeBenchmarks(md: string): string {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
-  writeFileAtomic(file, md + (realSection ? `\n${realSection}` : ''));
+  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map((m) => m[0].trimEnd() + '\n');
+  writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
   return file;
 }
 

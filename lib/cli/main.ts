@@ -8,6 +8,7 @@ import { registerPredictCommand } from './predict';
 import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
+import { registerServeCommand } from './serve';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerExportCommand(program);
   registerReportCommand(program);
+  registerServeCommand(program);
   registerDataCommand(program);
   return program;
 }
