@@ -5,6 +5,8 @@ import { csvField } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
+import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import { openRun } from '../train/runs';
 import { action, UsageError } from './common';
 
 
@@ -22,8 +24,10 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
+    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[] }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
       let files: string[];
@@ -35,7 +39,15 @@ export function registerPredictCommand(program: Command): void {
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
-      const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
+      const note = (line: string) => process.stderr.write(line + '\n');
+      const members = flags.ensemble ?? [];
+      checkEnsembleMembers(flags.run, members);
+      const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
+      const predictor = await Predictor.fromRun(flags.run, async (dir) => {
+        const engines = [await loadEngine(dir, flags.engine, note)];
+        for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
+        return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+      });
       if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
       const { predictions, failures } = await predictor.predictFiles(files, {
         onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),

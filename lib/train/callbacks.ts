@@ -14,6 +14,8 @@ export interface EpochLogs {
   accuracy: number;
   val_loss: number;
   val_accuracy: number;
+  /** ROC AUC of the validation scores (NaN when validation holds one class). */
+  val_auc: number;
   seconds: number;
 }
 
@@ -34,7 +36,7 @@ export interface Callback {
 }
 
 export type HistoryKey = keyof EpochLogs;
-export const HISTORY_KEYS: readonly HistoryKey[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds'];
+export const HISTORY_KEYS: readonly HistoryKey[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_auc', 'seconds'];
 export type HistoryData = Record<HistoryKey, number[]>;
 
 export function emptyHistory(): HistoryData {
@@ -65,9 +67,10 @@ export class CSVLogger implements Callback {
   }
 }
 
-type Monitor = 'val_accuracy' | 'val_loss' | 'accuracy' | 'loss';
+export type Monitor = 'val_accuracy' | 'val_loss' | 'val_auc' | 'accuracy' | 'loss';
+// A NaN (e.g. val_auc on one-class validation) never counts as an improvement.
 const isBetter = (monitor: Monitor, value: number, best: number) =>
-  monitor.endsWith('loss') ? value < best : value > best;
+  Number.isNaN(value) ? false : Number.isNaN(best) ? true : monitor.endsWith('loss') ? value < best : value > best;
 
 /** Saves the model whenever the monitored value improves (Keras's ModelCheckpoint with save_best_only). */
 export class ModelCheckpoint implements Callback {
