@@ -105,3 +105,20 @@ export async function augmentRows(x: Uint8Array, size: number, rows: ArrayLike<n
   }
   return out;
 }
+
+/**
+ * For a look at the recipe (notebook 03): each of `rows` as it is, then `variants` augmented draws of it
+ * (training steps 0, 1, ...), as captioned images (the shape imageGridHtml takes).
+ */
+export async function augmentationExamples(x: Uint8Array, size: number, rows: number[], config: AugmentConfig, seed: number, variants = 4): Promise<Array<{ pixels: Uint8Array; size: number; caption: string }>> {
+  const pixels = size * size * 3;
+  const items: Array<{ pixels: Uint8Array; size: number; caption: string }> = [];
+  for (const row of rows) {
+    const image = x.slice(row * pixels, (row + 1) * pixels);
+    items.push({ pixels: image, size, caption: `row ${row} · original` });
+    for (let step = 0; step < variants; step++) {
+      items.push({ pixels: await augmentImage(image, size, config, augmentRng(seed, step, row)), size, caption: `row ${row} · step ${step}` });
+    }
+  }
+  return items;
+}
