@@ -13,7 +13,7 @@ import { evaluateRun } from '../lib/eval/evaluate';
 import { trainRun } from '../lib/train/experiment';
 import { projectRoot } from '../lib/files';
 import { parallelStepperFactory } from '../lib/train/parallel';
-import { ensureDataset } from '../lib/pipeline';
+import { ensureDataset } from '../lib/data/dataset-cache';
 import { REAL_SECTION_MARKER } from './bench';
 
 const FACES = resolveConfig({ preset: 'faces' });

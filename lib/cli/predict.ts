@@ -48,12 +48,17 @@ export function registerPredictCommand(program: Command): void {
         for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
         return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
       });
-      if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
-      const { predictions, failures } = await predictor.predictFiles(files, {
-        onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
-        onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
-      });
-      await predictor.dispose();
+      let result: Awaited<ReturnType<Predictor['predictFiles']>>;
+      try {
+        if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+        result = await predictor.predictFiles(files, {
+          onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
+          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+        });
+      } finally {
+        await predictor.dispose();
+      }
+      const { predictions, failures } = result;
       if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
       if (predictions.length === 0) throw new Error('no image could be read');
     }));
