@@ -1,7 +1,7 @@
 /**
  * `npm run bench:real`: train and evaluate on the real development faces in ../shared/faces-dev (700 FFHQ,
- * 700 StyleGAN, all 256px JPEG q75, so only content separates them), with a config that finishes in about
- * 15 minutes on 2 CPU cores, and append accuracy, AUC and time to BENCHMARKS.md. Skips, saying so, when the
+ * 700 StyleGAN, all 256px JPEG q75, so only content separates them): the study CNN and the `faces` preset on one
+ * split, each row appended to BENCHMARKS.md with accuracy, AUC and time. Skips, saying so, when the
  * folder is absent. The data is read in place and never copied into the repository.
  */
 import * as fs from 'fs';
@@ -17,7 +17,7 @@ import { ensureDataset } from '../lib/data/dataset-cache';
 import { REAL_SECTION_MARKER } from './bench';
 
 const FACES = resolveConfig({ preset: 'faces' });
-const SAME_SPLIT = { limitPerClass: FACES.limitPerClass, valFraction: FACES.valFraction, testFraction: FACES.testFraction, seed: FACES.seed };
+const SAME_SPLIT = { limitPerClass: FACES.limitPerClass, valFraction: FACES.valFraction, testFraction: FACES.testFraction, splitSeed: FACES.splitSeed, seed: FACES.seed };
 
 /**
  * The study's CNN at 64 px (an epoch near a minute on 2 cores; the GUIDE's Adam 1e-4, which learns where 1e-3
