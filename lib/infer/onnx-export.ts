@@ -262,9 +262,9 @@ export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, stri
     last = exportLayer(graph, layer, inputs.length ? inputs : [input]);
     values.set(layer.name, last);
   }
-  const outputLayer = model.outputLayers[0];
-  const x = values.get(outputLayer.name)?.name ?? last.name;
-  const layout = values.get(outputLayer.name)?.layout ?? last.layout;
+  // A reloaded Sequential lists no outputLayers; its output is its last layer's.
+  const output = values.get(model.outputLayers?.[0]?.name ?? model.layers[model.layers.length - 1].name) ?? last;
+  const { name: x, layout } = output;
   if (layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
     throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
   }

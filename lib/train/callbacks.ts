@@ -76,12 +76,15 @@ const isBetter = (monitor: Monitor, value: number, best: number) =>
 export class ModelCheckpoint implements Callback {
   best = NaN;
   bestEpoch = 0;
+  /** The whole epoch's logs at the best epoch (whatever the monitor). */
+  bestLogs?: EpochLogs;
   constructor(private readonly dir: string, private readonly monitor: Monitor = 'val_accuracy', private readonly onSave?: (logs: EpochLogs) => void) {}
   async onEpochEnd(logs: EpochLogs, ctx: TrainingContext): Promise<void> {
     const value = logs[this.monitor];
     if (Number.isNaN(this.best) || isBetter(this.monitor, value, this.best)) {
       this.best = value;
       this.bestEpoch = logs.epoch;
+      this.bestLogs = logs;
       await saveModel(ctx.model, path.join(this.dir, 'model'));
       writeJsonAtomic(path.join(this.dir, 'checkpoint.json'), { monitor: this.monitor, best: value, epoch: logs.epoch, logs });
       this.onSave?.(logs);

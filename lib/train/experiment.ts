@@ -85,8 +85,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   try {
     const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper, validation });
     updateRunMeta(run, { finishedAt: new Date().toISOString(), stopReason: context.stopReason, bestEpoch: checkpoint.bestEpoch });
-    log(`best val_accuracy ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
-    return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.best };
+    log(`best ${config.monitor} ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
+    return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.bestLogs?.val_accuracy ?? NaN };
   } finally {
     model.dispose();
   }
