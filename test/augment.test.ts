@@ -3,7 +3,16 @@ import assert from 'node:assert/strict';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { CNNDETECTION_AUGMENT, resolveConfig } from '../lib/config';
-import { augmentImage, augmentRng, augmentRows, colourJitter, flipHorizontal, gaussianBlur, jpegRecompress, randomResizedCrop } from '../lib/data/augment';
+import {
+  augmentImage,
+  augmentRng,
+  augmentRows,
+  colourJitter,
+  flipHorizontal,
+  gaussianBlur,
+  jpegRecompress,
+  randomResizedCrop,
+} from '../lib/data/augment';
 import { makeRng } from '../lib/random';
 import { balancedOrder, oneHotLabels } from '../lib/train/train';
 import { learningRateAt } from '../lib/train/schedule';
@@ -23,7 +32,8 @@ function photo(size: number): Uint8Array {
   const rng = makeRng(9);
   const out = new Uint8Array(size * size * 3);
   for (let i = 0; i < size * size; i++) {
-    const x = i % size, y = Math.floor(i / size);
+    const x = i % size,
+      y = Math.floor(i / size);
     out.set([(x * 4 + rng() * 30) & 255, (y * 4 + rng() * 30) & 255, ((x + y) * 2) & 255], i * 3);
   }
   return out;
@@ -82,19 +92,31 @@ test('seeded augmentation repeats exactly; another step or seed differs', async 
   const a = await augmentRows(x, 32, [0, 1], config, 7, 3);
   const b = await augmentRows(x, 32, [0, 1], config, 7, 3);
   assert.deepEqual(a, b);
-  const others = await Promise.all([augmentRows(x, 32, [0, 1], config, 7, 4), augmentRows(x, 32, [0, 1], config, 8, 3)]);
+  const others = await Promise.all([
+    augmentRows(x, 32, [0, 1], config, 7, 4),
+    augmentRows(x, 32, [0, 1], config, 8, 3),
+  ]);
   for (const o of others) assert.notDeepEqual(o, a);
   // All probabilities 0: nothing changes.
   const none = { ...config, flip: 0, crop: 0, jitter: 0, jpeg: 0, blur: 0 };
-  assert.deepEqual(await augmentImage(x.subarray(0, 32 * 32 * 3), 32, none, augmentRng(1, 1, 1)), x.subarray(0, 32 * 32 * 3));
+  assert.deepEqual(
+    await augmentImage(x.subarray(0, 32 * 32 * 3), 32, none, augmentRng(1, 1, 1)),
+    x.subarray(0, 32 * 32 * 3),
+  );
 });
 
-test('config: augment fills from CNNDetection\'s recipe and rejects bad values with the field named', () => {
+test("config: augment fills from CNNDetection's recipe and rejects bad values with the field named", () => {
   const c = resolveConfig({ overrides: { augment: { flip: 1 } as never } });
   assert.equal(c.augment!.flip, 1);
   assert.equal(c.augment!.jpeg, 0.5);
-  assert.throws(() => resolveConfig({ overrides: { augment: { jpeg: 2 } as never } }), /augment\.jpeg must be a probability/);
-  assert.throws(() => resolveConfig({ overrides: { augment: { jpegQuality: [80, 20] } as never } }), /augment\.jpegQuality/);
+  assert.throws(
+    () => resolveConfig({ overrides: { augment: { jpeg: 2 } as never } }),
+    /augment\.jpeg must be a probability/,
+  );
+  assert.throws(
+    () => resolveConfig({ overrides: { augment: { jpegQuality: [80, 20] } as never } }),
+    /augment\.jpegQuality/,
+  );
   assert.throws(() => resolveConfig({ overrides: { model: 'vit' as never } }), /config: model must be one of/);
   assert.throws(() => resolveConfig({ overrides: { model: 'facefeat', imageSize: 64 } }), /at least 112/);
 });
@@ -102,7 +124,10 @@ test('config: augment fills from CNNDetection\'s recipe and rejects bad values w
 test('label smoothing: targets 1 - e/2 and e/2', async () => {
   await initBackend('wasm');
   const ys = oneHotLabels(Uint8Array.of(0, 1), [0, 1], 0.2);
-  assert.deepEqual(Array.from(ys.dataSync()).map((v) => +v.toFixed(6)), [0.9, 0.1, 0.1, 0.9]);
+  assert.deepEqual(
+    Array.from(ys.dataSync()).map((v) => +v.toFixed(6)),
+    [0.9, 0.1, 0.1, 0.9],
+  );
   ys.dispose();
 });
 
@@ -110,7 +135,10 @@ test('class-balanced order alternates classes and cycles the smaller one', () =>
   const y = Uint8Array.of(0, 0, 0, 0, 0, 0, 1, 1);
   const order = balancedOrder([0, 1, 2, 3, 4, 5, 6, 7], y, makeRng(1));
   assert.equal(order.length, 8);
-  assert.deepEqual(order.map((r) => y[r]), [0, 1, 0, 1, 0, 1, 0, 1]);
+  assert.deepEqual(
+    order.map((r) => y[r]),
+    [0, 1, 0, 1, 0, 1, 0, 1],
+  );
   assert.deepEqual([...new Set(order.filter((r) => y[r] === 1))].sort(), [6, 7]);
 });
 
@@ -126,11 +154,18 @@ test('learning-rate schedules: warm-up, cosine and one-cycle at known points', (
   assert.ok(Math.abs(learningRateAt(100, 100, 10, { ...base, lrSchedule: 'onecycle' }) - 1e-4) < 1e-12);
 });
 
-test('ensemble and flip averaging: means of the members\' scores on the image and its mirror', async () => {
-  assert.deepEqual(Array.from(averageScores([Float32Array.of(0.2, 0.4), Float32Array.of(0.6, 1)])).map((v) => +v.toFixed(6)), [0.4, 0.7]);
+test("ensemble and flip averaging: means of the members' scores on the image and its mirror", async () => {
+  assert.deepEqual(
+    Array.from(averageScores([Float32Array.of(0.2, 0.4), Float32Array.of(0.6, 1)])).map((v) => +v.toFixed(6)),
+    [0.4, 0.7],
+  );
   assert.throws(() => averageScores([Float32Array.of(1), Float32Array.of(1, 2)]), /lengths differ/);
   // Engines whose score is the first pixel's red value (times a factor): a mirror moves the last column's pixel there.
-  const fake = (factor: number): InferenceEngine => ({ name: 'fake', scores: async (b, n, size) => Float32Array.from({ length: n }, (_, i) => b[i * size * size * 3] * factor), dispose: () => undefined });
+  const fake = (factor: number): InferenceEngine => ({
+    name: 'fake',
+    scores: async (b, n, size) => Float32Array.from({ length: n }, (_, i) => b[i * size * size * 3] * factor),
+    dispose: () => undefined,
+  });
   const batch = Float32Array.from(gridImage(), (v) => v / 100);
   const noFlip = new AveragingEngine([fake(1), fake(0.5)], false);
   assert.ok(Math.abs((await noFlip.scores(batch, 1, 4))[0] - 0) < 1e-7);

@@ -38,7 +38,10 @@ export function averageScores(lists: Float32Array[]): Float32Array {
 export class AveragingEngine implements InferenceEngine {
   readonly name: string;
 
-  constructor(private readonly engines: InferenceEngine[], private readonly ttaFlip: boolean) {
+  constructor(
+    private readonly engines: InferenceEngine[],
+    private readonly ttaFlip: boolean,
+  ) {
     this.name = `${engines.length > 1 ? `ensemble of ${engines.length} ` : ''}${engines[0].name}${ttaFlip ? ' + flip' : ''}`;
   }
 
@@ -63,7 +66,9 @@ export function checkEnsembleMembers(runDir: string, members: string[]): void {
   for (const dir of members) {
     const other = openRun(dir).config;
     if (other.imageSize !== main.imageSize || other.resize !== main.resize) {
-      throw new Error(`${dir}: ensemble member takes ${other.imageSize}px ${other.resize} images, but ${runDir} takes ${main.imageSize}px ${main.resize}`);
+      throw new Error(
+        `${dir}: ensemble member takes ${other.imageSize}px ${other.resize} images, but ${runDir} takes ${main.imageSize}px ${main.resize}`,
+      );
     }
   }
 }

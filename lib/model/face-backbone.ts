@@ -23,10 +23,19 @@ const MEAN_RGB = [122.782, 117.001, 104.298];
 
 /** The residual units in order: [name, down-sampling]. */
 export const FACE_RESNET_UNITS: ReadonlyArray<[string, boolean]> = [
-  ['conv32_1', false], ['conv32_2', false], ['conv32_3', false],
-  ['conv64_down', true], ['conv64_1', false], ['conv64_2', false], ['conv64_3', false],
-  ['conv128_down', true], ['conv128_1', false], ['conv128_2', false],
-  ['conv256_down', true], ['conv256_1', false], ['conv256_2', false],
+  ['conv32_1', false],
+  ['conv32_2', false],
+  ['conv32_3', false],
+  ['conv64_down', true],
+  ['conv64_1', false],
+  ['conv64_2', false],
+  ['conv64_3', false],
+  ['conv128_down', true],
+  ['conv128_1', false],
+  ['conv128_2', false],
+  ['conv256_down', true],
+  ['conv256_1', false],
+  ['conv256_2', false],
   ['conv256_down_out', true],
 ];
 /** Units after which a stage ends (its activations are pooled into the features). */
@@ -52,12 +61,21 @@ export function faceApiModelDir(): string {
 /** face-api's face-recognition weights, dequantised, by name (conv32_down/conv/filters, .../scale/weights ...). */
 export function loadFaceApiWeights(dir = faceApiModelDir()): Record<string, tf.Tensor> {
   const manifestFile = path.join(dir, 'face_recognition_model-weights_manifest.json');
-  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+  const manifest = JSON.parse(fs.readFileSync(manifestFile, 'utf8')) as Array<{
+    paths: string[];
+    weights: tf.io.WeightsManifestEntry[];
+  }>;
   const out: Record<string, tf.Tensor> = {};
   for (const group of manifest) {
     const buffers = group.paths.map((p) => fs.readFileSync(path.join(dir, p)));
     const all = Buffer.concat(buffers);
-    Object.assign(out, tf.io.decodeWeights(all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer, group.weights));
+    Object.assign(
+      out,
+      tf.io.decodeWeights(
+        all.buffer.slice(all.byteOffset, all.byteOffset + all.byteLength) as ArrayBuffer,
+        group.weights,
+      ),
+    );
   }
   return out;
 }
@@ -74,7 +92,9 @@ export class FaceResNetBackbone extends tf.layers.Layer {
   private convs: Record<string, ConvWeights> = {};
 
   constructor(args: { name?: string; trainable?: boolean } = {}) {
-    super({ ...args, trainable: args.trainable ?? false } as unknown as ConstructorParameters<typeof tf.layers.Layer>[0]);
+    super({ ...args, trainable: args.trainable ?? false } as unknown as ConstructorParameters<
+      typeof tf.layers.Layer
+    >[0]);
   }
 
   build(): void {
@@ -88,7 +108,14 @@ export class FaceResNetBackbone extends tf.layers.Layer {
       };
       const make = (suffix: string, label: string) => {
         const value = get(suffix);
-        return this.addWeight(`${name.replace('/', '_')}_${label}`, value.shape, 'float32', tf.initializers.zeros(), undefined, false);
+        return this.addWeight(
+          `${name.replace('/', '_')}_${label}`,
+          value.shape,
+          'float32',
+          tf.initializers.zeros(),
+          undefined,
+          false,
+        );
       };
       const w: ConvWeights = {
         filters: make('conv/filters', 'filters'),
@@ -112,7 +139,11 @@ export class FaceResNetBackbone extends tf.layers.Layer {
 
   private convScale(x: tf.Tensor4D, name: string, stride: number, relu: boolean, pad: 'same' | 'valid'): tf.Tensor4D {
     const w = this.convs[name];
-    const y = tf.conv2d(x, w.filters.read() as tf.Tensor4D, stride, pad).add(w.bias.read()).mul(w.scale.read()).add(w.shift.read()) as tf.Tensor4D;
+    const y = tf
+      .conv2d(x, w.filters.read() as tf.Tensor4D, stride, pad)
+      .add(w.bias.read())
+      .mul(w.scale.read())
+      .add(w.shift.read()) as tf.Tensor4D;
     return relu ? tf.relu(y) : y;
   }
 
@@ -132,9 +163,21 @@ export class FaceResNetBackbone extends tf.layers.Layer {
           // face-api pads the residual branch with a zero row and column when the pooled shortcut is larger.
           const padH = shortcut.shape[1] - y.shape[1];
           const padW = shortcut.shape[2] - y.shape[2];
-          if (padH || padW) y = tf.pad(y, [[0, 0], [0, padH], [0, padW], [0, 0]]) as tf.Tensor4D;
+          if (padH || padW)
+            y = tf.pad(y, [
+              [0, 0],
+              [0, padH],
+              [0, padW],
+              [0, 0],
+            ]) as tf.Tensor4D;
           const extra = y.shape[3] - shortcut.shape[3];
-          if (extra) shortcut = tf.pad(shortcut, [[0, 0], [0, 0], [0, 0], [0, extra]]) as tf.Tensor4D;
+          if (extra)
+            shortcut = tf.pad(shortcut, [
+              [0, 0],
+              [0, 0],
+              [0, 0],
+              [0, extra],
+            ]) as tf.Tensor4D;
         }
         a = tf.relu(y.add(shortcut)) as tf.Tensor4D;
         if (FACE_RESNET_STAGE_ENDS.includes(unit)) pooled.push(a.mean([1, 2]));

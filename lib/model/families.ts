@@ -19,9 +19,19 @@ export type FamilyOptions = Pick<Config, 'model' | 'imageSize' | 'dropout' | 'se
 /** The classifier head of the facefeat family, on its own (trained on cached backbone features). */
 export function buildFaceHead(options: Pick<Config, 'dropout' | 'seed'>): tf.Sequential {
   const head = tf.sequential({ name: 'facefeat_head' });
-  head.add(tf.layers.batchNormalization({ inputShape: [FACE_FEATURE_COUNT], momentum: 0.9, epsilon: 1e-3, name: 'head_bn' }));
-  if (options.dropout > 0) head.add(new SeededDropout({ rate: options.dropout, seed: options.seed * 10 + 1, name: 'head_dropout' }));
-  head.add(tf.layers.dense({ units: 2, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed * 100 + 1 }), name: 'output' }));
+  head.add(
+    tf.layers.batchNormalization({ inputShape: [FACE_FEATURE_COUNT], momentum: 0.9, epsilon: 1e-3, name: 'head_bn' }),
+  );
+  if (options.dropout > 0)
+    head.add(new SeededDropout({ rate: options.dropout, seed: options.seed * 10 + 1, name: 'head_dropout' }));
+  head.add(
+    tf.layers.dense({
+      units: 2,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed * 100 + 1 }),
+      name: 'output',
+    }),
+  );
   return head;
 }
 
@@ -41,7 +51,8 @@ export function buildFamilyModel(config: FamilyOptions): tf.LayersModel {
       // The study's layers after an input transform (the exact study model is the input === 'unit' case).
       const inputs = tf.input({ shape: [config.imageSize, config.imageSize, 3], name: 'image' });
       let x = new InputTransform({ mode: config.input, name: 'input_transform' }).apply(inputs) as tf.SymbolicTensor;
-      for (const layer of model.layers) if (layer.getClassName() !== 'InputLayer') x = layer.apply(x) as tf.SymbolicTensor;
+      for (const layer of model.layers)
+        if (layer.getClassName() !== 'InputLayer') x = layer.apply(x) as tf.SymbolicTensor;
       return tf.model({ inputs, outputs: x, name: `realfake_cnn_${config.input}` });
     }
     case 'resnet':

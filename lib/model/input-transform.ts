@@ -21,7 +21,10 @@ export function nprResidual(x: tf.Tensor4D): tf.Tensor4D {
     if (h % 2 || w % 2) throw new Error(`npr input needs even height and width (got ${h}x${w})`);
     const corners = tf.stridedSlice(x, [0, 0, 0, 0], [n, h, w, c], [1, 2, 2, 1]) as tf.Tensor4D;
     // Nearest 2x up-sampling as a broadcast: [n, h/2, 1, w/2, 1, c] tiled to [n, h/2, 2, w/2, 2, c].
-    const up = corners.reshape([n, h / 2, 1, w / 2, 1, c]).tile([1, 1, 2, 1, 2, 1]).reshape([n, h, w, c]);
+    const up = corners
+      .reshape([n, h / 2, 1, w / 2, 1, c])
+      .tile([1, 1, 2, 1, 2, 1])
+      .reshape([n, h, w, c]);
     return x.sub(up);
   });
 }
@@ -29,17 +32,24 @@ export function nprResidual(x: tf.Tensor4D): tf.Tensor4D {
 export function highpass(x: tf.Tensor4D): tf.Tensor4D {
   return tf.tidy(() => {
     const c = x.shape[3];
-    const k = tf.tensor2d(HIGHPASS_KERNEL as number[], [3, 3]).reshape([3, 3, 1, 1]).tile([1, 1, c, 1]) as tf.Tensor4D;
+    const k = tf
+      .tensor2d(HIGHPASS_KERNEL as number[], [3, 3])
+      .reshape([3, 3, 1, 1])
+      .tile([1, 1, c, 1]) as tf.Tensor4D;
     return tf.depthwiseConv2d(x, k, 1, 'same');
   });
 }
 
 export function applyInputMode(x: tf.Tensor4D, mode: InputMode): tf.Tensor4D {
   switch (mode) {
-    case 'unit': return x;
-    case 'rgb': return tf.tidy(() => x.sub(0.5).div(0.25));
-    case 'npr': return nprResidual(x);
-    case 'highpass': return highpass(x);
+    case 'unit':
+      return x;
+    case 'rgb':
+      return tf.tidy(() => x.sub(0.5).div(0.25));
+    case 'npr':
+      return nprResidual(x);
+    case 'highpass':
+      return highpass(x);
   }
 }
 

@@ -34,7 +34,10 @@ export function buildResNet({ imageSize, width, depth, input, dropout, seed }: R
   let channels = width;
   for (let s = 1; s <= depth; s++) {
     const filters = Math.min(width * 2 ** (s - 1), width * 8);
-    if (s > 1) x = tf.layers.averagePooling2d({ poolSize: 2, strides: 2, padding: 'valid', name: `pool${s}` }).apply(x) as tf.SymbolicTensor;
+    if (s > 1)
+      x = tf.layers
+        .averagePooling2d({ poolSize: 2, strides: 2, padding: 'valid', name: `pool${s}` })
+        .apply(x) as tf.SymbolicTensor;
     let y = conv(filters, 3, `block${s}_conv1`).apply(x) as tf.SymbolicTensor;
     y = bn(`block${s}_bn1`).apply(y) as tf.SymbolicTensor;
     y = tf.layers.reLU({ name: `block${s}_relu1` }).apply(y) as tf.SymbolicTensor;
@@ -50,8 +53,15 @@ export function buildResNet({ imageSize, width, depth, input, dropout, seed }: R
     channels = filters;
   }
   x = tf.layers.globalAveragePooling2d({ name: 'gap' }).apply(x) as tf.SymbolicTensor;
-  if (dropout > 0) x = new SeededDropout({ rate: dropout, seed: seed * 10 + 1, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
-  const outputs = tf.layers.dense({ units: 2, activation: 'sigmoid', kernelInitializer: tf.initializers.glorotUniform({ seed: ++layerSeed }), name: 'output' })
+  if (dropout > 0)
+    x = new SeededDropout({ rate: dropout, seed: seed * 10 + 1, name: 'dropout' }).apply(x) as tf.SymbolicTensor;
+  const outputs = tf.layers
+    .dense({
+      units: 2,
+      activation: 'sigmoid',
+      kernelInitializer: tf.initializers.glorotUniform({ seed: ++layerSeed }),
+      name: 'output',
+    })
     .apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs, outputs, name: 'realfake_resnet' });
 }

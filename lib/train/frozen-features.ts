@@ -18,11 +18,19 @@ export interface FeatureCache {
 }
 
 /** Backbone features (the model's layer named face_backbone) for `rows`, in batches; mirrored too if asked. */
-export async function cacheFeatures(model: tf.LayersModel, data: ImageData, rows: number[], flippedRows: number[],
-  onProgress?: (done: number, total: number) => void): Promise<FeatureCache> {
+export async function cacheFeatures(
+  model: tf.LayersModel,
+  data: ImageData,
+  rows: number[],
+  flippedRows: number[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<FeatureCache> {
   const backbone = model.getLayer('face_backbone');
   const cache: FeatureCache = { plain: new Map(), flipped: new Map() };
-  const jobs: Array<[number, boolean]> = [...rows.map((r) => [r, false] as [number, boolean]), ...flippedRows.map((r) => [r, true] as [number, boolean])];
+  const jobs: Array<[number, boolean]> = [
+    ...rows.map((r) => [r, false] as [number, boolean]),
+    ...flippedRows.map((r) => [r, true] as [number, boolean]),
+  ];
   const pixels = data.size * data.size * 3;
   const batch = 16;
   for (let start = 0; start < jobs.length; start += batch) {
@@ -32,18 +40,28 @@ export async function cacheFeatures(model: tf.LayersModel, data: ImageData, rows
       const image = data.x.subarray(row * pixels, (row + 1) * pixels);
       x.set(flip ? flipHorizontal(image, data.size) : image, i * pixels);
     });
-    const { xs, ys } = makeBatch(data, chunk.map(([row]) => row), { pixels: x });
+    const { xs, ys } = makeBatch(
+      data,
+      chunk.map(([row]) => row),
+      { pixels: x },
+    );
     const features = tf.tidy(() => backbone.apply(xs) as tf.Tensor2D);
     const values = (await features.data()) as Float32Array;
     tf.dispose([xs, ys, features]);
-    chunk.forEach(([row, flip], i) => (flip ? cache.flipped : cache.plain).set(row, values.slice(i * FACE_FEATURE_COUNT, (i + 1) * FACE_FEATURE_COUNT)));
+    chunk.forEach(([row, flip], i) =>
+      (flip ? cache.flipped : cache.plain).set(row, values.slice(i * FACE_FEATURE_COUNT, (i + 1) * FACE_FEATURE_COUNT)),
+    );
     onProgress?.(Math.min(start + batch, jobs.length), jobs.length);
   }
   return cache;
 }
 
 /** Features for the rows as a tensor (mirrored ones where `flip` says so). */
-export function featureTensor(cache: FeatureCache, rows: number[], flip: (row: number) => boolean = () => false): tf.Tensor2D {
+export function featureTensor(
+  cache: FeatureCache,
+  rows: number[],
+  flip: (row: number) => boolean = () => false,
+): tf.Tensor2D {
   const out = new Float32Array(rows.length * FACE_FEATURE_COUNT);
   rows.forEach((row, i) => {
     const f = flip(row) ? cache.flipped.get(row) : cache.plain.get(row);
@@ -54,7 +72,11 @@ export function featureTensor(cache: FeatureCache, rows: number[], flip: (row: n
 }
 
 /** Training batches from the cache: a seeded coin per (step, row) picks the mirrored features. */
-export function featureBatchMaker(cache: FeatureCache, data: ImageData, config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>): BatchMaker {
+export function featureBatchMaker(
+  cache: FeatureCache,
+  data: ImageData,
+  config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>,
+): BatchMaker {
   const p = config.augment?.flip ?? 0;
   return async (rows, step) => ({
     xs: featureTensor(cache, rows, (row) => p > 0 && augmentRng(config.seed, step, row)() < p),
@@ -67,5 +89,7 @@ export function frozenFeatureProblem(config: Pick<Config, 'augment'>): string | 
   const a = config.augment;
   if (!a) return null;
   const others = (['crop', 'jitter', 'jpeg', 'blur'] as const).filter((k) => a[k] > 0);
-  return others.length ? `model facefeat trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})` : null;
+  return others.length
+    ? `model facefeat trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})`
+    : null;
 }

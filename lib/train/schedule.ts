@@ -10,10 +10,16 @@ import type { Config } from '../config';
 export type ScheduleConfig = Pick<Config, 'learningRate' | 'lrSchedule' | 'warmupEpochs'>;
 
 /** `step` is 0-based; totalSteps = epochs x steps per epoch. */
-export function learningRateAt(step: number, totalSteps: number, stepsPerEpoch: number, config: ScheduleConfig): number {
+export function learningRateAt(
+  step: number,
+  totalSteps: number,
+  stepsPerEpoch: number,
+  config: ScheduleConfig,
+): number {
   const lr = config.learningRate;
   const warmup = Math.round(config.warmupEpochs * stepsPerEpoch);
-  const cosine = (t: number, from: number, to: number) => to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, t))));
+  const cosine = (t: number, from: number, to: number) =>
+    to + (from - to) * 0.5 * (1 + Math.cos(Math.PI * Math.min(1, Math.max(0, t))));
   if (config.lrSchedule === 'onecycle') {
     const up = warmup > 0 ? warmup : Math.max(1, Math.round(0.3 * totalSteps));
     if (step < up) return cosine(1 - step / up, lr, lr / 25);
