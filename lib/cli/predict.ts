@@ -3,15 +3,16 @@ import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
-import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
+import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
+import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
 import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
 import { openRun } from '../train/runs';
-import { action, UsageError } from './common';
+import { action, escapeControls, parseInteger, UsageError } from './common';
 
-
+/** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
-  text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
   json: (p: Prediction) => JSON.stringify(p),
   csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
@@ -24,18 +25,23 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
+    .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
     .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[] }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[] }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
-      let files: string[];
+      configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+      let inputs: ReturnType<typeof collectImageInputs>;
       try {
-        files = collectImagePaths(paths);
+        inputs = collectImageInputs(paths);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      const { files, problems } = inputs;
+      for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
@@ -53,7 +59,7 @@ export function registerPredictCommand(program: Command): void {
         if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
         result = await predictor.predictFiles(files, {
           onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
-          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+          onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
         });
       } finally {
         await predictor.dispose();

@@ -11,7 +11,9 @@ import * as tf from '@tensorflow/tfjs';
 import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
 import { cacheFeatures, featureBatchMaker, featureTensor, frozenFeatureProblem } from './frozen-features';
 import { selectRows, splitRows } from '../data/split';
-import { createRun, Run, updateRunMeta } from './runs';
+import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
+import { removeStaleTempFiles } from '../files';
+import { interruptRequested, InterruptedError } from '../interrupt';
 import { fit, FitOptions, imageBatchMaker, LocalStepper, makeOptimizer, TrainStepper } from './train';
 
 export interface TrainRunOptions {
@@ -45,6 +47,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
   const backend = await initBackend();
+  // Temporary files of a run killed mid-save (SIGKILL, power loss) are removed here, before the next run starts.
+  removeStaleTempFiles(options.runsDir ?? DEFAULT_RUNS_DIR, 2);
   const run = createRun({
     root: options.runsDir,
     config,
@@ -86,6 +90,10 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper, validation });
     updateRunMeta(run, { finishedAt: new Date().toISOString(), stopReason: context.stopReason, bestEpoch: checkpoint.bestEpoch });
     log(`best ${config.monitor} ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
+    if (interruptRequested()) {
+      const where = checkpoint.bestEpoch ? `best checkpoint: ${path.join(run.dir, 'model')} (epoch ${checkpoint.bestEpoch}, ${config.monitor} ${checkpoint.best.toFixed(4)})` : 'no epoch finished, no checkpoint';
+      throw new InterruptedError(`training interrupted (Ctrl-C); ${where}`);
+    }
     return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.bestLogs?.val_accuracy ?? NaN };
   } finally {
     model.dispose();
