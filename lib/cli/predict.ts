@@ -7,6 +7,8 @@ import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
+import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import { openRun } from '../train/runs';
 import { action, escapeControls, parseInteger, UsageError } from './common';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
@@ -55,8 +57,10 @@ export function registerPredictCommand(program: Command): void {
     .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--faces', 'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none')
+    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
+    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[] }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
       configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
@@ -71,7 +75,15 @@ export function registerPredictCommand(program: Command): void {
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
-      const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
+      const note = (line: string) => process.stderr.write(line + '\n');
+      const members = flags.ensemble ?? [];
+      checkEnsembleMembers(flags.run, members);
+      const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
+      const predictor = await Predictor.fromRun(flags.run, async (dir) => {
+        const engines = [await loadEngine(dir, flags.engine, note)];
+        for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
+        return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+      });
       if (flags.faces) {
         let counts: { ok: number; failed: number };
         try {

@@ -37,6 +37,24 @@ export const KAGGLE_DATASETS: Readonly<Record<ImageClass, KaggleDataset>> = Obje
   },
 });
 
+/** Kaggle "140k Real and Fake Faces": 70k FFHQ + 70k StyleGAN faces, 256 px JPEG, in one zip with its own splits. */
+export type Kaggle140kSplit = 'train' | 'valid' | 'test';
+export const KAGGLE_140K_SPLITS: readonly Kaggle140kSplit[] = ['train', 'valid', 'test'];
+
+export function kaggle140kDatasets(split: Kaggle140kSplit = 'train'): Record<ImageClass, KaggleDataset> {
+  const one = (imageClass: ImageClass): KaggleDataset => ({
+    owner: 'xhlulu',
+    slug: '140k-real-and-fake-faces',
+    classFolder: `real_vs_fake/real-vs-fake/${split}/${imageClass}`,
+    description: `140k Real and Fake Faces, ${split} split, ${imageClass === 'real' ? 'FFHQ' : 'StyleGAN'} 256 px JPEG`,
+  });
+  return { real: one('real'), fake: one('fake') };
+}
+
+/** The dataset sources `realfake data kaggle --dataset` knows. */
+export type KaggleSource = 'study' | '140k';
+export const KAGGLE_SOURCES: readonly KaggleSource[] = ['study', '140k'];
+
 export const DEFAULT_KAGGLE_API_BASE = 'https://www.kaggle.com/api/v1';
 const DEFAULT_OUT = path.join('data', 'kaggle');
 const logToStderr = (line: string) => void process.stderr.write(`${line}\n`);
@@ -102,6 +120,10 @@ export interface DownloadStudyDataOptions {
   progress?: ProgressMode;
   /** Where progress lines and status messages go. Default: stderr. */
   log?: (line: string) => void;
+  /** Which datasets: the study's two (default), or another source's real and fake folders (kaggle140kDatasets). */
+  datasets?: Record<ImageClass, KaggleDataset>;
+  /** Extract into <out>/<subdir>/{real,fake} (e.g. the 140k split), the zip staying in <out>/downloads. */
+  subdir?: string;
 }
 
 export interface ClassData extends ExtractResult {
@@ -124,7 +146,7 @@ export async function downloadStudyData(options: DownloadStudyDataOptions = {}):
   const stopListening = onInterrupt(() => abort.abort());
   try {
     for (const imageClass of ['real', 'fake'] as const) {
-      result[imageClass] = await fetchAndExtract(imageClass, { ...options, out, log, getCredentials, signal: abort.signal }, limits[imageClass]);
+      result[imageClass] = await fetchAndExtract(imageClass, { ...options, out, log, getCredentials, signal: abort.signal, datasets: options.datasets, subdir: options.subdir }, limits[imageClass]);
     }
   } finally {
     stopListening();
@@ -134,13 +156,14 @@ export async function downloadStudyData(options: DownloadStudyDataOptions = {}):
 
 async function fetchAndExtract(
   imageClass: ImageClass,
-  options: FetchDatasetOptions & { out: string; log: (line: string) => void; signal: AbortSignal },
+  options: FetchDatasetOptions & { out: string; log: (line: string) => void; signal: AbortSignal; datasets?: Record<ImageClass, KaggleDataset>; subdir?: string },
   limit: number | null | undefined,
 ): Promise<ClassData> {
   const { out, log } = options;
-  const dataset = KAGGLE_DATASETS[imageClass];
+  // Both classes may come from one zip (140k): the second fetch finds it complete and does not download again.
+  const dataset = (options.datasets ?? KAGGLE_DATASETS)[imageClass];
   const download = await fetchKaggleDataset(dataset, options);
-  const destDir = path.join(out, imageClass);
+  const destDir = path.join(out, options.subdir ?? '', imageClass);
   const progress = createProgress(`${imageClass}: extract`, 'files', options.progress ?? 'auto', log);
   let extracted: ExtractResult;
   try {
@@ -166,7 +189,7 @@ async function fetchAndExtract(
   return { ...extracted, dataset, zipPath: download.zipPath, fetchedBytes: download.fetchedBytes };
 }
 
-export interface FetchDatasetOptions extends Omit<DownloadStudyDataOptions, 'realLimit' | 'fakeLimit'> {
+export interface FetchDatasetOptions extends Omit<DownloadStudyDataOptions, 'realLimit' | 'fakeLimit' | 'datasets' | 'subdir'> {
   /** Asked only when a download is needed (downloadStudyData reads credentials once for both datasets). */
   getCredentials?: () => KaggleCredentials;
   /** Aborting it stops the download, keeping the .part file. */

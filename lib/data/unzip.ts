@@ -86,7 +86,7 @@ function readEntries(zip: yauzl.ZipFile, zipPath: string): Promise<yauzl.Entry[]
   });
 }
 
-/** Images under `classFolder` (a path segment at any depth), sorted by path, with collision-free flat names. */
+/** Images under `classFolder` (one or more path segments, at any depth), sorted by path, with collision-free flat names. */
 export function selectClassImages(entries: yauzl.Entry[], classFolder: string, limit?: number | null): ZipImage[] {
   const images = entries
     .filter((e) => !e.fileName.endsWith('/'))
@@ -108,8 +108,12 @@ export function selectClassImages(entries: yauzl.Entry[], classFolder: string, l
 /** "x/thumbnails128x128/00000/1.png" with folder "thumbnails128x128" → "00000/1.png"; null when outside. */
 function pathInsideFolder(zipPath: string, folder: string): string | null {
   const parts = zipPath.split('/');
-  const at = parts.indexOf(folder);
-  return at >= 0 && at < parts.length - 1 ? parts.slice(at + 1).join('/') : null;
+  // A folder may be several segments ("real_vs_fake/real-vs-fake/train/real"); it matches at any depth.
+  const want = folder.split('/').filter(Boolean);
+  for (let at = 0; at + want.length < parts.length; at++) {
+    if (want.every((segment, k) => parts[at + k] === segment)) return parts.slice(at + want.length).join('/');
+  }
+  return null;
 }
 
 /** Opens the zip and reads its central directory: resolves with the entry count, rejects with a ZipError. */
