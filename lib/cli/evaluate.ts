@@ -2,10 +2,13 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
+import { applyTemperature } from '../eval/calibration';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/summary';
 import { engineOption } from './export';
 import { action } from './common';
+import { predictOverrides } from './predict';
+import { openRun } from '../train/runs';
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -13,10 +16,16 @@ export function registerEvaluateCommand(program: Command): void {
     .description('metrics (fake = positive) on the run\'s held-back split, or on another dataset, into RUNDIR/metrics.json with figures')
     .requiredOption('--run <dir>', 'run folder')
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
+    .option('--threshold <p|picked>', 'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation')
+    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .addOption(engineOption())
-    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice }) => {
+    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice; threshold?: string; calibrated?: boolean }) => {
+      const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
       await initBackend();
-      const result = await evaluateRun(flags.run, { dataDir: flags.data, engine: flags.engine });
+      const result = await evaluateRun(flags.run, {
+        dataDir: flags.data, engine: flags.engine, temperature,
+        threshold: flags.threshold === undefined && temperature === undefined ? undefined : temperature === undefined ? threshold : applyTemperature(threshold, temperature),
+      });
       process.stdout.write(`${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
     }));
 }

@@ -1,5 +1,7 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
+import { registerAnalyzeCommand } from './analyze';
+import { registerCompareCommand } from './compare';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
 import { registerExportCommand } from './export';
@@ -7,6 +9,7 @@ import { registerPredictCommand } from './predict';
 import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
+import { registerSweepCommand } from './sweep';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -26,6 +29,9 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerReportCommand(program);
   registerDataCommand(program);
+  registerAnalyzeCommand(program);
+  registerCompareCommand(program);
+  registerSweepCommand(program);
   return program;
 }
 

@@ -1,5 +1,11 @@
 /** `realfake predict`: verdicts for images and folders (logic in lib/infer/predict.ts). */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Command } from 'commander';
+import { readStoredCalibration, readStoredThreshold } from '../eval/analyze';
+import { applyTemperature, temperatureScaledEngine } from '../eval/calibration';
+import { explainImage } from '../eval/gradcam';
+import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
@@ -22,8 +28,11 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--threshold <p|picked>', 'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation')
+    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
+    .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; threshold?: string; calibrated?: boolean; explain?: string }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
       let files: string[];
@@ -35,14 +44,51 @@ export function registerPredictCommand(program: Command): void {
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
-      const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
+      let predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
+      const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
+      const engine = temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
+      predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
+      const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
+      if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
+      const explanations: Array<Promise<string>> = [];
       if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
       const { predictions, failures } = await predictor.predictFiles(files, {
-        onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
+        onPrediction: (p) => {
+          process.stdout.write(FORMATS[format](p) + '\n');
+          if (model && flags.explain) explanations.push(explain(model, predictor, p.file, flags.explain, threshold));
+        },
         onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
       });
+      for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
+      model?.dispose();
       await predictor.dispose();
       if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
       if (predictions.length === 0) throw new Error('no image could be read');
     }));
+}
+
+/** --threshold and --calibrated, resolved against what `realfake analyze` stored in the run. */
+export function predictOverrides(runDir: string, flags: { threshold?: string; calibrated?: boolean }, runThreshold: number): { threshold: number; temperature?: number } {
+  let threshold = runThreshold;
+  if (flags.threshold === 'picked') {
+    const stored = readStoredThreshold(runDir);
+    if (!stored) throw new UsageError(`${runDir}: no threshold.json (run \`realfake analyze --run ${runDir}\` first)`);
+    threshold = stored.threshold;
+  } else if (flags.threshold !== undefined) {
+    threshold = Number(flags.threshold);
+    if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '') throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
+  }
+  if (!flags.calibrated) return { threshold };
+  const calibration = readStoredCalibration(runDir);
+  if (!calibration) throw new UsageError(`${runDir}: no calibration.json (run \`realfake analyze --run ${runDir}\` first)`);
+  return { threshold, temperature: calibration.temperature };
+}
+
+/** Grad-CAM overlay of one predicted file into `dir`; returns the line to report. */
+async function explain(model: import('@tensorflow/tfjs').LayersModel, predictor: Predictor, file: string, dir: string, threshold: number): Promise<string> {
+  const pixels = await predictor.loadPixels(file);
+  const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
+  const out = path.join(dir, `${path.basename(file).replace(/\.[^.]+$/, '')}.gradcam.png`);
+  fs.writeFileSync(out, cam.overlay);
+  return `explained ${file} (${cam.target}): ${out}`;
 }

@@ -15,6 +15,7 @@
  * T > 1 softens an over-confident model, T < 1 sharpens. The map is strictly increasing and leaves 0.5 at 0.5,
  * so ROC AUC, AP and the 0.5 (argmax) verdict never change; a different threshold t is mapped the same way.
  */
+import type { InferenceEngine } from '../infer/predict';
 import type { Figure } from '../viz/plots';
 
 const EPS = 1e-7;
@@ -138,5 +139,14 @@ export function reliabilityFigure(curves: Array<{ name: string; reliability: Rel
       width: 560,
       height: 540,
     },
+  };
+}
+
+/** An inference engine whose pFake is temperature-scaled (predict/evaluate --calibrated). */
+export function temperatureScaledEngine(engine: InferenceEngine, temperature: number): InferenceEngine {
+  return {
+    name: `${engine.name} (temperature ${temperature.toFixed(3)})`,
+    scores: async (batch, n, size) => (await engine.scores(batch, n, size)).map((p) => applyTemperature(p, temperature)),
+    dispose: () => engine.dispose(),
   };
 }
