@@ -169,6 +169,9 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   // Calibration: temperature fitted on validation, judged on the evaluated split.
   const fit = fitTemperature(valLabels, valScores);
   const calibratedEval = evalScores.map((p) => applyTemperature(p, fit.temperature));
+  if (fit.temperature > 50 || fit.temperature < 0.02) {
+    notes.push(`The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`);
+  }
   const storedCalibration: StoredCalibration = { method: 'temperature scaling of logit(pFake) = ln p1 - ln p0', fittedOn: 'val', runId: run.meta.id, ...fit };
   const bins = 10;
   const calibration = {

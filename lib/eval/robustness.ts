@@ -143,7 +143,8 @@ export function robustnessFigure(rows: RobustnessRow[], metric: 'accuracy' | 'au
   return {
     data: [{
       type: 'heatmap', x: Array.from({ length: width }, (_, i) => `step ${i + 1}`), y: families, z, text, texttemplate: '%{text}',
-      colorscale: 'RdYlGn', zmin: metric === 'auc' ? 0.5 : 0.5, zmax: 1, hovertemplate: '%{y}: %{text}<extra></extra>',
+      // Red at chance (0.5) and below, yellow between, green at 1.
+      colorscale: [[0, '#d73027'], [0.5, '#fee08b'], [1, '#1a9850']], zmin: 0.5, zmax: 1, hovertemplate: '%{y}: %{text}<extra></extra>',
     }],
     layout: {
       title: { text: `Robustness: ${metric === 'auc' ? 'ROC AUC' : 'accuracy'} under perturbation (severity grows to the right)` },
