@@ -78,7 +78,7 @@ before(async () => {
   await initBackend('wasm');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-onnx-'));
   const config = resolveConfig({ preset: 'smoke', overrides: { imageSize: SIZE } });
-  runDir = createRun({ root: tmp, config, preset: 'test', dataDir: tmp, split: { train: [], val: [], test: [] } }).dir;
+  runDir = createRun({ root: tmp, config, preset: 'test', dataDir: tmp, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } }).dir;
   await saveRandomModel(3);
 });
 

@@ -4,7 +4,7 @@ import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
 import { applyTemperature } from '../eval/calibration';
 import type { EngineChoice } from '../infer/onnx-engine';
-import { formatMetricsTable } from '../eval/summary';
+import { formatMetricsTable } from '../eval/tables';
 import { engineOption } from './export';
 import { action } from './common';
 import { predictOverrides } from './predict';

@@ -45,23 +45,29 @@ export function registerPredictCommand(program: Command): void {
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
       let predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
-      const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
-      const engine = temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
-      predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
+      let result: Awaited<ReturnType<Predictor['predictFiles']>>;
       const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
-      if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
-      const explanations: Array<Promise<string>> = [];
-      if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
-      const { predictions, failures } = await predictor.predictFiles(files, {
-        onPrediction: (p) => {
-          process.stdout.write(FORMATS[format](p) + '\n');
-          if (model && flags.explain) explanations.push(explain(model, predictor, p.file, flags.explain, threshold));
-        },
-        onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
-      });
-      for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
-      model?.dispose();
-      await predictor.dispose();
+      try {
+        const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
+        const engine = temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
+        predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
+        if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
+        const explanations: Array<Promise<string>> = [];
+        if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+        const scorer = predictor;
+        result = await scorer.predictFiles(files, {
+          onPrediction: (p) => {
+            process.stdout.write(FORMATS[format](p) + '\n');
+            if (model && flags.explain) explanations.push(explain(model, scorer, p.file, flags.explain, threshold));
+          },
+          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+        });
+        for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
+      } finally {
+        model?.dispose();
+        await predictor.dispose();
+      }
+      const { predictions, failures } = result;
       if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
       if (predictions.length === 0) throw new Error('no image could be read');
     }));

@@ -1,5 +1,6 @@
 /** `realfake run` (= `npm start`): the whole study on whatever data is present (logic in lib/pipeline.ts). */
 import { Command } from 'commander';
+import { presetNamed } from '../config';
 import { formatPipelineSummary, runPipeline } from '../pipeline';
 import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
@@ -17,7 +18,7 @@ export function registerRunCommand(program: Command): void {
     const config = configFromFlags(flags);
     const result = await runPipeline({
       config,
-      preset: flags.preset ?? 'smoke',
+      preset: presetNamed(flags.preset ?? 'smoke'),
       dataRoot: flags.dataRoot,
       runsDir: flags.out,
       callbacks: [new BatchProgressBar(), new GracefulInterrupt()],

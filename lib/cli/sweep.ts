@@ -18,7 +18,7 @@ export function registerSweepCommand(program: Command): void {
     .requiredOption('--data <dir>', 'preprocessed dataset folder')
     .requiredOption('--out <dir>', 'sweep folder (sweep.json, runs/, comparison.md, figures.html); run again with the same folder to resume')
     .option('--set <name=v1,v2>', 'a setting and its values (repeatable), e.g. --set lr=1e-3,1e-4 --set epochs=20,40', collect, []);
-  addConfigFlags(command, 'seed').action(action(async (flags: ConfigFlags & { data: string; out: string; set: string[] }) => {
+  addConfigFlags(command, 'study').action(action(async (flags: ConfigFlags & { data: string; out: string; set: string[] }) => {
     let axes;
     try {
       axes = parseSetArgs(flags.set);
@@ -27,8 +27,8 @@ export function registerSweepCommand(program: Command): void {
     }
     const base = configFromFlags(flags);
     const state = await runSweep({
-      dir: flags.out, dataDir: flags.data, preset: flags.preset ?? 'seed', base, axes,
-      trainAndEvaluate: trainThenEvaluate(flags.data, flags.preset ?? 'seed', { makeStepper: stepperFactory(base) }),
+      dir: flags.out, dataDir: flags.data, preset: flags.preset ?? 'study', base, axes,
+      trainAndEvaluate: trainThenEvaluate(flags.data, flags.preset ?? 'study', { makeStepper: stepperFactory(base) }),
       log: (line) => process.stdout.write(line + '\n'),
     });
     const finished = state.points.filter((p) => p.status === 'done' || p.status === 'skipped');

@@ -11,12 +11,12 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { loadDataset, type Dataset } from '../data/dataset';
+import type { Dataset } from '../data/dataset';
 import { writeFileAtomic, writeJsonAtomic } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import type { InferenceEngine } from '../infer/predict';
 import { loadModel } from '../model/model-io';
-import { openRun, type Run } from '../train/runs';
+import { loadRunDataset, openRun, type Run } from '../train/runs';
 import { scaleToUnit } from '../train/train';
 import { notebookHtml, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
@@ -127,7 +127,7 @@ export function readStoredCalibration(runDir: string): StoredCalibration | null 
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<Analysis> {
   const log = options.log ?? (() => undefined);
   const run: Run = openRun(runDir);
-  const data = loadDataset(run.meta.dataDir);
+  const data = loadRunDataset(run);
   if (data.size !== run.config.imageSize) throw new Error(`${run.meta.dataDir}: images are ${data.size}px but the run's model takes ${run.config.imageSize}px`);
   const split: 'test' | 'val' = run.split.test.length > 0 ? 'test' : 'val';
   const evalRows = run.split[split];
