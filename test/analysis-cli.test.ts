@@ -59,7 +59,7 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   }
   const analysis = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'analysis', 'analysis.json'), 'utf8'));
   assert.equal(analysis.robustness[0].perturbation, 'none');
-  assert.ok(analysis.gradcam.length >= 1 && fs.existsSync(analysis.gradcam[0].path), 'a Grad-CAM overlay');
+  assert.ok(analysis.gradcam.length >= 1 && fs.existsSync(path.join(cwd, runDir, 'analysis', analysis.gradcam[0].path)), 'a Grad-CAM overlay (path relative to analysis/)');
   const stored = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'threshold.json'), 'utf8'));
   assert.equal(stored.pickedOn, 'val');
   const temperature = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'calibration.json'), 'utf8')).temperature;

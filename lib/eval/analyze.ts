@@ -285,7 +285,7 @@ async function writeAnalysis(runDir: string, a: Analysis, threshold: StoredThres
   writeJsonAtomic(path.join(runDir, THRESHOLD_FILE), threshold);
   writeJsonAtomic(path.join(runDir, CALIBRATION_FILE), calibration);
   files.push(path.join(runDir, THRESHOLD_FILE), path.join(runDir, CALIBRATION_FILE));
-  const json = { ...a, figures: undefined, markdown: undefined, files: undefined, gradcam: a.gradcam.map(({ overlay: _overlay, ...rest }) => rest) };
+  const json = { ...a, figures: undefined, markdown: undefined, files: undefined, gradcam: a.gradcam.map(({ overlay: _overlay, ...rest }) => ({ ...rest, path: rest.path && path.relative(dir, rest.path) })) };
   write(path.join(dir, 'analysis.json'), JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
   write(path.join(dir, 'analysis.md'), a.markdown);
   write(path.join(dir, 'figures.html'), figuresPageHtml(`realfake analysis: ${a.runId}`, a.figures));
