@@ -171,8 +171,9 @@ export function classSpectra(x: Uint8Array, labels: ArrayLike<number>, rows: num
   };
 }
 
+/** Rows of the spectrum, rounded to 3 decimals (keeps notebook outputs and HTML small; far below what a colour shows). */
 function grid(values: Float64Array, size: number): number[][] {
-  return Array.from({ length: size }, (_, y) => Array.from(values.subarray(y * size, (y + 1) * size)));
+  return Array.from({ length: size }, (_, y) => Array.from(values.subarray(y * size, (y + 1) * size), (v) => Math.round(v * 1000) / 1000));
 }
 
 /** Three heatmaps (real, fake, fake - real) and the 1D spectra. */
