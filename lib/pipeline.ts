@@ -12,7 +12,7 @@ import { evaluateRun, RunEvaluation } from './eval/evaluate';
 import { metricsTableRows } from './eval/tables';
 import { trainRun, TrainRunOptions } from './train/experiment';
 import { ensureDataset } from './data/dataset-cache';
-import { resolveDataSource, type DataSource } from './data/sources';
+import { DEFAULT_DATA_ROOT, resolveDataSource, type DataSource } from './data/sources';
 import { Prediction, Predictor } from './infer/predict';
 import type { Callback } from './train/callbacks';
 
@@ -39,7 +39,7 @@ export interface PipelineResult {
 export async function runPipeline(options: PipelineOptions): Promise<PipelineResult> {
   const started = Date.now();
   const { config } = options;
-  const dataRoot = options.dataRoot ?? 'data';
+  const dataRoot = options.dataRoot ?? DEFAULT_DATA_ROOT;
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const source = await resolveDataSource(config, dataRoot, log);
   log(source.kind === 'synthetic'

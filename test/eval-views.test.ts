@@ -89,7 +89,12 @@ test('Grad-CAM on a model whose answer depends on one known region highlights th
   assert.equal(cam.heatmap.length, size * size);
   let inside = 0;
   let outside = 0;
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) (y < 8 && x < 8 ? (inside += cam.heatmap[y * size + x]) : (outside += cam.heatmap[y * size + x]));
+  for (let y = 0; y < size; y++) {
+    for (let x = 0; x < size; x++) {
+      if (y < 8 && x < 8) inside += cam.heatmap[y * size + x];
+      else outside += cam.heatmap[y * size + x];
+    }
+  }
   const peak = argmax(cam.heatmap);
   assert.ok(Math.floor(peak / size) < 8 && peak % size < 8, `the peak (${Math.floor(peak / size)}, ${peak % size}) is in the top-left region`);
   assert.ok(inside / (inside + outside) > 0.9, `the map's mass is in the region (${(inside / (inside + outside)).toFixed(3)})`);

@@ -13,10 +13,11 @@ import { loadEngine, loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engin
 import { onnxExportIsCurrent } from '../lib/infer/onnx-export';
 import { Predictor, TfjsEngine } from '../lib/infer/predict';
 import { createRun } from '../lib/train/runs';
+import { toolSkip } from './helpers/tools';
 
 const SIZE = 64;
 const runtime = loadOnnxRuntime();
-const skip = 'reason' in runtime ? `${runtime.reason}: ONNX tests skipped` : false;
+const skip = toolSkip('reason' in runtime ? `${runtime.reason}: ONNX tests skipped` : false);
 const FACES = path.join(__dirname, '..', '..', '..', 'shared', 'faces-dev');
 
 let tmp: string;

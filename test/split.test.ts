@@ -9,7 +9,6 @@ import assert from 'node:assert/strict';
 import { MT19937, numpyPermutation, splitIndices } from '../lib/random';
 import { datasetSplit, splitClassCounts, splitRows, splitSizes, selectedCount } from '../lib/data/split';
 import { pythonSkip, runPython } from './fixtures/python';
-import { toolSkip } from './helpers/tools';
 
 test('MT19937 gives the reference outputs (seed 5489: 3499211612 first) and NumPy seed 0 permutation', () => {
   const mt = new MT19937(5489);
@@ -53,7 +52,7 @@ test('splitIndices equals hard-coded scikit-learn train_test_split index lists',
   assert.deepEqual(study.train.slice(-16), [3185, 4300, 3792, 2718, 2672, 2459, 1982, 740, 1032, 2121, 5520, 3046, 1725, 4079, 2254, 2915]);
 });
 
-const sklearnSkip = toolSkip(pythonSkip('numpy', 'sklearn') && `${pythonSkip('numpy', 'sklearn')} (apt-get install python3-sklearn)`);
+const sklearnSkip = pythonSkip('numpy', 'sklearn');
 
 test('splitIndices matches scikit-learn itself row for row (sizes up to the study\'s 6,000, several seeds)', { skip: sklearnSkip }, () => {
   const cases = [

@@ -15,6 +15,9 @@ export interface DataSource {
   fakeDir: string;
 }
 
+/** Where the CLI looks for images and keeps data/cache, relative to its working directory. */
+export const DEFAULT_DATA_ROOT = 'data';
+
 /** Images per class of the synthetic set when the config sets no limit. */
 export const DEFAULT_SYNTH_COUNT = 300;
 
@@ -27,7 +30,7 @@ function hasImages(dir: string): boolean {
 }
 
 /** The first of data/{real,fake}, data/kaggle/{real,fake} whose two folders both hold images; else null. */
-export function findImageData(dataRoot = 'data'): DataSource | null {
+export function findImageData(dataRoot = DEFAULT_DATA_ROOT): DataSource | null {
   const candidates: DataSource[] = [
     { kind: 'user', realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake') },
     { kind: 'kaggle', realDir: path.join(dataRoot, 'kaggle', 'real'), fakeDir: path.join(dataRoot, 'kaggle', 'fake') },

@@ -46,10 +46,8 @@ export function selectedCount(counts: { real: number; fake: number }, limitPerCl
   return take(counts.real) + take(counts.fake);
 }
 
-export interface SplitClassCounts {
-  Real: number;
-  Fake: number;
-}
+// A type alias, not an interface: it must fit classBalanceFigure's Record<string, number> parameter.
+export type SplitClassCounts = { Real: number; Fake: number };
 
 /** Images per class in each part of a split (`test` only when the split has one). */
 export function splitClassCounts(labels: Uint8Array, split: SplitIndices): Record<string, SplitClassCounts> {

@@ -95,8 +95,11 @@ export function resampleScorer(labels: ArrayLike<number>, scores: ArrayLike<numb
     for (let i = 0; i < n; i++) {
       const w = counts[i];
       if (!w) continue;
-      if (calledFake[i]) labels[i] === 1 ? (tp += w) : (fp += w);
-      else labels[i] === 1 ? (fn += w) : (tn += w);
+      if (calledFake[i]) {
+        if (labels[i] === 1) tp += w;
+        else fp += w;
+      } else if (labels[i] === 1) fn += w;
+      else tn += w;
     }
     const positives = tp + fn;
     const negatives = fp + tn;

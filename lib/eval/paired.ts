@@ -9,7 +9,6 @@
  * Distribution functions come from jStat.
  */
 // jstat ships no type declarations; these are the three functions used.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const { jStat } = require('jstat') as {
   jStat: {
     normal: { cdf(x: number, mean: number, sd: number): number };

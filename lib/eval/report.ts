@@ -117,7 +117,7 @@ export function buildReport(runDir: string): Report {
     { metric: 'Images scored', run: String(metrics.n), published: String(studyN), corrected: String(studyN) },
   ];
 
-  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'seed', 'valFraction', 'testFraction'] as const).map(
+  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'splitSeed', 'seed', 'valFraction', 'testFraction'] as const).map(
     (key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }),
   );
 

@@ -18,7 +18,6 @@ interface FftInstance {
   transform(output: number[], input: number[]): void;
 }
 // fft.js ships no type declarations; the four members above are the part used.
-// eslint-disable-next-line @typescript-eslint/no-var-requires
 const FFT = require('fft.js') as new (size: number) => FftInstance;
 
 const isPowerOfTwo = (n: number) => n >= 2 && (n & (n - 1)) === 0;

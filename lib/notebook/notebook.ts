@@ -91,7 +91,6 @@ export async function imageGridHtml(items: GridImage[], displaySize = 128): Prom
 // Showing things (inside a tslab kernel only)
 
 function tslabDisplay(): typeof import('tslab') {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require('tslab');
 }
 

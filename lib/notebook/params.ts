@@ -23,10 +23,17 @@ export interface NotebookPaths {
   runs: string;
 }
 
-/** Absolute project paths: notebooks run with notebooks/ as working directory, the CLI from the project root. */
+/**
+ * Absolute project paths: notebooks run with notebooks/ as working directory, the CLI from the project root.
+ * REALFAKE_DATA_ROOT and REALFAKE_RUNS_ROOT point the notebooks at other folders (tests use them).
+ */
 export function notebookPaths(): NotebookPaths {
   const root = projectRoot();
-  return { root, data: path.join(root, 'data'), runs: path.join(root, 'outputs', 'runs') };
+  return {
+    root,
+    data: path.resolve(process.env.REALFAKE_DATA_ROOT || path.join(root, 'data')),
+    runs: path.resolve(process.env.REALFAKE_RUNS_ROOT || path.join(root, 'outputs', 'runs')),
+  };
 }
 
 /** notebooks/params.json as written on disk. */

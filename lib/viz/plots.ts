@@ -293,6 +293,11 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
+/** The one Plotly function the PNG renderer calls inside the page. */
+interface PlotlyToImage {
+  toImage(fig: unknown, options: { format: 'png'; width: number; height: number; scale: number }): Promise<string>;
+}
+
 /**
  * Renders PNGs with Plotly.toImage in one headless Chromium (playwright-core). When playwright-core or the
  * browser (REALFAKE_CHROMIUM, else /usr/bin/chromium) is missing or fails to launch, nothing is written and
@@ -331,7 +336,7 @@ export async function writeFigurePng(
       // Round-trip through JSON so the page sees exactly what the HTML files hold (Infinity -> null).
       const figJson = JSON.parse(JSON.stringify(fig));
       const dataUrl: string = await page.evaluate(
-        ({ f, w, h, s }) => (globalThis as any).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
+        ({ f, w, h, s }) => (globalThis as unknown as { Plotly: PlotlyToImage }).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
         { f: figJson, w: width, h: height, s: opts.scale ?? 1 },
       );
       writeFileAtomic(file, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
