@@ -11,6 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from '../lib/backend/backend';
 import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
+import { DecodeMemory, measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
@@ -61,6 +62,7 @@ interface BenchResults {
   training: TrainingSpeed[];
   inference: InferenceSpeed[];
   memory: TrainingMemory;
+  decodeMemory: DecodeMemory[];
   torch: ReturnType<typeof measureTorch>;
 }
 
@@ -94,11 +96,12 @@ async function measureAll(log: (line: string) => void): Promise<BenchResults> {
   log('memory ...');
   const memory: TrainingMemory = measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores });
   log(JSON.stringify(memory));
+  const decodeMemory = await measureDecodeMemory(log);
   log('PyTorch ...');
   const torch = measureTorch(cores);
   log(JSON.stringify(torch));
 
-  return { started, backend, cores, loadAtStart, preprocess, training, inference, memory, torch };
+  return { started, backend, cores, loadAtStart, preprocess, training, inference, memory, decodeMemory, torch };
 }
 
 /** The rows the targets and the explanations refer to (128 px, all workers). */
@@ -171,6 +174,8 @@ function measurementTables(r: BenchResults): string[] {
     '## Memory',
     '',
     `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8) with ${memory.workers} workers: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
+    '',
+    memorySection(r.decodeMemory),
     '',
   ];
 }

@@ -1,5 +1,6 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
+import { installInterruptHandlers } from '../interrupt';
 import { registerAnalyzeCommand } from './analyze';
 import { registerCompareCommand } from './compare';
 import { registerDataCommand } from './data';
@@ -37,6 +38,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  installInterruptHandlers();
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -9,13 +9,14 @@ import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
-import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
+import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
+import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
-import { action, UsageError } from './common';
+import { action, escapeControls, parseInteger, UsageError } from './common';
 
-
+/** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
-  text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
   json: (p: Prediction) => JSON.stringify(p),
   csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
@@ -28,19 +29,24 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
+    .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--threshold <p|picked>', 'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation')
     .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; threshold?: string; calibrated?: boolean; explain?: string }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; threshold?: string; calibrated?: boolean; explain?: string }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
-      let files: string[];
+      configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+      let inputs: ReturnType<typeof collectImageInputs>;
       try {
-        files = collectImagePaths(paths);
+        inputs = collectImageInputs(paths);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      const { files, problems } = inputs;
+      for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
@@ -53,14 +59,15 @@ export function registerPredictCommand(program: Command): void {
         predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
         if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
         const explanations: Array<Promise<string>> = [];
+        const used = new Map<string, number>();
         if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
         const scorer = predictor;
         result = await scorer.predictFiles(files, {
           onPrediction: (p) => {
             process.stdout.write(FORMATS[format](p) + '\n');
-            if (model && flags.explain) explanations.push(explain(model, scorer, p.file, flags.explain, threshold));
+            if (model && flags.explain) explanations.push(explain(model, scorer, p.file, path.join(flags.explain, overlayName(p.file, used)), threshold));
           },
-          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+          onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
         });
         for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
       } finally {
@@ -90,11 +97,18 @@ export function predictOverrides(runDir: string, flags: { threshold?: string; ca
   return { threshold, temperature: calibration.temperature };
 }
 
-/** Grad-CAM overlay of one predicted file into `dir`; returns the line to report. */
-async function explain(model: import('@tensorflow/tfjs').LayersModel, predictor: Predictor, file: string, dir: string, threshold: number): Promise<string> {
+/** NAME.gradcam.png for an image; a second image of the same name (another folder) gets NAME-2.gradcam.png. */
+function overlayName(file: string, used: Map<string, number>): string {
+  const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const count = (used.get(stem) ?? 0) + 1;
+  used.set(stem, count);
+  return `${stem}${count > 1 ? `-${count}` : ''}.gradcam.png`;
+}
+
+/** Grad-CAM overlay of one predicted file into `out`; returns the line to report. */
+async function explain(model: import('@tensorflow/tfjs').LayersModel, predictor: Predictor, file: string, out: string, threshold: number): Promise<string> {
   const pixels = await predictor.loadPixels(file);
   const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
-  const out = path.join(dir, `${path.basename(file).replace(/\.[^.]+$/, '')}.gradcam.png`);
   fs.writeFileSync(out, cam.overlay);
   return `explained ${file} (${cam.target}): ${out}`;
 }
