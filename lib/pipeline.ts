@@ -72,7 +72,8 @@ export function formatPipelineSummary(result: PipelineResult): string {
     // The same metrics table as `realfake evaluate` and notebook 04 (lib/eval/tables.ts), without the image count.
     ...metricsTableRows(m)
       .slice(1)
-      .map((r): [string, string] => [r.metric, r.value]),
+      // With its 95 % bootstrap interval (evaluate stores them in metrics.json).
+      .map((r): [string, string] => [r.metric, r.interval ? `${r.value}  95 % ${r.interval}` : r.value]),
     ...result.samples.map((s): [string, string] => [`predict ${path.basename(s.file)}`, `${s.verdict} (${(s.confidence * 100).toFixed(1)}%)`]),
     ['run folder', result.runDir],
     ['figures', result.evaluation.files.filter((f) => /\.(html|png)$/.test(f)).map((f) => path.basename(f)).join(', ')],

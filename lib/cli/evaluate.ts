@@ -2,10 +2,13 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
+import { applyTemperature } from '../eval/calibration';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/tables';
 import { engineOption } from './export';
 import { action } from './common';
+import { predictOverrides } from './predict';
+import { openRun } from '../train/runs';
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -15,10 +18,16 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
     .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
     .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
+    .option('--threshold <p|picked>', 'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation')
+    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .addOption(engineOption())
-    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[] }) => {
+    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[]; threshold?: string; calibrated?: boolean }) => {
+      const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
       await initBackend();
-      const result = await evaluateRun(flags.run, { dataDir: flags.data, engine: flags.engine, ttaFlip: flags.ttaFlip, ensemble: flags.ensemble });
+      const result = await evaluateRun(flags.run, {
+        dataDir: flags.data, engine: flags.engine, temperature, ttaFlip: flags.ttaFlip, ensemble: flags.ensemble,
+        threshold: flags.threshold === undefined && temperature === undefined ? undefined : temperature === undefined ? threshold : applyTemperature(threshold, temperature),
+      });
       process.stdout.write(`${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
     }));
 }

@@ -1,6 +1,8 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
 import { installInterruptHandlers } from '../interrupt';
+import { registerAnalyzeCommand } from './analyze';
+import { registerCompareCommand } from './compare';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
 import { registerExportCommand } from './export';
@@ -9,6 +11,7 @@ import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
 import { registerServeCommand } from './serve';
+import { registerSweepCommand } from './sweep';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -29,6 +32,9 @@ export function buildProgram(): Command {
   registerReportCommand(program);
   registerServeCommand(program);
   registerDataCommand(program);
+  registerAnalyzeCommand(program);
+  registerCompareCommand(program);
+  registerSweepCommand(program);
   return program;
 }
 

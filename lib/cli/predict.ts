@@ -1,5 +1,11 @@
 /** `realfake predict`: verdicts for images and folders (logic in lib/infer/predict.ts). */
+import * as fs from 'fs';
+import * as path from 'path';
 import { Command } from 'commander';
+import { readStoredCalibration, readStoredThreshold } from '../eval/analyze';
+import { applyTemperature, temperatureScaledEngine } from '../eval/calibration';
+import { explainImage } from '../eval/gradcam';
+import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { PhotoVerdict, predictFaces } from '../infer/faces';
@@ -59,8 +65,11 @@ export function registerPredictCommand(program: Command): void {
     .option('--faces', 'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none')
     .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
     .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
+    .option('--threshold <p|picked>', 'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation')
+    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
+    .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[] }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[]; threshold?: string; calibrated?: boolean; explain?: string }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
       configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
@@ -79,7 +88,7 @@ export function registerPredictCommand(program: Command): void {
       const members = flags.ensemble ?? [];
       checkEnsembleMembers(flags.run, members);
       const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
-      const predictor = await Predictor.fromRun(flags.run, async (dir) => {
+      let predictor = await Predictor.fromRun(flags.run, async (dir) => {
         const engines = [await loadEngine(dir, flags.engine, note)];
         for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
         return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
@@ -96,17 +105,63 @@ export function registerPredictCommand(program: Command): void {
         return;
       }
       let result: Awaited<ReturnType<Predictor['predictFiles']>>;
+      const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
       try {
+        const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
+        const engine = temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
+        predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
+        if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
+        const explanations: Array<Promise<string>> = [];
+        const used = new Map<string, number>();
         if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
-        result = await predictor.predictFiles(files, {
-          onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
+        const scorer = predictor;
+        result = await scorer.predictFiles(files, {
+          onPrediction: (p) => {
+            process.stdout.write(FORMATS[format](p) + '\n');
+            if (model && flags.explain) explanations.push(explain(model, scorer, p.file, path.join(flags.explain, overlayName(p.file, used)), threshold));
+          },
           onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
         });
+        for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
       } finally {
+        model?.dispose();
         await predictor.dispose();
       }
       const { predictions, failures } = result;
       if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
       if (predictions.length === 0) throw new Error('no image could be read');
     }));
+}
+
+/** --threshold and --calibrated, resolved against what `realfake analyze` stored in the run. */
+export function predictOverrides(runDir: string, flags: { threshold?: string; calibrated?: boolean }, runThreshold: number): { threshold: number; temperature?: number } {
+  let threshold = runThreshold;
+  if (flags.threshold === 'picked') {
+    const stored = readStoredThreshold(runDir);
+    if (!stored) throw new UsageError(`${runDir}: no threshold.json (run \`realfake analyze --run ${runDir}\` first)`);
+    threshold = stored.threshold;
+  } else if (flags.threshold !== undefined) {
+    threshold = Number(flags.threshold);
+    if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '') throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
+  }
+  if (!flags.calibrated) return { threshold };
+  const calibration = readStoredCalibration(runDir);
+  if (!calibration) throw new UsageError(`${runDir}: no calibration.json (run \`realfake analyze --run ${runDir}\` first)`);
+  return { threshold, temperature: calibration.temperature };
+}
+
+/** NAME.gradcam.png for an image; a second image of the same name (another folder) gets NAME-2.gradcam.png. */
+function overlayName(file: string, used: Map<string, number>): string {
+  const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const count = (used.get(stem) ?? 0) + 1;
+  used.set(stem, count);
+  return `${stem}${count > 1 ? `-${count}` : ''}.gradcam.png`;
+}
+
+/** Grad-CAM overlay of one predicted file into `out`; returns the line to report. */
+async function explain(model: import('@tensorflow/tfjs').LayersModel, predictor: Predictor, file: string, out: string, threshold: number): Promise<string> {
+  const pixels = await predictor.loadPixels(file);
+  const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
+  fs.writeFileSync(out, cam.overlay);
+  return `explained ${file} (${cam.target}): ${out}`;
 }

@@ -9,6 +9,8 @@ import { loadDataset } from '../data/dataset';
 import { csvField, readJson, storedPath, writeFileAtomic } from '../files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
 import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import { metricIntervals, type MetricIntervals } from './bootstrap';
+import { applyTemperature } from './calibration';
 import { DEFAULT_ENGINE, EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from '../viz/plots';
 import type { InferenceEngine } from '../infer/predict';
@@ -18,7 +20,7 @@ import { ImageData, scaledRows } from '../train/train';
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 
 export interface RunEvaluation {
-  metrics: Metrics & { split: EvaluatedSplit; dataDir: string };
+  metrics: Metrics & { split: EvaluatedSplit; dataDir: string; intervals: MetricIntervals; temperature?: number };
   /** Per image: its source file, label and pFake. */
   predictions: Array<{ file: string; label: number; pFake: number }>;
   figures: Record<string, Figure>;
@@ -52,7 +54,16 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
 
 
 /** `engine` picks the inference engine (lib/infer/onnx-engine.ts): ONNX when available, else tfjs, by default. */
-export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice; ttaFlip?: boolean; ensemble?: string[] } = {}): Promise<RunEvaluation> {
+/**
+ * `threshold` replaces the run's threshold (e.g. one `analyze` picked on validation); `temperature` applies
+ * temperature scaling (lib/eval/calibration.ts) to pFake first. Bootstrap intervals (`resamples`, default 1000,
+ * seeded with the run's seed) are stored in metrics.json beside the point estimates. `ttaFlip` and `ensemble`
+ * average flipped images' and other runs' scores in (lib/infer/averaging.ts).
+ */
+export async function evaluateRun(
+  runDir: string,
+  options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice; ttaFlip?: boolean; ensemble?: string[]; threshold?: number; temperature?: number; resamples?: number } = {},
+): Promise<RunEvaluation> {
   const run = openRun(runDir);
   const external = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? run.meta.dataDir;
@@ -78,8 +89,11 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
   } finally {
     await engine.dispose();
   }
+  if (options.temperature !== undefined) scores = scores.map((p) => applyTemperature(p, options.temperature as number));
   const labels = Uint8Array.from(rows, (row) => dataset.y[row]);
-  const metrics = { ...computeMetrics(labels, scores, run.config.threshold), split, dataDir: path.resolve(dataDir) };
+  const threshold = options.threshold ?? run.config.threshold;
+  const intervals = metricIntervals(labels, scores, threshold, { resamples: options.resamples ?? 1000, seed: run.config.seed });
+  const metrics = { ...computeMetrics(labels, scores, threshold), split, dataDir: path.resolve(dataDir), intervals, temperature: options.temperature };
   const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: labels[i], pFake: scores[i] }));
   const historyFile = path.join(runDir, 'history.json');
   const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;

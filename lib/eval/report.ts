@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { STUDY_DEFAULTS, type Config } from '../config';
+import type { IntervalMetric, MetricIntervals } from './bootstrap';
 import { readJson } from '../files';
 import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
 import { formatRate as rate, markdownTable } from './tables';
@@ -63,6 +64,8 @@ interface RunMetrics {
   averagePrecision?: number;
   confusion: Confusion;
   split?: EvaluationSplit;
+  /** Bootstrap intervals (evaluate writes them; older metrics.json files have none). */
+  intervals?: MetricIntervals;
 }
 
 function readRunMetrics(file: string): RunMetrics {
@@ -94,14 +97,19 @@ export function buildReport(runDir: string): Report {
   const { tp, fp, fn, tn } = STUDY_REPORTED;
   const c = metrics.confusion;
 
+  // "0.9500 [0.9312, 0.9688]" when metrics.json holds bootstrap intervals.
+  const withCi = (key: IntervalMetric) => {
+    const i = metrics.intervals?.intervals[key];
+    return i ? `${rate(metrics[key])} [${rate(i.low)}, ${rate(i.high)}]` : rate(metrics[key]);
+  };
   const rows: ReportRow[] = [
-    { metric: 'Accuracy', run: rate(metrics.accuracy), published: String(STUDY_PUBLISHED_ACCURACY), corrected: rate(study.accuracy) },
-    { metric: 'Precision', run: rate(metrics.precision), published: `${rate(swapped.precision)} ¹`, corrected: rate(study.precision) },
-    { metric: 'Recall (sensitivity)', run: rate(metrics.recall), published: `${rate(swapped.recall)} ¹`, corrected: rate(study.recall) },
-    { metric: 'F1', run: rate(metrics.f1), published: '—', corrected: rate(study.f1) },
-    { metric: 'Specificity', run: rate(metrics.specificity), published: '—', corrected: rate(study.specificity) },
-    { metric: 'ROC AUC', run: rate(metrics.auc), published: '— ²', corrected: '— ²' },
-    { metric: 'Average precision', run: rate(metrics.averagePrecision), published: '—', corrected: '—' },
+    { metric: 'Accuracy', run: withCi('accuracy'), published: String(STUDY_PUBLISHED_ACCURACY), corrected: rate(study.accuracy) },
+    { metric: 'Precision', run: withCi('precision'), published: `${rate(swapped.precision)} ¹`, corrected: rate(study.precision) },
+    { metric: 'Recall (sensitivity)', run: withCi('recall'), published: `${rate(swapped.recall)} ¹`, corrected: rate(study.recall) },
+    { metric: 'F1', run: withCi('f1'), published: '—', corrected: rate(study.f1) },
+    { metric: 'Specificity', run: withCi('specificity'), published: '—', corrected: rate(study.specificity) },
+    { metric: 'ROC AUC', run: withCi('auc'), published: '— ²', corrected: '— ²' },
+    { metric: 'Average precision', run: withCi('averagePrecision'), published: '—', corrected: '—' },
     { metric: 'TP (fake called fake)', run: String(c.tp), published: String(tp), corrected: String(tp) },
     { metric: 'FP (real called fake)', run: String(c.fp), published: String(fp), corrected: String(fp) },
     { metric: 'FN (fake called real)', run: String(c.fn), published: String(fn), corrected: String(fn) },
@@ -118,7 +126,8 @@ export function buildReport(runDir: string): Report {
   const markdown = [
     `# realfake run report: ${path.basename(path.resolve(runDir))}`,
     '',
-    `Metrics of this run on its **${split}** split (${metrics.n} images, threshold ${metrics.threshold}, fake = positive), beside the study's published figures.`,
+    `Metrics of this run on its **${split}** split (${metrics.n} images, threshold ${metrics.threshold}, fake = positive), beside the study's published figures.` +
+      (metrics.intervals ? ` Brackets: ${metrics.intervals.confidence * 100} % ${metrics.intervals.method} intervals (${metrics.intervals.resamples} resamples, seed ${metrics.intervals.seed}).` : ''),
     '',
     markdownTable(['Metric', 'This run', 'Study (as published)', 'Study (corrected)'], rows.map((r) => [r.metric, r.run, r.published, r.corrected])),
     '',

@@ -3,6 +3,7 @@
  * notebooks (as rows for a DataFrame). The metrics table is defined once here: `realfake evaluate`, the
  * `npm start` summary and notebook 04 all show these rows.
  */
+import type { IntervalMetric, MetricIntervals } from './bootstrap';
 import type { Metrics } from './metrics';
 
 /** Four decimals, or "n/a" for an undefined rate (e.g. precision with nothing called fake). */
@@ -16,12 +17,19 @@ export interface MetricsRow {
   value: string;
   /** How it is computed, in words (fake = positive). */
   note: string;
+  /** The bootstrap interval "[low, high]" when metrics.json holds intervals (evaluate writes them), else ''. */
+  interval: string;
 }
 
 /** The metrics of one evaluation as rows: counts, rates with their definitions, and the confusion matrix. */
-export function metricsTableRows(m: Metrics & { split?: string }): MetricsRow[] {
+export function metricsTableRows(m: Metrics & { split?: string; intervals?: MetricIntervals }): MetricsRow[] {
   const c = m.confusion;
-  return [
+  const keys: Record<string, IntervalMetric> = { accuracy: 'accuracy', precision: 'precision', recall: 'recall', f1: 'f1', specificity: 'specificity', 'ROC AUC': 'auc', 'average precision': 'averagePrecision' };
+  const interval = (metric: string) => {
+    const i = keys[metric] ? m.intervals?.intervals[keys[metric]] : undefined;
+    return i ? `[${formatRate(i.low)}, ${formatRate(i.high)}]` : '';
+  };
+  const rows: Array<Omit<MetricsRow, 'interval'>> = [
     { metric: 'images scored', value: String(m.n), note: `${m.split ?? 'n/a'} split, threshold ${m.threshold}` },
     { metric: 'accuracy', value: formatRate(m.accuracy), note: '(TP + TN) / n' },
     {
@@ -44,14 +52,15 @@ export function metricsTableRows(m: Metrics & { split?: string }): MetricsRow[] 
     },
     { metric: 'TP / FP / FN / TN', value: `${c.tp} / ${c.fp} / ${c.fn} / ${c.tn}`, note: 'fake = positive' },
   ];
+  return rows.map((r) => ({ ...r, interval: interval(r.metric) }));
 }
 
 /** The metrics table for the terminal. */
-export function formatMetricsTable(m: Metrics & { split?: string }): string {
-  return textTable(
-    ['Metric', 'Value', 'How'],
-    metricsTableRows(m).map((r) => [r.metric, r.value, r.note]),
-  );
+export function formatMetricsTable(m: Metrics & { split?: string; intervals?: MetricIntervals }): string {
+  const rows = metricsTableRows(m);
+  if (!m.intervals) return textTable(['Metric', 'Value', 'How'], rows.map((r) => [r.metric, r.value, r.note]));
+  const header = `${m.intervals.confidence * 100} % interval (bootstrap, ${m.intervals.resamples})`;
+  return textTable(['Metric', 'Value', header, 'How'], rows.map((r) => [r.metric, r.value, r.interval, r.note]));
 }
 
 function columnWidths(headers: string[], rows: string[][]): number[] {

@@ -1,0 +1,296 @@
+/**
+ * `realfake analyze`: the research-grade look at one trained run, written to RUNDIR/analysis/.
+ *   intervals    seeded bootstrap 95 % intervals of every metric on the held-back split (test, else validation)
+ *   thresholds   metrics against the threshold; a threshold picked on validation by a rule (Youden, EER, target
+ *                FPR) and applied unchanged to the test split; stored in RUNDIR/threshold.json
+ *   calibration  reliability diagram and ECE; temperature fitted on validation, stored in RUNDIR/calibration.json
+ *   robustness   accuracy and AUC of the held-back images under JPEG, resizing, blur, noise and combinations
+ *   spectra      class-mean 2D and 1D spectra of the run's images
+ *   gradcam      Grad-CAM overlays of the most confident right and wrong held-back predictions
+ * Each part is one module of lib/eval; this file only wires them to a run.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import type { Dataset } from '../data/dataset';
+import { writeFileAtomic, writeJsonAtomic } from '../files';
+import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import type { InferenceEngine } from '../infer/predict';
+import { loadModel } from '../model/model-io';
+import { loadRunDataset, openRun, type Run } from '../train/runs';
+import { scaleToUnit } from '../train/train';
+import { notebookHtml, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
+import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
+import { applyTemperature, expectedCalibrationError, fitTemperature, reliability, reliabilityFigure, type TemperatureFit } from './calibration';
+import { scoreRows } from './evaluate';
+import { explainImage } from './gradcam';
+import { DEFAULT_PERTURBATIONS, QUICK_PERTURBATIONS, robustnessFigure, robustnessGrid, type RobustnessRow } from './robustness';
+import { classSpectra, spectrumFigures } from './spectrum';
+import { parseThresholdRule, pickThreshold, thresholdFigure, thresholdSweep, type PickedThreshold } from './thresholds';
+
+export const THRESHOLD_FILE = 'threshold.json';
+export const CALIBRATION_FILE = 'calibration.json';
+
+export interface StoredThreshold extends PickedThreshold {
+  pickedOn: 'val';
+  runId: string;
+}
+
+export interface StoredCalibration extends TemperatureFit {
+  method: 'temperature scaling of logit(pFake) = ln p1 - ln p0';
+  fittedOn: 'val';
+  runId: string;
+}
+
+export interface AnalyzeOptions {
+  engine?: EngineChoice;
+  /** youden | eer | fpr=X (default youden). */
+  thresholdRule?: string;
+  resamples?: number;
+  /** full grid, a quick one (smoke runs), or none. */
+  robustness?: 'full' | 'quick' | 'none';
+  spectra?: boolean;
+  /** Grad-CAM overlays of this many most-confident right and as many wrong predictions (0: none). */
+  gradcam?: number;
+  writeFiles?: boolean;
+  log?: (line: string) => void;
+}
+
+export interface GradCamItem {
+  file: string;
+  label: number;
+  pFake: number;
+  kind: 'right' | 'wrong';
+  explained: 'fake' | 'real';
+  /** PNG overlay. */
+  overlay: Buffer;
+  /** Where it was written (when files are written). */
+  path?: string;
+}
+
+export interface Analysis {
+  runId: string;
+  split: 'test' | 'val';
+  n: number;
+  intervals: MetricIntervals;
+  threshold: StoredThreshold & { onEvaluated: { threshold: number; intervals: MetricIntervals } };
+  calibration: StoredCalibration & { eceValBefore: number; eceBefore: number; eceAfter: number; bins: number };
+  robustness: RobustnessRow[];
+  spectra?: { real: number; fake: number };
+  gradcam: GradCamItem[];
+  figures: Record<string, Figure>;
+  files: string[];
+  notes: string[];
+  markdown: string;
+}
+
+function rowImages(data: Dataset, rows: number[]): Uint8Array[] {
+  const pixels = data.size * data.size * 3;
+  return rows.map((r) => data.x.subarray(r * pixels, (r + 1) * pixels));
+}
+
+function engineScorer(engine: InferenceEngine, size: number): (images: Uint8Array[]) => Promise<Float32Array> {
+  return async (images) => {
+    const out = new Float32Array(images.length);
+    const pixels = size * size * 3;
+    for (let start = 0; start < images.length; start += 64) {
+      const chunk = images.slice(start, start + 64);
+      const batch = new Float32Array(chunk.length * pixels);
+      chunk.forEach((img, i) => scaleToUnit(img, batch, i * pixels));
+      out.set(await engine.scores(batch, chunk.length, size), start);
+    }
+    return out;
+  };
+}
+
+/** One self-contained HTML page holding every figure (plotly.js inlined once). */
+export function figuresPageHtml(title: string, figures: Record<string, Figure>): string {
+  const body = Object.values(figures).map((fig) => `<div style="margin:12px 0">${notebookHtml(fig, { includePlotly: false })}</div>`).join('\n');
+  const safeTitle = title.replace(/[<&>]/g, '');
+  return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${safeTitle}</title></head><body style="font-family:sans-serif">\n<h1>${safeTitle}</h1>\n${plotlyLoaderHtml()}\n${body}\n</body></html>\n`;
+}
+
+function markdownTable(headers: string[], rows: string[][]): string {
+  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+}
+
+/** The stored threshold / calibration of a run, or null when `analyze` has not written them. */
+export function readStoredThreshold(runDir: string): StoredThreshold | null {
+  const file = path.join(runDir, THRESHOLD_FILE);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as StoredThreshold) : null;
+}
+
+export function readStoredCalibration(runDir: string): StoredCalibration | null {
+  const file = path.join(runDir, CALIBRATION_FILE);
+  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as StoredCalibration) : null;
+}
+
+export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<Analysis> {
+  const log = options.log ?? (() => undefined);
+  const run: Run = openRun(runDir);
+  const data = loadRunDataset(run);
+  if (data.size !== run.config.imageSize) throw new Error(`${run.meta.dataDir}: images are ${data.size}px but the run's model takes ${run.config.imageSize}px`);
+  const split: 'test' | 'val' = run.split.test.length > 0 ? 'test' : 'val';
+  const evalRows = run.split[split];
+  const valRows = run.split.val;
+  const notes: string[] = [];
+  if (split === 'val') notes.push('This run has no test split: the threshold and temperature are fitted and evaluated on the same validation images, which is optimistic. Train with --test-fraction > 0 for honest numbers.');
+  const engine = await loadEngine(runDir, options.engine ?? 'auto', (line) => log(line));
+  const seed = run.config.seed;
+  const resamples = options.resamples ?? 1000;
+  let evalScores: Float32Array;
+  let valScores: Float32Array;
+  let robustness: RobustnessRow[] = [];
+  const evalLabels = Uint8Array.from(evalRows, (r) => data.y[r]);
+  const valLabels = Uint8Array.from(valRows, (r) => data.y[r]);
+  const baseThreshold = run.config.threshold;
+  try {
+    evalScores = await scoreRows(engine, data, evalRows, 64);
+    valScores = split === 'val' ? evalScores : await scoreRows(engine, data, valRows, 64);
+    const grid = options.robustness ?? 'full';
+    if (grid !== 'none') {
+      const perturbations = grid === 'quick' ? QUICK_PERTURBATIONS : DEFAULT_PERTURBATIONS;
+      log(`robustness: ${perturbations.length} perturbations of ${evalRows.length} images`);
+      robustness = await robustnessGrid(rowImages(data, evalRows), evalLabels, data.size, engineScorer(engine, data.size), {
+        perturbations, threshold: baseThreshold, seed, onProgress: (done, total) => log(`robustness: ${done}/${total}`),
+      });
+    }
+  } finally {
+    await engine.dispose();
+  }
+  log(`bootstrap: ${resamples} resamples of ${evalRows.length} images`);
+  const intervals = metricIntervals(evalLabels, evalScores, baseThreshold, { resamples, seed });
+
+  // Threshold: picked on validation, applied unchanged to the evaluated split.
+  const rule = parseThresholdRule(options.thresholdRule ?? 'youden');
+  const picked = pickThreshold(valLabels, valScores, rule);
+  const storedThreshold: StoredThreshold = { ...picked, pickedOn: 'val', runId: run.meta.id };
+  const onEvaluated = { threshold: picked.threshold, intervals: metricIntervals(evalLabels, evalScores, picked.threshold, { resamples, seed }) };
+
+  // Calibration: temperature fitted on validation, judged on the evaluated split.
+  const fit = fitTemperature(valLabels, valScores);
+  const calibratedEval = evalScores.map((p) => applyTemperature(p, fit.temperature));
+  if (fit.temperature > 50 || fit.temperature < 0.02) {
+    notes.push(`The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`);
+  }
+  const storedCalibration: StoredCalibration = { method: 'temperature scaling of logit(pFake) = ln p1 - ln p0', fittedOn: 'val', runId: run.meta.id, ...fit };
+  const bins = 10;
+  const calibration = {
+    ...storedCalibration,
+    eceValBefore: expectedCalibrationError(valLabels, valScores, bins),
+    eceBefore: expectedCalibrationError(evalLabels, evalScores, bins),
+    eceAfter: expectedCalibrationError(evalLabels, calibratedEval, bins),
+    bins,
+  };
+
+  const figures: Record<string, Figure> = {
+    thresholds: thresholdFigure(thresholdSweep(evalLabels, evalScores), [{ name: 'argmax', threshold: baseThreshold }, { name: `${picked.rule} (val)`, threshold: picked.threshold }]),
+    reliability: reliabilityFigure([
+      { name: `${split}, raw`, reliability: reliability(evalLabels, evalScores, bins) },
+      { name: `${split}, T = ${fit.temperature.toFixed(3)}`, reliability: reliability(evalLabels, calibratedEval, bins) },
+    ]),
+  };
+  if (robustness.length) {
+    figures.robustness_accuracy = robustnessFigure(robustness, 'accuracy');
+    figures.robustness_auc = robustnessFigure(robustness, 'auc');
+  }
+  let spectra: Analysis['spectra'];
+  if (options.spectra !== false) {
+    const rows = [...run.split.train, ...run.split.val, ...run.split.test];
+    log(`spectra: ${rows.length} images`);
+    const s = classSpectra(data.x, data.y, rows, data.size);
+    spectra = s.counts;
+    Object.assign(figures, spectrumFigures(s));
+  }
+
+  // Grad-CAM of the most confident right and wrong verdicts on the evaluated split.
+  const gradcam: GradCamItem[] = [];
+  const k = options.gradcam ?? 4;
+  if (k > 0) {
+    const model = await loadModel(path.join(runDir, 'model'));
+    try {
+      const scored = evalRows.map((row, i) => ({ row, label: evalLabels[i], pFake: evalScores[i] }));
+      const right = (s: { label: number; pFake: number }) => (s.pFake >= baseThreshold ? 1 : 0) === s.label;
+      const confidence = (s: { pFake: number }) => Math.abs(s.pFake - baseThreshold);
+      const pick = (wantRight: boolean) => scored.filter((s) => right(s) === wantRight).sort((a, b) => confidence(b) - confidence(a)).slice(0, k);
+      for (const [kind, items] of [['right', pick(true)], ['wrong', pick(false)]] as const) {
+        for (const s of items) {
+          const cam = await explainImage(model, rowImages(data, [s.row])[0], data.size, { threshold: baseThreshold });
+          gradcam.push({ file: data.files[s.row], label: s.label, pFake: s.pFake, kind, explained: cam.target, overlay: cam.overlay });
+        }
+      }
+    } finally {
+      model.dispose();
+    }
+  }
+
+  const analysis: Analysis = {
+    runId: run.meta.id, split, n: evalRows.length, intervals,
+    threshold: { ...storedThreshold, onEvaluated }, calibration, robustness, spectra, gradcam, figures, files: [], notes, markdown: '',
+  };
+  analysis.markdown = analysisMarkdown(analysis);
+  if (options.writeFiles !== false) analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration);
+  return analysis;
+}
+
+const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
+
+export function intervalRows(m: MetricIntervals): string[][] {
+  return INTERVAL_METRICS.map((key) => [key, formatInterval(m.intervals[key])]);
+}
+
+export function analysisMarkdown(a: Analysis): string {
+  const c = a.calibration;
+  const t = a.threshold;
+  const lines = [
+    `# Analysis of run ${a.runId}`,
+    '',
+    `Scored on the **${a.split}** split (${a.n} images); fake = positive. Intervals: ${a.intervals.method}, ${a.intervals.resamples} resamples, seed ${a.intervals.seed}, ${a.intervals.confidence * 100} %.`,
+    ...a.notes.map((n) => `\n> ${n}`),
+    '',
+    '## Metrics with 95 % intervals',
+    '',
+    markdownTable(['metric', `threshold 0.5 (argmax)`, `threshold ${f4(t.threshold)} (${t.rule}, picked on val)`],
+      INTERVAL_METRICS.map((key) => [key, formatInterval(a.intervals.intervals[key]), formatInterval(t.onEvaluated.intervals.intervals[key])])),
+    '',
+    `Threshold rule ${t.rule} on the validation split (${t.n} images): threshold ${f4(t.threshold)}, TPR ${f4(t.tpr)}, FPR ${f4(t.fpr)} there; applied unchanged to the ${a.split} split.`,
+    '',
+    '## Calibration',
+    '',
+    `Temperature T = ${f4(c.temperature)} fitted on validation (NLL ${f4(c.nllBefore)} -> ${f4(c.nllAfter)}). ECE (${c.bins} bins) on ${a.split}: ${f4(c.eceBefore)} raw, ${f4(c.eceAfter)} after scaling (validation, raw: ${f4(c.eceValBefore)}).`,
+  ];
+  if (a.robustness.length) {
+    lines.push('', '## Robustness', '', markdownTable(['perturbation', 'accuracy', 'AUC'], a.robustness.map((r) => [r.perturbation, f4(r.accuracy), f4(r.auc)])));
+  }
+  if (a.spectra) lines.push('', '## Spectra', '', `Class-mean spectra over ${a.spectra.real} real and ${a.spectra.fake} fake images of the run (figures spectrum_*).`);
+  if (a.gradcam.length) {
+    lines.push('', '## Grad-CAM', '', markdownTable(['kind', 'file', 'label', 'pFake', 'explains', 'overlay'],
+      a.gradcam.map((g) => [g.kind, path.basename(g.file), g.label ? 'fake' : 'real', f4(g.pFake), g.explained, g.path ? path.basename(g.path) : ''])));
+  }
+  return lines.join('\n') + '\n';
+}
+
+async function writeAnalysis(runDir: string, a: Analysis, threshold: StoredThreshold, calibration: StoredCalibration): Promise<string[]> {
+  const dir = path.join(runDir, 'analysis');
+  fs.mkdirSync(path.join(dir, 'gradcam'), { recursive: true });
+  const files: string[] = [];
+  const write = (file: string, data: string | Uint8Array) => {
+    writeFileAtomic(file, data);
+    files.push(file);
+  };
+  a.gradcam.forEach((g, i) => {
+    g.path = path.join(dir, 'gradcam', `${g.kind}-${i}-${path.basename(g.file).replace(/\.[^.]+$/, '')}.png`);
+    write(g.path, g.overlay);
+  });
+  a.markdown = analysisMarkdown(a);
+  writeJsonAtomic(path.join(runDir, THRESHOLD_FILE), threshold);
+  writeJsonAtomic(path.join(runDir, CALIBRATION_FILE), calibration);
+  files.push(path.join(runDir, THRESHOLD_FILE), path.join(runDir, CALIBRATION_FILE));
+  const json = { ...a, figures: undefined, markdown: undefined, files: undefined, gradcam: a.gradcam.map(({ overlay: _overlay, ...rest }) => ({ ...rest, path: rest.path && path.relative(dir, rest.path) })) };
+  write(path.join(dir, 'analysis.json'), JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  write(path.join(dir, 'analysis.md'), a.markdown);
+  write(path.join(dir, 'figures.html'), figuresPageHtml(`realfake analysis: ${a.runId}`, a.figures));
+  const png = await writeFigurePng(Object.entries(a.figures).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })));
+  files.push(...png.written);
+  if (png.skipped) a.notes.push(png.skipped);
+  return files;
+}
