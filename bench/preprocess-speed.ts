@@ -3,6 +3,7 @@
  * through preprocessFolders, one image at a time and on all cores. Inputs are synthetic faces scaled up and
  * saved in those formats: decode and resize cost depends on the format and size, not on what is drawn.
  */
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -10,8 +11,11 @@ import sharp from 'sharp';
 import type { ResizeMethod } from '../lib/config';
 import { preprocessFolders } from '../lib/data/preprocess';
 import { synthImage } from '../lib/data/synth';
+import { projectRoot } from '../lib/files';
 
 export interface PreprocessSpeed {
+  /** realfake (sharp) or PIL (Keras load_img's own path, bench/pil_bench.py). */
+  engine: string;
   input: string;
   outputSize: number;
   resize: ResizeMethod;
@@ -30,6 +34,14 @@ async function makeInputs(dir: string, count: number, side: number, format: 'jpe
       await encoded.toFile(path.join(dir, name, `${String(i).padStart(5, '0')}.${format === 'jpeg' ? 'jpg' : 'png'}`));
     }
   }
+}
+
+/** PIL's own load_img over `files` with `processes` processes, when Debian's python3-pil is installed. */
+function measurePil(files: string[], size: number, processes: number): { pillow: string; images: number; imagesPerSecond: number } | { skipped: string } {
+  const script = path.join(projectRoot(), 'bench', 'pil_bench.py');
+  const run = spawnSync('/usr/bin/python3', [script, String(size), String(processes), ...files], { encoding: 'utf8' });
+  if (run.status !== 0) return { skipped: `PIL comparison skipped: ${(run.stderr || 'python3 failed').trim().split('\n').pop()} (apt-get install python3-pil)` };
+  return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
 
 export async function measurePreprocessSpeed(options: { count?: number; log?: (line: string) => void } = {}): Promise<PreprocessSpeed[]> {
@@ -51,7 +63,21 @@ export async function measurePreprocessSpeed(options: { count?: number; log?: (l
         // One untimed pass warms the page cache, so both concurrencies read from memory.
         if (concurrency === 1) await preprocessFolders(run);
         const result = await preprocessFolders(run);
-        const row = { input: input.input, outputSize, resize, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
+        const row = { engine: 'realfake', input: input.input, outputSize, resize, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
+        results.push(row);
+        options.log?.(JSON.stringify(row));
+      }
+    }
+    // PIL's load_img on the same JPEGs (nearest is the only resize Keras's study used).
+    const jpegs = ['real', 'fake'].flatMap((label) => fs.readdirSync(path.join(inputs[0].dir, label)).map((f) => path.join(inputs[0].dir, label, f)));
+    for (const outputSize of [64, 128]) {
+      for (const concurrency of [1, os.availableParallelism()]) {
+        const pil = measurePil(jpegs, outputSize, concurrency);
+        if ('skipped' in pil) {
+          options.log?.(pil.skipped);
+          break;
+        }
+        const row = { engine: `PIL ${pil.pillow} (Keras load_img)`, input: inputs[0].input, outputSize, resize: 'nearest' as ResizeMethod, concurrency, images: pil.images, imagesPerSecond: pil.imagesPerSecond };
         results.push(row);
         options.log?.(JSON.stringify(row));
       }
