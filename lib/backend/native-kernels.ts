@@ -22,6 +22,7 @@ let currentBackend: MathBackendCPU | null = null;
 const allFloat = (...ts: Array<Info | undefined>) =>
   ts.every((t) => !t || (t.dtype === 'float32' && currentBackend!.data.get(t.dataId).values instanceof Float32Array));
 
+/** A new tensor of `shape`, filled by `fill`. */
 function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): Info {
   const out = new Float32Array(size(shape));
   fill(out);
