@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import type { ResizeMethod } from '../lib/config';
+import type { DecodeMode, ResizeMethod } from '../lib/config';
 import { preprocessFolders } from '../lib/data/preprocess';
 import { synthImage } from '../lib/data/synth';
 import { projectRoot } from '../lib/files';
@@ -19,6 +19,8 @@ export interface PreprocessSpeed {
   input: string;
   outputSize: number;
   resize: ResizeMethod;
+  /** 'fast': JPEG shrink-on-load (the `--decode fast` opt-in); 'full': every pixel decoded. */
+  decode: DecodeMode;
   concurrency: number;
   images: number;
   imagesPerSecond: number;
@@ -55,15 +57,18 @@ export async function measurePreprocessSpeed(options: { count?: number; log?: (l
     ];
     for (const input of inputs) await makeInputs(input.dir, count, input.side, input.format);
     // nearest is the study's (full decode, then PIL's sampling); bilinear lets libjpeg shrink on load.
-    const cases = inputs.flatMap((input) => [64, 128].flatMap((outputSize) => (['nearest', 'bilinear'] as ResizeMethod[]).map((resize) => ({ input, outputSize, resize }))));
-    for (const { input, outputSize, resize } of cases) {
+    const cases = inputs.flatMap((input) => [64, 128].flatMap((outputSize) => [
+      ...(['nearest', 'bilinear'] as ResizeMethod[]).map((resize) => ({ input, outputSize, resize, decode: 'full' as DecodeMode })),
+      ...(input.format === 'jpeg' ? [{ input, outputSize, resize: 'nearest' as ResizeMethod, decode: 'fast' as DecodeMode }] : []),
+    ]));
+    for (const { input, outputSize, resize, decode } of cases) {
       for (const concurrency of [1, os.availableParallelism()]) {
         const out = path.join(root, 'out');
-        const run = { realDir: path.join(input.dir, 'real'), fakeDir: path.join(input.dir, 'fake'), out, size: outputSize, resize, concurrency };
+        const run = { realDir: path.join(input.dir, 'real'), fakeDir: path.join(input.dir, 'fake'), out, size: outputSize, resize, decode, concurrency };
         // One untimed pass warms the page cache, so both concurrencies read from memory.
         if (concurrency === 1) await preprocessFolders(run);
         const result = await preprocessFolders(run);
-        const row = { engine: 'realfake', input: input.input, outputSize, resize, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
+        const row = { engine: 'realfake', input: input.input, outputSize, resize, decode, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
         results.push(row);
         options.log?.(JSON.stringify(row));
       }
@@ -77,7 +82,7 @@ export async function measurePreprocessSpeed(options: { count?: number; log?: (l
           options.log?.(pil.skipped);
           break;
         }
-        const row = { engine: `PIL ${pil.pillow} (Keras load_img)`, input: inputs[0].input, outputSize, resize: 'nearest' as ResizeMethod, concurrency, images: pil.images, imagesPerSecond: pil.imagesPerSecond };
+        const row = { engine: `PIL ${pil.pillow} (Keras load_img)`, input: inputs[0].input, outputSize, resize: 'nearest' as ResizeMethod, decode: 'full' as DecodeMode, concurrency, images: pil.images, imagesPerSecond: pil.imagesPerSecond };
         results.push(row);
         options.log?.(JSON.stringify(row));
       }

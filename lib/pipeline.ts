@@ -67,8 +67,9 @@ export async function resolveDataSource(config: Config, dataRoot: string, log: (
 /** A preprocessed copy of `source` for this config, reused while the sources and settings are unchanged. */
 export async function ensureDataset(source: DataSource, config: Config, dataRoot: string, log: (line: string) => void): Promise<string> {
   const limit = config.limitPerClass === null ? 'all' : `${config.limitPerClass}`;
-  const out = path.join(dataRoot, 'cache', `${source.kind}-${config.imageSize}px-${config.resize}-${limit}`);
-  const options = { realDir: source.realDir, fakeDir: source.fakeDir, out, size: config.imageSize, resize: config.resize, limitPerClass: config.limitPerClass };
+  const decode = config.decode === 'fast' ? '-fastdecode' : '';
+  const out = path.join(dataRoot, 'cache', `${source.kind}-${config.imageSize}px-${config.resize}${decode}-${limit}`);
+  const options = { realDir: source.realDir, fakeDir: source.fakeDir, out, size: config.imageSize, resize: config.resize, decode: config.decode, limitPerClass: config.limitPerClass };
   if (datasetCacheIsFresh(options)) {
     log(`preprocessed data: ${out} (cached)`);
   } else {

@@ -6,6 +6,9 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/backend';
@@ -13,7 +16,10 @@ import { loadNativeAddon } from '../lib/backend/native-addon';
 import { nativeKernelStats, NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { synthImage } from '../lib/data/synth';
 import { dilatedConv2dSame } from '../lib/model/layers';
+import { loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engine';
+import { modelToOnnx } from '../lib/infer/onnx-export';
 import { buildModel } from '../lib/model/model';
+import { loadModel, saveModel } from '../lib/model/model-io';
 import { makeRng } from '../lib/random';
 import { LocalStepper, makeOptimizer } from '../lib/train/train';
 
@@ -197,4 +203,33 @@ test('training on the embedded data: the native loss curve matches wasm', { skip
   // The curve must move (lr 1e-3), and both backends must trace it to float32 summation-order noise.
   assert.ok(Math.max(...wasm.map((l) => Math.abs(l - wasm[0]))) > 1e-3, `the loss did not move: ${wasm}`);
   native.forEach((loss, s) => assert.ok(Math.abs(loss - wasm[s]) < 2e-4, `step ${s}: native ${loss} vs wasm ${wasm[s]}`));
+});
+
+test('a model trained on native saves, reloads and exports to ONNX with the same outputs', { skip }, async () => {
+  await initBackend('native');
+  const data = await embeddedFaces(8, 32);
+  const model = buildModel({ imageSize: 32, dropout: 0.5, seed: 4 });
+  const stepper = new LocalStepper(model, data, makeOptimizer({ learningRate: 1e-2, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }));
+  for (let s = 0; s < 2; s++) await stepper.step([0, 1, 2, 3, 4, 5, 6, 7], s);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-native-'));
+  try {
+    await saveModel(model, path.join(dir, 'model'));
+    const reloaded = await loadModel(path.join(dir, 'model'));
+    const input = tf.tensor4d(Float32Array.from(data.x, (v) => v / 255), [8, 32, 32, 3]);
+    const expected = (model.predict(input) as tf.Tensor).dataSync();
+    const again = (reloaded.predict(input) as tf.Tensor).dataSync();
+    expected.forEach((v, i) => assert.ok(Math.abs(v - again[i]) < 1e-6, `reloaded output ${i}: ${again[i]} vs ${v}`));
+    if ('ort' in loadOnnxRuntime()) {
+      const onnx = await OnnxEngine.create(modelToOnnx(model));
+      const outputs = await onnx.outputs(input.dataSync() as Float32Array, 8, 32);
+      expected.forEach((v, i) => assert.ok(Math.abs(v - outputs.probabilities[i]) < 1e-4, `ONNX output ${i}: ${outputs.probabilities[i]} vs ${v}`));
+      await onnx.dispose();
+    }
+    tf.dispose([input]);
+    reloaded.dispose();
+  } finally {
+    stepper.dispose();
+    model.dispose();
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });

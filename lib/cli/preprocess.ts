@@ -1,6 +1,6 @@
 /** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/data/preprocess.ts). */
 import { Command, Option } from 'commander';
-import { RESIZE_METHODS, ResizeMethod } from '../config';
+import { DECODE_MODES, DecodeMode, RESIZE_METHODS, ResizeMethod } from '../config';
 import { preprocessFolders } from '../data/preprocess';
 import { action, parseInteger, UsageError } from './common';
 
@@ -11,6 +11,7 @@ interface PreprocessFlags {
   limit?: number;
   size: number;
   resize: ResizeMethod;
+  decode: DecodeMode;
   concurrency?: number;
 }
 
@@ -24,6 +25,7 @@ export function registerPreprocessCommand(program: Command): void {
     .option('--limit <n>', 'at most n images per class, in sorted file order', parseInteger)
     .option('--size <px>', 'output side in pixels', parseInteger, 128)
     .addOption(new Option('--resize <method>', 'resize method (nearest = Keras load_img / PIL NEAREST, as in the study)').choices(RESIZE_METHODS as string[]).default('nearest'))
+    .addOption(new Option('--decode <mode>', 'JPEG decoding: full (as Keras load_img, the study) or fast (shrink while decoding: faster, not PIL-exact)').choices(DECODE_MODES as string[]).default('full'))
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .action(action(async (flags: PreprocessFlags) => {
       if (flags.size < 8) throw new UsageError(`--size must be at least 8 (got ${flags.size})`);
@@ -34,6 +36,7 @@ export function registerPreprocessCommand(program: Command): void {
         out: flags.out,
         size: flags.size,
         resize: flags.resize,
+        decode: flags.decode,
         limitPerClass: flags.limit ?? null,
         concurrency: flags.concurrency,
         onProgress: (p) => {
