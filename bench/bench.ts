@@ -11,7 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { BackendName, initBackend, describeBackend } from '../lib/backend/backend';
 import { loadNativeAddon } from '../lib/backend/native-addon';
 import { NATIVE_KERNELS } from '../lib/backend/native-kernels';
-import { projectRoot } from '../lib/files';
+import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureKernelProfile, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
@@ -202,7 +202,7 @@ async function main(): Promise<void> {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
-  fs.writeFileSync(file, md + (realSection ? `\n${realSection}` : ''));
+  writeFileAtomic(file, md + (realSection ? `\n${realSection}` : ''));
   log(`\n${md}\nwrote ${file}`);
 }
 

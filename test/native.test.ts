@@ -2,7 +2,7 @@
  * The native (oneDNN) backend against tfjs's own kernels: every native kernel on random shapes (strides,
  * padding, dilation, broadcasts, transposes), forward and gradients, within float32 tolerance; and a short
  * training run on the embedded data whose loss curve matches the wasm backend's. Skips (with the reason)
- * when the addon was not built, except under REALFAKE_REQUIRE_ALL=1 (CI), where that is a failure.
+ * when the addon was not built, except under REALFAKE_REQUIRE_ALL=1 (CI), where that is a failure (helpers/tools).
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -22,9 +22,10 @@ import { buildModel } from '../lib/model/model';
 import { loadModel, saveModel } from '../lib/model/model-io';
 import { makeRng } from '../lib/random';
 import { LocalStepper, makeOptimizer } from '../lib/train/train';
+import { toolSkip } from './helpers/tools';
 
 const loaded = loadNativeAddon();
-const skip = 'missing' in loaded && process.env.REALFAKE_REQUIRE_ALL !== '1' ? `native backend not built: ${loaded.missing}` : false;
+const skip = toolSkip('missing' in loaded ? `native backend not built: ${loaded.missing}` : false);
 
 const rng = makeRng(2024);
 const int = (lo: number, hi: number) => lo + Math.floor(rng() * (hi - lo + 1));

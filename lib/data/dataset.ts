@@ -4,13 +4,18 @@
  *   Y.npy        uint8 N, 0 = real, 1 = fake
  *   manifest.csv path,label,status,reason for every file tried; the status=ok rows are X's rows, in order
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
+ * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
+ * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
  * Pixels stay uint8 on disk and in memory (a 6000-image float32 copy would be 4x larger); scaling to [0, 1]
  * happens batch by batch where tensors are made.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DecodeMode, ResizeMethod } from '../config';
+import { resolveStoredPath } from '../files';
 import { readNpy } from './npy';
+
+export const DATASET_VERSION = 2;
 
 export const DATASET_FILES = {
   x: 'X.npy',
@@ -27,7 +32,8 @@ export interface ClassCounts {
 /** dataset.json */
 export interface DatasetInfo {
   format: 'realfake-dataset';
-  version: 1;
+  /** 2: paths stored relative to the dataset folder, content fingerprint (1 stored paths relative to the cwd). */
+  version: typeof DATASET_VERSION;
   /** Images are size x size x 3. */
   size: number;
   resize: ResizeMethod;
@@ -41,10 +47,12 @@ export interface DatasetInfo {
   /** Files tried but not usable (listed in manifest.csv with the reason). */
   skipped: number;
   skippedPerClass: ClassCounts;
-  /** Absolute source folders. */
+  /** Source folders (relative to the dataset folder on disk; absolute once read by readDatasetInfo). */
   sources: { real: string; fake: string };
   /** Hash of the source folders' image file names, sizes and modification times (see datasetCacheIsFresh). */
   sourceFingerprint: string;
+  /** sha256 of X.npy's and Y.npy's contents: what a run records, to recognise the data it trained on. */
+  fingerprint: string;
   /** ISO time the dataset was written. */
   created: string;
 }
@@ -70,7 +78,10 @@ export interface ManifestRow {
   reason: string;
 }
 
-/** Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted). */
+/**
+ * Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted); paths come
+ * back absolute, resolved from the manifest's folder.
+ */
 export function readManifest(file: string): ManifestRow[] {
   const text = fs.readFileSync(file, 'utf8');
   const records: string[][] = [];
@@ -80,33 +91,57 @@ export function readManifest(file: string): ManifestRow[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') record.push(field), (field = '');
-    else if (ch === '\n') record.push(field), records.push(record), (record = []), (field = '');
-    else if (ch !== '\r') field += ch;
+    else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+    } else if (ch !== '\r') field += ch;
   }
-  if (field !== '' || record.length) record.push(field), records.push(record);
+  if (field !== '' || record.length) {
+    record.push(field);
+    records.push(record);
+  }
   const [header, ...rows] = records;
   if (header?.join() !== 'path,label,status,reason') throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
-  return rows.map(([p, label, status, reason]) => ({ path: p, label: Number(label), status: status as ManifestRow['status'], reason: reason ?? '' }));
+  const dir = path.dirname(file);
+  return rows.map(([p, label, status, reason]) => ({
+    path: resolveStoredPath(p, dir),
+    label: Number(label),
+    status: status as ManifestRow['status'],
+    reason: reason ?? '',
+  }));
 }
 
 const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';
 
-/** dataset.json of a dataset folder, or null when there is none (never written, or writing was interrupted). */
+/**
+ * dataset.json of a dataset folder with its source folders resolved to absolute paths, or null when there is
+ * none (never written, or writing was interrupted). A dataset written by an older realfake is an error.
+ */
 export function readDatasetInfo(dir: string): DatasetInfo | null {
   const file = path.join(dir, DATASET_FILES.info);
   if (!fs.existsSync(file)) return null;
+  let info: DatasetInfo;
   try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
+    info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
     if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
-    return info;
   } catch (err) {
     throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
   }
+  if (info.version !== DATASET_VERSION) {
+    throw new Error(`${file}: dataset format version ${info.version}, this realfake reads ${DATASET_VERSION}; ${HOW_TO_MAKE} again`);
+  }
+  return { ...info, sources: { real: resolveStoredPath(info.sources.real, dir), fake: resolveStoredPath(info.sources.fake, dir) } };
 }
 
 /** Loads a preprocessed dataset folder, checking that X, Y and dataset.json agree. */
@@ -126,7 +161,15 @@ export function loadDataset(dir: string): Dataset {
     throw new Error(`${yFile}: expected uint8 [${n}], found ${y.dtype} [${y.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
   }
   const manifestPath = path.join(dir, DATASET_FILES.manifest);
-  const files = readManifest(manifestPath).filter((row) => row.status === 'ok').map((row) => row.path);
+  const files = readManifest(manifestPath)
+    .filter((row) => row.status === 'ok')
+    .map((row) => row.path);
   if (files.length !== n) throw new Error(`${manifestPath}: lists ${files.length} usable images but X.npy has ${n}; ${HOW_TO_MAKE} again`);
   return { x: x.data as Uint8Array, y: y.data as Uint8Array, files, n, size: info.size, info, manifestPath };
+}
+
+/** The pixels of one row (a view, not a copy): size x size x 3 uint8 RGB. */
+export function datasetImage(dataset: Pick<Dataset, 'x' | 'size'>, row: number): Uint8Array {
+  const bytes = dataset.size * dataset.size * 3;
+  return dataset.x.subarray(row * bytes, (row + 1) * bytes);
 }
