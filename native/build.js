@@ -19,7 +19,17 @@ const say = (line) => process.stdout.write(`realfake native backend: ${line}\n`)
 function nodeGyp() {
   const candidates = [
     process.env.npm_config_node_gyp,
-    path.join(path.dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
+    path.join(
+      path.dirname(process.execPath),
+      '..',
+      'lib',
+      'node_modules',
+      'npm',
+      'node_modules',
+      'node-gyp',
+      'bin',
+      'node-gyp.js',
+    ),
   ];
   return candidates.find((file) => file && fs.existsSync(file));
 }
@@ -31,13 +41,16 @@ function nodeHeaders() {
 
 function missing() {
   if (process.env.REALFAKE_NATIVE_BUILD === '0') return 'skipped (REALFAKE_NATIVE_BUILD=0)';
-  const header = ['/usr/include/dnnl.hpp', '/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/dnnl.hpp'].find((f) => fs.existsSync(f));
-  if (!header) return 'oneDNN headers not found (install Debian\'s libdnnl-dev)';
+  const header = ['/usr/include/dnnl.hpp', '/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/dnnl.hpp'].find(
+    (f) => fs.existsSync(f),
+  );
+  if (!header) return "oneDNN headers not found (install Debian's libdnnl-dev)";
   for (const tool of ['c++', 'make']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `${tool} not found (install g++ and make)`;
   }
-  if (!nodeGyp()) return 'npm\'s bundled node-gyp not found';
-  if (!nodeHeaders()) return `Node's headers not found under ${path.resolve(path.dirname(process.execPath), '..', 'include', 'node')}`;
+  if (!nodeGyp()) return "npm's bundled node-gyp not found";
+  if (!nodeHeaders())
+    return `Node's headers not found under ${path.resolve(path.dirname(process.execPath), '..', 'include', 'node')}`;
   return undefined;
 }
 
@@ -60,7 +73,9 @@ function main() {
     return;
   }
   fs.rmSync(path.join(here, 'build-error.log'), { force: true });
-  say(`built in ${((Date.now() - started) / 1000).toFixed(0)} s (oneDNN kernels, ${path.join('native', 'build', 'Release', 'realfake_native.node')})`);
+  say(
+    `built in ${((Date.now() - started) / 1000).toFixed(0)} s (oneDNN kernels, ${path.join('native', 'build', 'Release', 'realfake_native.node')})`,
+  );
 }
 
 main();

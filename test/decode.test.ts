@@ -13,7 +13,7 @@ import { loadImageRgb } from '../lib/data/images';
 import { datasetCacheIsFresh, preprocessFolders } from '../lib/data/preprocess';
 import { readDatasetInfo } from '../lib/data/dataset';
 
-test('every preset decodes JPEGs in full (the study\'s way); fast is accepted only when asked for; junk is rejected', () => {
+test("every preset decodes JPEGs in full (the study's way); fast is accepted only when asked for; junk is rejected", () => {
   for (const preset of PRESET_NAMES) assert.equal(resolveConfig({ preset }).decode, 'full', preset);
   assert.equal(resolveConfig({ overrides: { decode: 'fast' } }).decode, 'fast');
   assert.throws(() => resolveConfig({ overrides: { decode: 'quick' as never } }), /decode/);
@@ -31,7 +31,9 @@ test('fast decode shrinks on load: right size, close to a box filter, different 
     }
     for (const label of ['real', 'fake']) {
       fs.mkdirSync(path.join(dir, label));
-      await sharp(raw, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 95 }).toFile(path.join(dir, label, 'a.jpg'));
+      await sharp(raw, { raw: { width: side, height: side, channels: 3 } })
+        .jpeg({ quality: 95 })
+        .toFile(path.join(dir, label, 'a.jpg'));
     }
     const file = path.join(dir, 'real', 'a.jpg');
     const full = await loadImageRgb(file, 128, 'nearest', 'full');
@@ -43,11 +45,21 @@ test('fast decode shrinks on load: right size, close to a box filter, different 
     assert.ok(Math.abs(mean(fast) - 125) < 10 && spread(fast) < 10, `fast: mean ${mean(fast)}, spread ${spread(fast)}`);
     assert.ok(spread(full) > 50 || Math.abs(mean(full) - 125) > 50, 'full decode keeps single pixels');
 
-    const options = { realDir: path.join(dir, 'real'), fakeDir: path.join(dir, 'fake'), out: path.join(dir, 'out'), size: 128, decode: 'fast' as const };
+    const options = {
+      realDir: path.join(dir, 'real'),
+      fakeDir: path.join(dir, 'fake'),
+      out: path.join(dir, 'out'),
+      size: 128,
+      decode: 'fast' as const,
+    };
     await preprocessFolders(options);
     assert.equal(readDatasetInfo(options.out)?.decode, 'fast');
     assert.equal(datasetCacheIsFresh(options), true);
-    assert.equal(datasetCacheIsFresh({ ...options, decode: 'full' }), false, 'a full-decode run does not reuse a fast-decoded cache');
+    assert.equal(
+      datasetCacheIsFresh({ ...options, decode: 'full' }),
+      false,
+      'a full-decode run does not reuse a fast-decoded cache',
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

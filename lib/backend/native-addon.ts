@@ -49,7 +49,9 @@ export function loadNativeAddon(): { addon: NativeAddon } | { missing: string } 
   if (cached) return cached;
   const file = nativeAddonPath();
   if (!fs.existsSync(file)) {
-    cached = { missing: `${path.relative(process.cwd(), file) || file} not built (needs libdnnl-dev, g++ and make at npm ci; see native/build.js)` };
+    cached = {
+      missing: `${path.relative(process.cwd(), file) || file} not built (needs libdnnl-dev, g++ and make at npm ci; see native/build.js)`,
+    };
   } else {
     try {
       cached = { addon: require(file) as NativeAddon };

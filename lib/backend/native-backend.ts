@@ -45,7 +45,10 @@ export function registerNativeBackend(addon: NativeAddon): void {
   tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   for (const config of tf.getKernelsForBackend('cpu')) {
     const cpu = config.kernelFunc as KernelFunc;
-    const kernelFunc = timed(config.kernelName, config.kernelName in NATIVE_KERNELS ? nativeKernelFunc(addon, config.kernelName, cpu) : cpu);
+    const kernelFunc = timed(
+      config.kernelName,
+      config.kernelName in NATIVE_KERNELS ? nativeKernelFunc(addon, config.kernelName, cpu) : cpu,
+    );
     tf.registerKernel({ ...config, backendName: NATIVE_BACKEND, kernelFunc: kernelFunc as unknown as tf.KernelFunc });
   }
 }

@@ -47,17 +47,36 @@ function padEnd(inSize: number, outSize: number, stride: number, span: number, s
 function convParams(xShape: number[], filterShape: number[], attrs: ConvAttrs, relu = false): Float64Array | null {
   if (attrs.dataFormat === 'NCHW') return null;
   const info = tf.backend_util.computeConv2DInfo(
-    xShape as [number, number, number, number], filterShape as [number, number, number, number],
-    attrs.strides, attrs.dilations ?? 1, attrs.pad, attrs.dimRoundingMode,
+    xShape as [number, number, number, number],
+    filterShape as [number, number, number, number],
+    attrs.strides,
+    attrs.dilations ?? 1,
+    attrs.pad,
+    attrs.dimRoundingMode,
   );
   const { top, left, bottom, right } = info.padInfo;
   const pb = padEnd(info.inHeight, info.outHeight, info.strideHeight, info.effectiveFilterHeight, top, bottom);
   const pr = padEnd(info.inWidth, info.outWidth, info.strideWidth, info.effectiveFilterWidth, left, right);
   if (top < 0 || left < 0 || pb < 0 || pr < 0) return null;
   return Float64Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.filterHeight, info.filterWidth, info.outChannels,
-    info.outHeight, info.outWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-    top, left, pb, pr, relu ? 1 : 0,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.filterHeight,
+    info.filterWidth,
+    info.outChannels,
+    info.outHeight,
+    info.outWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    top,
+    left,
+    pb,
+    pr,
+    relu ? 1 : 0,
   ]);
 }
 
@@ -75,10 +94,13 @@ const fusedConv2D: NativeKernel = (addon, { inputs, attrs }, backend) => {
   const activation = (attrs as { activation?: string }).activation ?? 'linear';
   if (!x || !filter || preluActivationWeights || (activation !== 'linear' && activation !== 'relu')) return null;
   if (bias && !(bias.shape.length === 1 && bias.shape[0] === filter.shape[3])) return null;
-  const p = allFloat(x, filter, bias) ? convParams(x.shape, filter.shape, attrs as unknown as ConvAttrs, activation === 'relu') : null;
+  const p = allFloat(x, filter, bias)
+    ? convParams(x.shape, filter.shape, attrs as unknown as ConvAttrs, activation === 'relu')
+    : null;
   if (!p) return null;
   return output(backend, convOutShape(p), (y) =>
-    addon.convForward(f32(backend, x), f32(backend, filter), bias ? f32(backend, bias) : null, y, p));
+    addon.convForward(f32(backend, x), f32(backend, filter), bias ? f32(backend, bias) : null, y, p),
+  );
 };
 
 const conv2DBackpropInput: NativeKernel = (addon, { inputs, attrs }, backend) => {
@@ -106,21 +128,40 @@ interface PoolAttrs {
 
 function poolParams(xShape: number[], attrs: PoolAttrs): { params: Float64Array; outShape: number[] } {
   const info = tf.backend_util.computePool2DInfo(
-    xShape as [number, number, number, number], attrs.filterSize, attrs.strides, 1, attrs.pad, attrs.dimRoundingMode,
+    xShape as [number, number, number, number],
+    attrs.filterSize,
+    attrs.strides,
+    1,
+    attrs.pad,
+    attrs.dimRoundingMode,
   );
   const params = Float64Array.from([
-    info.batchSize, info.inHeight, info.inWidth, info.inChannels, info.outHeight, info.outWidth, info.filterHeight,
-    info.filterWidth, info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth, info.padInfo.top, info.padInfo.left,
+    info.batchSize,
+    info.inHeight,
+    info.inWidth,
+    info.inChannels,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.dilationHeight,
+    info.dilationWidth,
+    info.padInfo.top,
+    info.padInfo.left,
   ]);
   return { params, outShape: info.outShape };
 }
 
-const pool = (kind: 'maxPool' | 'avgPool'): NativeKernel => (addon, { inputs, attrs }, backend) => {
-  const { x } = inputs as { x: Info };
-  if (x.shape.length !== 4 || !allFloat(x)) return null;
-  const { params, outShape } = poolParams(x.shape, attrs as unknown as PoolAttrs);
-  return output(backend, outShape, (y) => addon[kind](f32(backend, x), y, params));
-};
+const pool =
+  (kind: 'maxPool' | 'avgPool'): NativeKernel =>
+  (addon, { inputs, attrs }, backend) => {
+    const { x } = inputs as { x: Info };
+    if (x.shape.length !== 4 || !allFloat(x)) return null;
+    const { params, outShape } = poolParams(x.shape, attrs as unknown as PoolAttrs);
+    return output(backend, outShape, (y) => addon[kind](f32(backend, x), y, params));
+  };
 
 const maxPoolGrad: NativeKernel = (addon, { inputs, attrs }, backend) => {
   const { dy, input } = inputs as { dy: Info; input: Info };
@@ -142,7 +183,8 @@ function matMulShape(a: number[], b: number[], transposeA: boolean, transposeB: 
   const batchA = a.slice(0, -2);
   const batchB = b.slice(0, -2);
   const batch = size(batchA);
-  if (batch !== size(batchB) || (batchA.length === batchB.length && batchA.some((d, i) => d !== batchB[i]))) return null;
+  if (batch !== size(batchB) || (batchA.length === batchB.length && batchA.some((d, i) => d !== batchB[i])))
+    return null;
   const m = transposeA ? a[a.length - 1] : a[a.length - 2];
   const k = transposeA ? a[a.length - 2] : a[a.length - 1];
   const n = transposeB ? b[b.length - 2] : b[b.length - 1];
@@ -150,16 +192,32 @@ function matMulShape(a: number[], b: number[], transposeA: boolean, transposeB: 
   return { batch, m, k, n, outShape: [...(batchA.length >= batchB.length ? batchA : batchB), m, n] };
 }
 
-const matMul = (fused: boolean): NativeKernel => (addon, { inputs, attrs }, backend) => {
-  const { a, b, bias, preluActivationWeights } = inputs as Record<string, Info | undefined>;
-  const { transposeA = false, transposeB = false, activation = 'linear' } = (attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
-  if (!a || !b || preluActivationWeights || !allFloat(a, b, bias)) return null;
-  if (fused && activation !== 'linear' && activation !== 'relu') return null;
-  const shape = matMulShape(a.shape, b.shape, transposeA, transposeB);
-  if (!shape || (bias && !(bias.shape.length === 1 && bias.shape[0] === shape.n))) return null;
-  const params = Float64Array.from([shape.batch, shape.m, shape.k, shape.n, transposeA ? 1 : 0, transposeB ? 1 : 0, fused && activation === 'relu' ? 1 : 0]);
-  return output(backend, shape.outShape, (c) => addon.matMul(f32(backend, a), f32(backend, b), bias ? f32(backend, bias) : null, c, params));
-};
+const matMul =
+  (fused: boolean): NativeKernel =>
+  (addon, { inputs, attrs }, backend) => {
+    const { a, b, bias, preluActivationWeights } = inputs as Record<string, Info | undefined>;
+    const {
+      transposeA = false,
+      transposeB = false,
+      activation = 'linear',
+    } = (attrs ?? {}) as { transposeA?: boolean; transposeB?: boolean; activation?: string };
+    if (!a || !b || preluActivationWeights || !allFloat(a, b, bias)) return null;
+    if (fused && activation !== 'linear' && activation !== 'relu') return null;
+    const shape = matMulShape(a.shape, b.shape, transposeA, transposeB);
+    if (!shape || (bias && !(bias.shape.length === 1 && bias.shape[0] === shape.n))) return null;
+    const params = Float64Array.from([
+      shape.batch,
+      shape.m,
+      shape.k,
+      shape.n,
+      transposeA ? 1 : 0,
+      transposeB ? 1 : 0,
+      fused && activation === 'relu' ? 1 : 0,
+    ]);
+    return output(backend, shape.outShape, (c) =>
+      addon.matMul(f32(backend, a), f32(backend, b), bias ? f32(backend, bias) : null, c, params),
+    );
+  };
 
 /** The trailing-broadcast case: `small`, leading 1s aside, is the end of `big` (a bias, or the same shape). */
 function trailing(big: number[], small: number[]): boolean {
@@ -170,18 +228,22 @@ function trailing(big: number[], small: number[]): boolean {
   return small.slice(lead).every((d, i) => d === big[offset + lead + i]);
 }
 
-const binary = (op: 'add' | 'mul' | 'sub' | 'div'): NativeKernel => (addon, { inputs }, backend) => {
-  let { a, b } = inputs as { a: Info; b: Info };
-  if (!allFloat(a, b)) return null;
-  if (!trailing(a.shape, b.shape)) {
-    if (op === 'sub' || op === 'div' || !trailing(b.shape, a.shape)) return null;
-    [a, b] = [b, a];
-  }
-  const n = size(a.shape);
-  const bn = size(b.shape);
-  if (bn === 0 || n === 0) return null;
-  return output(backend, a.shape, (out) => addon[op](f32(backend, a), f32(backend, b), out, Float64Array.from([n, bn])));
-};
+const binary =
+  (op: 'add' | 'mul' | 'sub' | 'div'): NativeKernel =>
+  (addon, { inputs }, backend) => {
+    let { a, b } = inputs as { a: Info; b: Info };
+    if (!allFloat(a, b)) return null;
+    if (!trailing(a.shape, b.shape)) {
+      if (op === 'sub' || op === 'div' || !trailing(b.shape, a.shape)) return null;
+      [a, b] = [b, a];
+    }
+    const n = size(a.shape);
+    const bn = size(b.shape);
+    if (bn === 0 || n === 0) return null;
+    return output(backend, a.shape, (out) =>
+      addon[op](f32(backend, a), f32(backend, b), out, Float64Array.from([n, bn])),
+    );
+  };
 
 const relu: NativeKernel = (addon, { inputs }, backend) => {
   const { x } = inputs as { x: Info };
@@ -220,7 +282,8 @@ const spaceToBatch: NativeKernel = (addon, { inputs, attrs }, backend) => {
   if ((h + top + bottom) % bh || (w + left + right) % bw || [top, bottom, left, right].some((v) => v < 0)) return null;
   const [oh, ow] = [(h + top + bottom) / bh, (w + left + right) / bw];
   return output(backend, [batch * bh * bw, oh, ow, c], (out) =>
-    addon.spaceToBatch(f32(backend, x), out, Float64Array.from([batch, h, w, c, bh, bw, top, left, oh, ow])));
+    addon.spaceToBatch(f32(backend, x), out, Float64Array.from([batch, h, w, c, bh, bw, top, left, oh, ow])),
+  );
 };
 
 const batchToSpace: NativeKernel = (addon, { inputs, attrs }, backend) => {
@@ -234,7 +297,8 @@ const batchToSpace: NativeKernel = (addon, { inputs, attrs }, backend) => {
   if (phases % (bh * bw) || h <= 0 || w <= 0 || [top, bottom, left, right].some((v) => v < 0)) return null;
   const batch = phases / (bh * bw);
   return output(backend, [batch, h, w, c], (out) =>
-    addon.batchToSpace(f32(backend, x), out, Float64Array.from([batch, h, w, c, bh, bw, top, left, oh, ow])));
+    addon.batchToSpace(f32(backend, x), out, Float64Array.from([batch, h, w, c, bh, bw, top, left, oh, ow])),
+  );
 };
 
 /** Kernel name > native implementation. */
