@@ -13,10 +13,21 @@ import { loadNativeAddon } from '../lib/backend/native-addon';
 import { NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
+import { measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureKernelProfile, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
+
+/** The HTTP-server section, written by `npm run bench:serve` (bench/serve.ts) between these two markers. */
+export const SERVE_SECTION = { start: '<!-- bench:serve -->', end: '<!-- /bench:serve -->' };
+
+/** The bench:serve section of a BENCHMARKS.md text, markers included ('' when there is none). */
+export function serveSection(text: string): string {
+  const start = text.indexOf(SERVE_SECTION.start);
+  const end = text.indexOf(SERVE_SECTION.end);
+  return start >= 0 && end > start ? text.slice(start, end + SERVE_SECTION.end.length) + '\n' : '';
+}
 
 /**
  * Floating-point work of one 128 px image through the study's model: 2 x multiply-adds of the convolutions
@@ -99,6 +110,7 @@ async function main(): Promise<void> {
     ? measureTrainingMemory({ images: 6000, imageSize: 128, workers: 1, backend: 'native' })
     : measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores, backend: 'wasm' });
   log(JSON.stringify(memory));
+  const decodeMemory = await measureDecodeMemory(log);
   log('PyTorch ...');
   const torch = measureTorch(cores);
   log(JSON.stringify(torch));
@@ -180,6 +192,8 @@ async function main(): Promise<void> {
     `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8), ${memory.backend} backend` +
       `${memory.backend === 'native' ? ', batch 32 in one pass' : ` with ${memory.workers} workers`}: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
     '',
+    memorySection(decodeMemory),
+    '',
     '## PyTorch anchor',
     '',
     'results' in torch
@@ -199,11 +213,21 @@ async function main(): Promise<void> {
     '',
   ].join('\n');
 
+  const file = writeBenchmarks(md);
+  log(`\n${md}\nwrote ${file}`);
+}
+
+/**
+ * Writes BENCHMARKS.md, keeping the sections other benches maintain: each `<!-- bench:NAME -->` ...
+ * `<!-- /bench:NAME -->` block (bench:memory, bench:serve), and the bench:real section to the end of the file.
+ */
+function writeBenchmarks(md: string): string {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
-  writeFileAtomic(file, md + (realSection ? `\n${realSection}` : ''));
-  log(`\n${md}\nwrote ${file}`);
+  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map((m) => m[0].trimEnd() + '\n');
+  writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
+  return file;
 }
 
 if (require.main === module) {

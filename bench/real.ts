@@ -11,7 +11,7 @@ import { describeBackend } from '../lib/backend/backend';
 import { resolveConfig } from '../lib/config';
 import { evaluateRun } from '../lib/eval/evaluate';
 import { trainRun } from '../lib/train/experiment';
-import { projectRoot } from '../lib/files';
+import { projectRoot, writeFileAtomic } from '../lib/files';
 import { parallelStepperFactory } from '../lib/train/parallel';
 import { ensureDataset } from '../lib/data/dataset-cache';
 import { REAL_SECTION_MARKER } from './bench';
@@ -67,7 +67,7 @@ async function main(): Promise<void> {
   let text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   if (!text.includes(REAL_SECTION_MARKER)) text = `${text.trimEnd()}\n\n${header}\n`;
   text = `${text.trimEnd()}\n| ${row.join(' | ')} |\n`;
-  fs.writeFileSync(file, text);
+  writeFileAtomic(file, text);
   log(`\nfaces-dev: accuracy ${m.accuracy.toFixed(4)}, AUC ${m.auc.toFixed(4)} on ${m.n} test images; ${(seconds / 60).toFixed(1)} min; run ${trained.run.dir}\nappended to ${file}`);
 }
 

@@ -2,7 +2,7 @@
  * One typed configuration for a realfake run. The defaults are the study's values; presets sit on top;
  * a JSON file and command-line flags override both. Every run writes the fully resolved config to its folder.
  */
-import * as fs from 'fs';
+import { readJson } from './files';
 
 export type ResizeMethod = 'nearest' | 'bilinear' | 'lanczos3';
 export const RESIZE_METHODS: readonly ResizeMethod[] = ['nearest', 'bilinear', 'lanczos3'];
@@ -145,14 +145,7 @@ export function validateConfig(config: Config): Config {
 export function resolveConfig(options: { preset?: string; file?: string; overrides?: Partial<Config> } = {}): Config {
   const { preset = 'study', file, overrides = {} } = options;
   const name = presetNamed(preset);
-  let fromFile: Partial<Config> = {};
-  if (file) {
-    try {
-      fromFile = JSON.parse(fs.readFileSync(file, 'utf8'));
-    } catch (err) {
-      throw new Error(`${file}: cannot read config JSON (${(err as Error).message})`);
-    }
-  }
+  const fromFile: Partial<Config> = file ? readJson<Partial<Config>>(file, 'config JSON') : {};
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return validateConfig({ ...STUDY_DEFAULTS, ...PRESETS[name], ...fromFile, ...defined });
 }

@@ -1,5 +1,6 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
+import { installInterruptHandlers } from '../interrupt';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
 import { registerExportCommand } from './export';
@@ -7,6 +8,7 @@ import { registerPredictCommand } from './predict';
 import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
+import { registerServeCommand } from './serve';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -25,12 +27,14 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerExportCommand(program);
   registerReportCommand(program);
+  registerServeCommand(program);
   registerDataCommand(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  installInterruptHandlers();
   try {
     await program.parseAsync(argv);
   } catch (err) {

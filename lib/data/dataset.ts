@@ -2,7 +2,8 @@
  * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
- *   manifest.csv path,label,status,reason for every file tried; the status=ok rows are X's rows, in order
+ *   manifest.csv path,label,status,reason,relative_path for every file tried; the status=ok rows are X's rows, in
+ *                order; relative_path is the file's path inside its class folder (subfolders are read)
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
  * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
  * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
@@ -12,7 +13,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { DecodeMode, ResizeMethod } from '../config';
-import { resolveStoredPath } from '../files';
+import { readJson, resolveStoredPath } from '../files';
 import { readNpy } from './npy';
 
 export const DATASET_VERSION = 2;
@@ -76,7 +77,12 @@ export interface ManifestRow {
   label: number;
   status: 'ok' | 'skipped';
   reason: string;
+  /** The file's path inside its class folder (absent in manifests written before subfolders were read). */
+  relativePath?: string;
 }
+
+/** manifest.csv's columns, in order. Readers find columns by name, so later columns can be added. */
+export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path'] as const;
 
 /**
  * Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted); paths come
@@ -112,13 +118,15 @@ export function readManifest(file: string): ManifestRow[] {
     records.push(record);
   }
   const [header, ...rows] = records;
-  if (header?.join() !== 'path,label,status,reason') throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
+  const column = Object.fromEntries((header ?? []).map((name, i) => [name, i]));
+  if (!['path', 'label', 'status', 'reason'].every((name) => name in column)) throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
   const dir = path.dirname(file);
-  return rows.map(([p, label, status, reason]) => ({
-    path: resolveStoredPath(p, dir),
-    label: Number(label),
-    status: status as ManifestRow['status'],
-    reason: reason ?? '',
+  return rows.map((r) => ({
+    path: resolveStoredPath(r[column.path], dir),
+    label: Number(r[column.label]),
+    status: r[column.status] as ManifestRow['status'],
+    reason: r[column.reason] ?? '',
+    ...('relative_path' in column ? { relativePath: r[column.relative_path] ?? '' } : {}),
   }));
 }
 
@@ -133,11 +141,11 @@ export function readDatasetInfo(dir: string): DatasetInfo | null {
   if (!fs.existsSync(file)) return null;
   let info: DatasetInfo;
   try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
-    if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
+    info = readJson<DatasetInfo>(file, 'dataset description');
   } catch (err) {
-    throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
+    throw new Error(`${(err as Error).message}; ${HOW_TO_MAKE} again`);
   }
+  if (info.format !== 'realfake-dataset') throw new Error(`${file}: not a realfake dataset.json; ${HOW_TO_MAKE} again`);
   if (info.version !== DATASET_VERSION) {
     throw new Error(`${file}: dataset format version ${info.version}, this realfake reads ${DATASET_VERSION}; ${HOW_TO_MAKE} again`);
   }

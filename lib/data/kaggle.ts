@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SingleBar } from 'cli-progress';
 import { DownloadInterruptedError, HttpError, downloadResumable, redactUrl } from './download';
+import { InterruptedError, onInterrupt } from '../interrupt';
 import { ZipError, extractClassImages, verifyZip, type ExtractResult } from './unzip';
 
 export type ImageClass = 'real' | 'fake';
@@ -118,37 +119,58 @@ export async function downloadStudyData(options: DownloadStudyDataOptions = {}):
   const getCredentials = () => (credentials ??= readKaggleCredentials());
   const limits: Record<ImageClass, number | null | undefined> = { real: options.realLimit, fake: options.fakeLimit };
   const result = {} as Record<ImageClass, ClassData>;
-  for (const imageClass of ['real', 'fake'] as const) {
-    const dataset = KAGGLE_DATASETS[imageClass];
-    const download = await fetchKaggleDataset(dataset, { ...options, out, log, getCredentials });
-    const destDir = path.join(out, imageClass);
-    const limit = limits[imageClass];
-    const progress = createProgress(`${imageClass}: extract`, 'files', options.progress ?? 'auto', log);
-    let extracted: ExtractResult;
-    try {
-      extracted = await extractClassImages(download.zipPath, {
-        classFolder: dataset.classFolder,
-        destDir,
-        limit,
-        overwrite: options.force,
-        onProgress: progress.update,
-      });
-    } catch (err) {
-      if (err instanceof ZipError) throw new Error(`${err.message}: delete the zip and re-run (or use --force)`);
-      throw explainLocalError(err, `extracting into ${destDir}`, 'already extracted images are skipped');
-    } finally {
-      progress.stop();
+  // Ctrl-C: the download stops and keeps its .part; extraction stops after the file in progress; exit 130.
+  const abort = new AbortController();
+  const stopListening = onInterrupt(() => abort.abort());
+  try {
+    for (const imageClass of ['real', 'fake'] as const) {
+      result[imageClass] = await fetchAndExtract(imageClass, { ...options, out, log, getCredentials, signal: abort.signal }, limits[imageClass]);
     }
-    log(`${imageClass}: ${extracted.extracted} extracted, ${extracted.skipped} already present ` +
-      `(${limit == null ? 'all' : `first ${limit}`} of ${extracted.available}) in ${destDir}`);
-    result[imageClass] = { ...extracted, dataset, zipPath: download.zipPath, fetchedBytes: download.fetchedBytes };
+  } finally {
+    stopListening();
   }
   return result;
+}
+
+async function fetchAndExtract(
+  imageClass: ImageClass,
+  options: FetchDatasetOptions & { out: string; log: (line: string) => void; signal: AbortSignal },
+  limit: number | null | undefined,
+): Promise<ClassData> {
+  const { out, log } = options;
+  const dataset = KAGGLE_DATASETS[imageClass];
+  const download = await fetchKaggleDataset(dataset, options);
+  const destDir = path.join(out, imageClass);
+  const progress = createProgress(`${imageClass}: extract`, 'files', options.progress ?? 'auto', log);
+  let extracted: ExtractResult;
+  try {
+    extracted = await extractClassImages(download.zipPath, {
+      classFolder: dataset.classFolder,
+      destDir,
+      limit,
+      overwrite: options.force,
+      onProgress: progress.update,
+      stopped: () => options.signal.aborted,
+    });
+  } catch (err) {
+    if (err instanceof ZipError) throw new Error(`${err.message}: delete the zip and re-run (or use --force)`);
+    throw explainLocalError(err, `extracting into ${destDir}`, 'already extracted images are skipped');
+  } finally {
+    progress.stop();
+  }
+  if (!extracted.complete) {
+    throw new InterruptedError(`${imageClass}: extraction interrupted (Ctrl-C) after ${extracted.extracted + extracted.skipped} files; ${destDir} is marked incomplete: re-running resumes`);
+  }
+  log(`${imageClass}: ${extracted.extracted} extracted, ${extracted.skipped} already present ` +
+    `(${limit == null ? 'all' : `first ${limit}`} of ${extracted.available}) in ${destDir}`);
+  return { ...extracted, dataset, zipPath: download.zipPath, fetchedBytes: download.fetchedBytes };
 }
 
 export interface FetchDatasetOptions extends Omit<DownloadStudyDataOptions, 'realLimit' | 'fakeLimit'> {
   /** Asked only when a download is needed (downloadStudyData reads credentials once for both datasets). */
   getCredentials?: () => KaggleCredentials;
+  /** Aborting it stops the download, keeping the .part file. */
+  signal?: AbortSignal;
 }
 
 /** Makes sure `<out>/downloads/<owner>__<slug>.zip` is a complete zip, downloading or resuming it if needed. */
@@ -180,9 +202,11 @@ export async function fetchKaggleDataset(
         dest: zipPath,
         originHeaders: { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.key}`).toString('base64')}` },
         onProgress: progress.update,
+        signal: options.signal,
       });
       fetchedBytes = result.bytes - result.resumedFrom;
     } catch (err) {
+      if (options.signal?.aborted) throw new InterruptedError(`${name}: download interrupted (Ctrl-C); ${zipPath}.part is kept: re-running resumes`);
       throw explainDownloadError(err, dataset, credentials, `${zipPath}.part`);
     } finally {
       progress.stop();

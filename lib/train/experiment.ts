@@ -9,7 +9,9 @@ import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, Train
 import { loadDataset, Dataset } from '../data/dataset';
 import { buildModel } from '../model/model';
 import { selectRows, splitRows } from '../data/split';
-import { createRun, Run, updateRunMeta } from './runs';
+import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
+import { removeStaleTempFiles } from '../files';
+import { interruptRequested, InterruptedError } from '../interrupt';
 import { fit, TrainStepper } from './train';
 
 export interface TrainRunOptions {
@@ -43,6 +45,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
   const backend = await initBackend();
+  // Temporary files of a run killed mid-save (SIGKILL, power loss) are removed here, before the next run starts.
+  removeStaleTempFiles(options.runsDir ?? DEFAULT_RUNS_DIR, 2);
   const run = createRun({
     root: options.runsDir,
     config,
@@ -66,6 +70,10 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper });
     updateRunMeta(run, { finishedAt: new Date().toISOString(), stopReason: context.stopReason, bestEpoch: checkpoint.bestEpoch });
     log(`best val_accuracy ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
+    if (interruptRequested()) {
+      const where = checkpoint.bestEpoch ? `best checkpoint: ${path.join(run.dir, 'model')} (epoch ${checkpoint.bestEpoch}, val_accuracy ${checkpoint.best.toFixed(4)})` : 'no epoch finished, no checkpoint';
+      throw new InterruptedError(`training interrupted (Ctrl-C); ${where}`);
+    }
     return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.best };
   } finally {
     model.dispose();

@@ -168,6 +168,9 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         lossSum += result.loss * rows.length;
         correct += result.correct;
         for (const cb of all) await cb.onBatchEnd?.(s, { loss: result.loss, accuracy: result.correct / rows.length }, context);
+        // Let the event loop turn: on wasm and cpu every await above resolves as a microtask, so without this a
+        // one-thread run never delivers signals (Ctrl-C was ignored) or timers until training ends.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
       const val = await evaluateRows(model, data, valIndices, Math.max(config.batchSize, 64));
       const logs: EpochLogs = {
