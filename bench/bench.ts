@@ -8,14 +8,17 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend, describeBackend } from '../lib/backend/backend';
+import { BackendName, initBackend, describeBackend } from '../lib/backend/backend';
+import { loadNativeAddon } from '../lib/backend/native-addon';
+import { NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
-import { DecodeMemory, measureDecodeMemory, memorySection } from './memory';
+import { measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
-import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
+import { InferenceSpeed, measureInferenceSpeed, measureKernelProfile, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
+
 /** The HTTP-server section, written by `npm run bench:serve` (bench/serve.ts) between these two markers. */
 export const SERVE_SECTION = { start: '<!-- bench:serve -->', end: '<!-- /bench:serve -->' };
 
@@ -62,23 +65,11 @@ function versions(): string {
   return `Node ${process.version}, TensorFlow.js ${tf.version.tfjs}, onnxruntime-node ${ortVersion}, sharp ${require('sharp').versions.sharp} (libvips ${require('sharp').versions.vips})`;
 }
 
-interface BenchResults {
-  started: number;
-  backend: Awaited<ReturnType<typeof initBackend>>;
-  cores: number;
-  loadAtStart: number;
-  preprocess: PreprocessSpeed[];
-  training: TrainingSpeed[];
-  inference: InferenceSpeed[];
-  memory: TrainingMemory;
-  decodeMemory: DecodeMemory[];
-  torch: ReturnType<typeof measureTorch>;
-}
-
-/** Runs every measurement, logging each result as it comes. */
-async function measureAll(log: (line: string) => void): Promise<BenchResults> {
+async function main(): Promise<void> {
+  const log = (line: string) => process.stdout.write(line + '\n');
   const started = Date.now();
   const backend = await initBackend();
+  const native = 'addon' in loadNativeAddon();
   const cores = os.availableParallelism();
   const loadAtStart = os.loadavg()[0];
   log(`backend: ${describeBackend(backend)}; ${cores} cores; load ${loadAtStart.toFixed(2)}`);
@@ -86,93 +77,109 @@ async function measureAll(log: (line: string) => void): Promise<BenchResults> {
   log('preprocessing ...');
   const preprocess: PreprocessSpeed[] = await measurePreprocessSpeed({ log });
   log('training ...');
+  // native: one process on all cores (oneDNN threads); wasm: 1 and `cores` worker threads, as before.
+  const trainingRuns: Array<{ backend: BackendName; workers: number }> = [
+    ...(native ? [{ backend: 'native' as const, workers: 1 }] : []),
+    { backend: 'wasm', workers: 1 },
+    { backend: 'wasm', workers: cores },
+  ];
   const training: TrainingSpeed[] = [];
   for (const imageSize of [64, 128]) {
-    for (const workers of [1, cores]) {
-      training.push(await measureTrainingSpeed({ imageSize, workers, steps: 4, warmup: 1 }));
+    for (const run of trainingRuns) {
+      training.push(await measureTrainingSpeed({ imageSize, workers: run.workers, backend: run.backend, steps: 4, warmup: 1 }));
       log(JSON.stringify(training[training.length - 1]));
     }
   }
+  const profile = native ? await measureKernelProfile({ imageSize: 128 }) : null;
+  if (profile) log(JSON.stringify(profile.kernels.slice(0, 12)));
   log('inference ...');
   const inference: InferenceSpeed[] = [];
-  const engines: Array<'tfjs' | 'onnx'> = 'ort' in loadOnnxRuntime() ? ['tfjs', 'onnx'] : ['tfjs'];
+  const engines: Array<{ engine: 'tfjs' | 'onnx'; backend?: BackendName }> = [
+    ...(native ? [{ engine: 'tfjs' as const, backend: 'native' as const }] : []),
+    { engine: 'tfjs', backend: 'wasm' },
+    ...('ort' in loadOnnxRuntime() ? [{ engine: 'onnx' as const }] : []),
+  ];
   for (const imageSize of [64, 128]) {
-    for (const engine of engines) {
-      inference.push(await measureInferenceSpeed({ engine, imageSize }));
+    for (const { engine, backend: b } of engines) {
+      inference.push(await measureInferenceSpeed({ engine, imageSize, backend: b }));
       log(JSON.stringify(inference[inference.length - 1]));
     }
   }
   log('memory ...');
-  const memory: TrainingMemory = measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores });
+  const memory: TrainingMemory = native
+    ? measureTrainingMemory({ images: 6000, imageSize: 128, workers: 1, backend: 'native' })
+    : measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores, backend: 'wasm' });
   log(JSON.stringify(memory));
   const decodeMemory = await measureDecodeMemory(log);
   log('PyTorch ...');
   const torch = measureTorch(cores);
   log(JSON.stringify(torch));
 
-  return { started, backend, cores, loadAtStart, preprocess, training, inference, memory, decodeMemory, torch };
-}
-
-/** The rows the targets and the explanations refer to (128 px, all workers). */
-function keyNumbers(r: BenchResults) {
-  const { cores, preprocess, training, inference, torch } = r;
   const torchAt = (size: number) => ('results' in torch ? torch.results.find((r) => r.imageSize === size) : undefined);
   const ratio = (ours: number, theirs: number | undefined) => (theirs ? `${(ours / theirs).toFixed(2)}x` : 'n/a');
-  const oneWorker = (size: number) => training.find((t) => t.imageSize === size && t.workers === 1)!;
-  const train128 = training.find((t) => t.imageSize === 128 && t.workers === cores)!;
+  const fastest = (size: number) => training.filter((t) => t.imageSize === size).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
+  const wasmOne = (size: number) => training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === 1)!;
+  const wasmAll = (size: number) => training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === cores)!;
   const onnx128 = inference.find((i) => i.imageSize === 128 && i.engine.startsWith('onnx'));
-  const jpeg128 = preprocess.find((p) => p.input === '1024px JPEG' && p.outputSize === 128 && p.resize === 'nearest' && p.concurrency === cores)!;
-  const jpeg128Shrink = preprocess.find((p) => p.input === '1024px JPEG' && p.outputSize === 128 && p.resize === 'bilinear' && p.concurrency === cores)!;
+  const ours = (size: number, concurrency: number, resize: string, decode = 'full') => preprocess.find((p) => p.engine === 'realfake' && p.input === '1024px JPEG' && p.outputSize === size && p.resize === resize && p.decode === decode && p.concurrency === concurrency)!;
+  const pil = (size: number, concurrency: number) => preprocess.find((p) => p.engine.startsWith('PIL') && p.outputSize === size && p.concurrency === concurrency);
   const check = (ok: boolean) => (ok ? 'met' : '**missed**');
+  const trainTarget = (size: number) => {
+    const best = fastest(size);
+    const theirs = torchAt(size)?.trainImagesPerSecond;
+    return [`training ${size} px >= 1.0x PyTorch (batch 32)`, `${f1(best.imagesPerSecond)} img/s (${best.backend}) vs ${theirs ? f1(theirs) : 'n/a'}: ${ratio(best.imagesPerSecond, theirs)}`, check(!!theirs && best.imagesPerSecond >= theirs)];
+  };
+  const pil128 = pil(128, cores);
+  const pil128One = pil(128, 1);
+  const workersLabel = (t: TrainingSpeed) => (t.backend === 'native' ? `1 process, ${cores} threads` : `${t.workers} worker${t.workers > 1 ? 's' : ''}`);
 
-  return { torchAt, ratio, oneWorker, train128, onnx128, jpeg128, jpeg128Shrink, check };
-}
-
-/** Header and the targets table. */
-function targetsSection(r: BenchResults): string[] {
-  const { started, backend, cores, loadAtStart, memory } = r;
-  const { oneWorker, train128, onnx128, jpeg128, jpeg128Shrink, check } = keyNumbers(r);
-  return [
+  const md = [
     '# Benchmarks',
     '',
     `Written by \`npm run bench\` (bench/bench.ts) on ${new Date().toISOString().slice(0, 10)}, in ${((Date.now() - started) / 60000).toFixed(1)} min.`,
     `Machine: ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${cores} cores, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.arch()}; no GPU.`,
-    `TensorFlow.js backend: ${describeBackend(backend)}. ${versions()}.`,
-    `Load average when the bench started: ${loadAtStart.toFixed(2)} (numbers on a 2-core machine move with other load; each row carries its own).`,
+    `TensorFlow.js default backend: ${describeBackend(backend)}. ${versions()}.`,
+    `Load average when the bench started: ${loadAtStart.toFixed(2)} (numbers on a 2-core machine move with other load; each row carries its own, ` +
+      'and PyTorch ran in the same bench run, so compare ratios).',
     '',
-    '## Targets (issue 5, 128 px)',
+    '## Targets (issue 14)',
     '',
     table(['target', 'measured', ''], [
-      [`training with ${cores} workers >= 1.8x one worker`, `${(train128.imagesPerSecond / oneWorker(128).imagesPerSecond).toFixed(2)}x (${f1(train128.imagesPerSecond)} vs ${f1(oneWorker(128).imagesPerSecond)} img/s)`, check(train128.imagesPerSecond / oneWorker(128).imagesPerSecond >= 1.8)],
-      ['training >= 8 img/s', `${f1(train128.imagesPerSecond)} img/s`, check(train128.imagesPerSecond >= 8)],
-      ['inference >= 150 img/s at batch 32 (onnxruntime-node)', onnx128 ? `${f1(onnx128.imagesPerSecond)} img/s` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.imagesPerSecond >= 150)],
-      ['one image <= 8 ms (onnxruntime-node)', onnx128 ? `${f1(onnx128.oneImageMs)} ms` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.oneImageMs <= 8)],
-      ['preprocessing >= 300 img/s, 1024px JPEG to 128 (nearest, PIL-exact: full decode)', `${f1(jpeg128.imagesPerSecond)} img/s`, check(jpeg128.imagesPerSecond >= 300)],
-      ['the same with bilinear (JPEG shrink-on-load)', `${f1(jpeg128Shrink.imagesPerSecond)} img/s`, check(jpeg128Shrink.imagesPerSecond >= 300)],
-      ['peak memory training on 6,000 images <= 1.5 GB', `${memory.peakRssMB} MB`, check(memory.peakRssMB <= 1536)],
+      trainTarget(128),
+      trainTarget(64),
+      ['inference >= 2x PyTorch at batch 32, 128 px (onnxruntime-node)', onnx128 ? `${f1(onnx128.imagesPerSecond)} img/s vs ${f1(torchAt(128)?.inferenceImagesPerSecond ?? NaN)}: ${ratio(onnx128.imagesPerSecond, torchAt(128)?.inferenceImagesPerSecond)}` : 'onnxruntime-node absent', check(!!onnx128 && !!torchAt(128) && onnx128.imagesPerSecond >= 2 * torchAt(128)!.inferenceImagesPerSecond)],
+      ['one image <= 8 ms, 128 px (onnxruntime-node)', onnx128 ? `${f1(onnx128.oneImageMs)} ms` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.oneImageMs <= 8)],
+      [`peak memory training on 6,000 images at 128 px <= 1.5 GB (${memory.backend})`, `${memory.peakRssMB} MB`, check(memory.peakRssMB <= 1536)],
+      ['preprocessing 1024px JPEG to 128 nearest (PIL-exact), per core >= PIL load_img per core', pil128One ? `${f1(ours(128, 1, 'nearest').imagesPerSecond)} vs ${f1(pil128One.imagesPerSecond)} img/s on 1 core` : 'PIL absent', check(!!pil128One && ours(128, 1, 'nearest').imagesPerSecond >= pil128One.imagesPerSecond)],
+      [`the same on all ${cores} cores`, pil128 ? `${f1(ours(128, cores, 'nearest').imagesPerSecond)} vs ${f1(pil128.imagesPerSecond)} img/s` : 'PIL absent', check(!!pil128 && ours(128, cores, 'nearest').imagesPerSecond >= pil128.imagesPerSecond)],
+      [`--decode fast (opt-in, shrink-on-load), 128 px nearest, all ${cores} cores`, `${f1(ours(128, cores, 'nearest', 'fast').imagesPerSecond)} img/s`, 'opt-in'],
     ]),
     '',
-  ];
-}
-
-/** One table per measurement: preprocessing, training, inference, memory. */
-function measurementTables(r: BenchResults): string[] {
-  const { preprocess, training, inference, memory } = r;
-  const { torchAt, ratio, oneWorker } = keyNumbers(r);
-  return [
     '## Preprocessing (decode, RGB, resize; images/s)',
     '',
-    table(['input', 'output', 'resize', 'concurrency', 'images', 'img/s'], preprocess.map((p) => [p.input, `${p.outputSize} px`, p.resize, p.concurrency, p.images, f1(p.imagesPerSecond)])),
+    table(['engine', 'input', 'output', 'resize', 'decode', 'concurrency', 'images', 'img/s'], preprocess.map((p) => [p.engine, p.input, `${p.outputSize} px`, p.resize, p.decode, p.concurrency, p.images, f1(p.imagesPerSecond)])),
     '',
     '## Training (the study\'s model, batch 32, Adam, dropout on; images/s)',
     '',
-    table(['size', 'backend', 'workers', 'img/s', 'vs 1 worker', 'CPU s/img', 'PyTorch img/s', 'realfake / PyTorch', 'load'], training.map((t) => [
-      `${t.imageSize} px`, t.backend, t.workers, f1(t.imagesPerSecond), `${(t.imagesPerSecond / oneWorker(t.imageSize).imagesPerSecond).toFixed(2)}x`,
+    table(['size', 'backend', 'parallelism', 'img/s', 'vs wasm 1 worker', 'CPU s/img', 'PyTorch img/s', 'realfake / PyTorch', 'load'], training.map((t) => [
+      `${t.imageSize} px`, t.backend, workersLabel(t), f1(t.imagesPerSecond), `${(t.imagesPerSecond / wasmOne(t.imageSize).imagesPerSecond).toFixed(2)}x`,
       t.cpuSecondsPerImage.toFixed(3), torchAt(t.imageSize) ? f1(torchAt(t.imageSize)!.trainImagesPerSecond) : 'n/a',
       ratio(t.imagesPerSecond, torchAt(t.imageSize)?.trainImagesPerSecond), t.load.loadAverage1m,
     ])),
     '',
-    ...(training.some((t) => t.phasesMs) ? ['Milliseconds per step with workers, by phase:', '', table(['size', ...Object.keys(training.find((t) => t.phasesMs)!.phasesMs!)], training.filter((t) => t.phasesMs).map((t) => [`${t.imageSize} px`, ...Object.values(t.phasesMs!)])), ''] : []),
+    ...(training.some((t) => t.phasesMs) ? ['Milliseconds per step with wasm workers, by phase:', '', table(['size', ...Object.keys(training.find((t) => t.phasesMs)!.phasesMs!)], training.filter((t) => t.phasesMs).map((t) => [`${t.imageSize} px`, ...Object.values(t.phasesMs!)])), ''] : []),
+    ...(profile ? [
+      '## Where a native training step\'s time goes (128 px, batch 32)',
+      '',
+      `Wall time per tfjs kernel, ${f1(profile.stepMs)} ms per step in all (load ${os.loadavg()[0].toFixed(2)}); kernels in **bold** run natively (oneDNN or the addon's OpenMP loops), the rest are tfjs's JavaScript CPU kernels.`,
+      '',
+      table(['kernel', 'ms per step', 'calls per step', 'share of the step'], profile.kernels.filter((k) => k.share >= 0.002).map((k) => [
+        k.kernel in NATIVE_KERNELS ? `**${k.kernel}**` : k.kernel, f1(k.msPerStep), k.callsPerStep, `${(100 * k.share).toFixed(1)} %`,
+      ])),
+      '',
+      `Native kernels: ${Object.keys(NATIVE_KERNELS).join(', ')}; every other op runs tfjs's CPU kernel on the same Float32Arrays.`,
+      '',
+    ] : []),
     '## Inference (preprocessed input; batch 32 images/s, and one image)',
     '',
     table(['size', 'engine', 'img/s (batch 32)', 'one image (ms, median)', 'PyTorch img/s', 'PyTorch one image (ms)', 'load'], inference.map((i) => [
@@ -182,44 +189,32 @@ function measurementTables(r: BenchResults): string[] {
     '',
     '## Memory',
     '',
-    `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8) with ${memory.workers} workers: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
+    `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8), ${memory.backend} backend` +
+      `${memory.backend === 'native' ? ', batch 32 in one pass' : ` with ${memory.workers} workers`}: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
     '',
-    memorySection(r.decodeMemory),
+    memorySection(decodeMemory),
     '',
-  ];
-}
-
-/** The PyTorch anchor and what limits the targets that were missed. */
-function explanations(r: BenchResults): string[] {
-  const { cores, torch } = r;
-  const { torchAt, oneWorker, train128, onnx128, jpeg128, jpeg128Shrink } = keyNumbers(r);
-  return [
     '## PyTorch anchor',
     '',
     'results' in torch
-      ? `PyTorch ${torch.version} (Debian python3-torch), the same model (bench/torch_bench.py), ${cores} threads; columns above. ` +
-        `The issue's table measured PyTorch on this kind of machine at 28.8 training and 62 inference img/s (128 px); ` +
-        `this bench measured ${f1(torchAt(128)?.trainImagesPerSecond ?? NaN)} and ${f1(torchAt(128)?.inferenceImagesPerSecond ?? NaN)}, ` +
-        'so the machine ran slower than when the targets were set; the ratios to PyTorch are the steadier comparison.'
+      ? `PyTorch ${torch.version} (Debian python3-torch), the same model (bench/torch_bench.py), ${cores} threads, run in the same bench; columns above.`
       : torch.skipped,
     '',
-    '## What limits the missed targets',
+    '## Notes',
     '',
-    `- **Training img/s**: the workers scale (${(train128.imagesPerSecond / oneWorker(128).imagesPerSecond).toFixed(2)}x with ${cores}); per step, ` +
-      `${train128.phasesMs ? `${train128.phasesMs.workerForwardBackward} of ${train128.phasesMs.waitForWorkers} ms` : 'nearly all the time'} is the workers' ` +
-      'forward and backward pass in tfjs wasm (XNNPACK, one thread each), and the serial main-thread phases (combine, Adam) take tens of ms. ' +
-      `The limit is tfjs-wasm's cost per image: ${train128.cpuSecondsPerImage.toFixed(3)} CPU s per image at 128 px` +
-      (torchAt(128) ? `, against PyTorch's ${(cores / torchAt(128)!.trainImagesPerSecond).toFixed(3)} (= ${cores} threads / its img/s).` : '.'),
-    `- **ONNX inference**: the study's model costs ${STUDY_GFLOP_128.toFixed(2)} GFLOP per 128 px image (${(STUDY_GFLOP_128 / 2).toFixed(3)} G multiply-adds, ` +
-      `almost all in the three 5x5 convolutions), so ${onnx128 ? f1(onnx128.imagesPerSecond) : 'n/a'} img/s is ${onnx128 ? f1(onnx128.imagesPerSecond * STUDY_GFLOP_128) : 'n/a'} GFLOP/s on ${cores} AVX2 cores; ` +
-      "onnxruntime's own profiler puts 93 % of the time in Conv (measured once while building this, not re-run by the bench). " +
-      `${onnx128 && torchAt(128) ? `It is ${(onnx128.imagesPerSecond / torchAt(128)!.inferenceImagesPerSecond).toFixed(1)}x PyTorch here. ` : ''}` +
-      'The graph has nothing else left to remove: the limit is arithmetic throughput.',
-    `- **Preprocessing 1024 px JPEG**: PIL-exact nearest needs the full 1024x1024 decode (libjpeg), which alone takes about as long as the whole ` +
-      'load-and-resize (measured with sharp at one libvips thread); bilinear can shrink on load (DCT scaling) and is faster, but is not what the study did. ' +
-      `${f1(jpeg128.imagesPerSecond)} img/s nearest and ${f1(jpeg128Shrink.imagesPerSecond)} img/s bilinear on ${cores} cores.`,
+    `- **Training**: the native backend is tfjs's CPU backend with oneDNN kernels (lib/backend/native-kernels.ts) on the tensors' own ` +
+      `Float32Arrays, one process on all cores. CPU seconds per image (all threads) hardly depend on other load: at 128 px native ` +
+      `${native ? fastest(128).cpuSecondsPerImage.toFixed(3) : 'n/a'}, wasm ${wasmAll(128).cpuSecondsPerImage.toFixed(3)}` +
+      (torchAt(128) ? `, PyTorch at most ${(cores / torchAt(128)!.trainImagesPerSecond).toFixed(3)} (= ${cores} threads / its img/s).` : '.'),
+    `- **ONNX inference**: the study's model costs ${STUDY_GFLOP_128.toFixed(2)} GFLOP per 128 px image, almost all in the three 5x5 convolutions; ` +
+      `${onnx128 ? f1(onnx128.imagesPerSecond) : 'n/a'} img/s is ${onnx128 ? f1(onnx128.imagesPerSecond * STUDY_GFLOP_128) : 'n/a'} GFLOP/s on ${cores} cores.`,
+    `- **Preprocessing 1024 px JPEG**: PIL-exact nearest needs the full 1024x1024 decode (what Keras's load_img does); bilinear can shrink on ` +
+      'load (DCT scaling) and is faster, but is not what the study did.',
     '',
-  ];
+  ].join('\n');
+
+  const file = writeBenchmarks(md);
+  log(`\n${md}\nwrote ${file}`);
 }
 
 /**
@@ -233,14 +228,6 @@ function writeBenchmarks(md: string): string {
   const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map((m) => m[0].trimEnd() + '\n');
   writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
   return file;
-}
-
-async function main(): Promise<void> {
-  const log = (line: string) => process.stdout.write(line + '\n');
-  const results = await measureAll(log);
-  const md = [...targetsSection(results), ...measurementTables(results), ...explanations(results)].join('\n');
-  const file = writeBenchmarks(md);
-  log(`\n${md}\nwrote ${file}`);
 }
 
 if (require.main === module) {

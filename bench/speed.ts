@@ -7,7 +7,8 @@
 import { spawnSync } from 'child_process';
 import * as os from 'os';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../lib/backend/backend';
+import { BackendName, initBackend } from '../lib/backend/backend';
+import { kernelProfile, setKernelProfiling } from '../lib/backend/native-backend';
 import { buildModel } from '../lib/model/model';
 import { OnnxEngine } from '../lib/infer/onnx-engine';
 import { modelToOnnx } from '../lib/infer/onnx-export';
@@ -34,7 +35,7 @@ export function machineState(): { cores: number; loadAverage1m: number; node: st
 }
 
 async function makeStepper(model: tf.LayersModel, data: ImageData, workers: number, backend: string): Promise<TrainStepper> {
-  if (workers === 1) return new LocalStepper(model, data, makeOptimizer(STUDY));
+  if (workers === 1 || backend === 'native') return new LocalStepper(model, data, makeOptimizer(STUDY));
   if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`worker benchmarks need the wasm or cpu backend (got ${backend})`);
   return WorkerStepper.create({ model, data, optimizer: makeOptimizer(STUDY), workers, backend });
 }
@@ -58,9 +59,9 @@ export interface TrainingSpeed {
 }
 
 /** Training throughput: `warmup` untimed steps, then `steps` timed ones, study batch 32. */
-export async function measureTrainingSpeed(options: { imageSize: number; workers: number; steps?: number; warmup?: number; batchSize?: number }): Promise<TrainingSpeed> {
+export async function measureTrainingSpeed(options: { imageSize: number; workers: number; steps?: number; warmup?: number; batchSize?: number; backend?: BackendName }): Promise<TrainingSpeed> {
   const { imageSize, workers, steps = 3, warmup = 1, batchSize = 32 } = options;
-  const backend = (await initBackend()).name;
+  const backend = (await initBackend(options.backend)).name;
   const data = randomImages(batchSize * (steps + warmup), imageSize);
   const model = buildModel({ imageSize, ...STUDY });
   const stepper = await makeStepper(model, data, workers, backend);
@@ -115,9 +116,9 @@ export interface InferenceSpeed {
 }
 
 /** Inference speed of the study model on one engine ('tfjs' = the active tfjs backend, 'onnx' = onnxruntime-node). */
-export async function measureInferenceSpeed(options: { engine: 'tfjs' | 'onnx'; imageSize?: number; batchSize?: number; batches?: number; singles?: number }): Promise<InferenceSpeed> {
+export async function measureInferenceSpeed(options: { engine: 'tfjs' | 'onnx'; imageSize?: number; batchSize?: number; batches?: number; singles?: number; backend?: BackendName }): Promise<InferenceSpeed> {
   const { engine: which, imageSize = 128, batchSize = 32, batches = 4, singles = 20 } = options;
-  const backend = (await initBackend()).name;
+  const backend = (await initBackend(options.backend)).name;
   const model = buildModel({ imageSize, ...STUDY });
   const engine: InferenceEngine = which === 'onnx' ? await OnnxEngine.create(modelToOnnx(model)) : new TfjsEngine(model);
   const pixels = imageSize * imageSize * 3;
@@ -149,6 +150,7 @@ export async function measureInferenceSpeed(options: { engine: 'tfjs' | 'onnx'; 
 }
 
 export interface TrainingMemory {
+  backend: string;
   images: number;
   imageSize: number;
   workers: number;
@@ -162,15 +164,15 @@ export interface TrainingMemory {
  * study-batch steps on `workers` workers and validates 128 rows at fit()'s validation batch (64), then
  * reports its peak RSS. Every buffer reaches its steady size in that time, so a full run peaks no higher.
  */
-export function measureTrainingMemory(options: { images?: number; imageSize?: number; workers?: number } = {}): TrainingMemory {
-  const args = { images: 6000, imageSize: 128, workers: 2, ...options };
+export function measureTrainingMemory(options: { images?: number; imageSize?: number; workers?: number; backend?: BackendName } = {}): TrainingMemory {
+  const args = { images: 6000, imageSize: 128, workers: 2, backend: 'wasm' as BackendName, ...options };
   const child = spawnSync(process.execPath, [__filename, '--memory-child', JSON.stringify(args)], { encoding: 'utf8' });
   if (child.status !== 0) throw new Error(`memory benchmark failed: ${(child.stderr || child.stdout).trim().split('\n').pop()}`);
   return { ...args, peakRssMB: Number(child.stdout.trim().split('\n').pop()), load: machineState() };
 }
 
-async function memoryChild(args: { images: number; imageSize: number; workers: number }): Promise<void> {
-  const backend = (await initBackend()).name;
+async function memoryChild(args: { images: number; imageSize: number; workers: number; backend: BackendName }): Promise<void> {
+  const backend = (await initBackend(args.backend)).name;
   const data = randomImages(args.images, args.imageSize);
   const model = buildModel({ imageSize: args.imageSize, ...STUDY });
   const stepper = await makeStepper(model, data, args.workers, backend);
@@ -178,6 +180,43 @@ async function memoryChild(args: { images: number; imageSize: number; workers: n
   const val = Array.from({ length: 128 }, (_, i) => args.images - 1 - i);
   await fit({ model, data, trainIndices: train, valIndices: val, config: { ...STUDY, epochs: 1, batchSize: 32 }, stepper });
   process.stdout.write(`${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
+}
+
+export interface KernelTime {
+  kernel: string;
+  msPerStep: number;
+  callsPerStep: number;
+  share: number;
+}
+
+/**
+ * Where a native training step's time goes: wall milliseconds per step in each tfjs kernel (the native backend
+ * times every kernel, native or CPU, while profiling is on), study model, batch 32.
+ */
+export async function measureKernelProfile(options: { imageSize: number; steps?: number; batchSize?: number }): Promise<{ stepMs: number; kernels: KernelTime[] }> {
+  const { imageSize, steps = 2, batchSize = 32 } = options;
+  await initBackend('native');
+  const data = randomImages(batchSize * (steps + 1), imageSize);
+  const model = buildModel({ imageSize, ...STUDY });
+  const stepper = new LocalStepper(model, data, makeOptimizer(STUDY));
+  const rows = (s: number) => Array.from({ length: batchSize }, (_, i) => s * batchSize + i);
+  try {
+    await stepper.step(rows(0), 0);
+    for (const key of Object.keys(kernelProfile)) delete kernelProfile[key];
+    setKernelProfiling(true);
+    const started = performance.now();
+    for (let s = 1; s <= steps; s++) await stepper.step(rows(s), s);
+    const stepMs = (performance.now() - started) / steps;
+    setKernelProfiling(false);
+    const kernels = Object.entries(kernelProfile)
+      .map(([kernel, { ms, calls }]) => ({ kernel, msPerStep: ms / steps, callsPerStep: calls / steps, share: ms / steps / stepMs }))
+      .sort((a, b) => b.msPerStep - a.msPerStep);
+    return { stepMs, kernels };
+  } finally {
+    setKernelProfiling(false);
+    stepper.dispose();
+    model.dispose();
+  }
 }
 
 /** Everything, with the defaults the issue asks for. */

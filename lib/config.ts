@@ -6,6 +6,9 @@ import { readJson } from './files';
 
 export type ResizeMethod = 'nearest' | 'bilinear' | 'lanczos3';
 export const RESIZE_METHODS: readonly ResizeMethod[] = ['nearest', 'bilinear', 'lanczos3'];
+/** 'full': decode every pixel, then resize (what Keras's load_img does). 'fast': let libjpeg shrink JPEGs while decoding. */
+export type DecodeMode = 'full' | 'fast';
+export const DECODE_MODES: readonly DecodeMode[] = ['full', 'fast'];
 
 /** Model families (lib/model/families.ts): the study's CNN, a small BatchNorm ResNet, a frozen face-recognition ResNet + head. */
 export type ModelFamily = 'study' | 'resnet' | 'facefeat';
@@ -46,6 +49,11 @@ export interface Config {
   imageSize: number;
   /** How images are resized to imageSize. The study (Keras load_img default): PIL NEAREST. */
   resize: ResizeMethod;
+  /**
+   * 'full' (the study's, and every preset's): JPEGs are decoded at full size, then resized. 'fast' (opt-in):
+   * libjpeg's DCT scaling shrinks them by up to 8x while decoding, several times faster but not PIL's pixels.
+   */
+  decode: DecodeMode;
   /** At most this many images per class, taken in sorted file order (null: all). The study: 3000. */
   limitPerClass: number | null;
   /** Fraction of the data held out for validation (checkpoint selection). The study: 0.2. */
@@ -99,6 +107,7 @@ export interface Config {
 export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   imageSize: 128,
   resize: 'nearest',
+  decode: 'full',
   limitPerClass: 3000,
   valFraction: 0.2,
   testFraction: 0,
@@ -202,6 +211,7 @@ export function validateConfig(config: Config): Config {
   positiveInt('epochs');
   positiveInt('batchSize');
   if (config.imageSize < 64) fail('imageSize', `must be at least 64 (six 2x poolings; got ${config.imageSize})`);
+  if (!DECODE_MODES.includes(config.decode)) fail('decode', `must be one of ${DECODE_MODES.join(', ')} (got ${config.decode})`);
   if (!RESIZE_METHODS.includes(config.resize)) fail('resize', `must be one of ${RESIZE_METHODS.join(', ')} (got ${config.resize})`);
   if (config.limitPerClass !== null && !(Number.isInteger(config.limitPerClass) && config.limitPerClass > 0)) {
     fail('limitPerClass', `must be a positive integer or null (got ${config.limitPerClass})`);

@@ -1,17 +1,20 @@
 /**
  * Picks the fastest TensorFlow.js backend this machine can run and says which one it is.
  *
- * Order: tfjs-node-gpu (CUDA) > tfjs-node (native libtensorflow, all cores) > wasm (XNNPACK, one thread
- * in Node) > cpu (plain JavaScript, ~500x slower to train: tests only). The native packages are optional
- * dependencies: their install script downloads libtensorflow, which fails offline, and npm then leaves them out.
- * REALFAKE_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu forces one.
+ * Order: tfjs-node-gpu (CUDA) > tfjs-node (native libtensorflow, all cores) > native (realfake's oneDNN addon,
+ * all cores, built at install when libdnnl-dev is there) > wasm (XNNPACK, one thread in Node) > cpu (plain
+ * JavaScript, ~500x slower to train: tests only). The tfjs-node packages are optional dependencies: their
+ * install script downloads libtensorflow, which fails offline, and npm then leaves them out.
+ * REALFAKE_BACKEND=tfjs-node-gpu|tfjs-node|native|wasm|cpu forces one.
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
+import { loadNativeAddon } from './native-addon';
+import { NATIVE_BACKEND, registerNativeBackend } from './native-backend';
 import { registerWasmConvGradients } from './wasm-kernels';
 
-export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'wasm' | 'cpu';
-export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'wasm', 'cpu'];
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'native' | 'wasm' | 'cpu';
+export const BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'native', 'wasm', 'cpu'];
 
 export interface BackendInfo {
   /** What realfake calls it (the package that provides it). */
@@ -55,6 +58,13 @@ async function tryBackend(name: BackendName): Promise<string> {
       loadNative(name);
       if (!(await tf.setBackend('tensorflow'))) throw new Error('tensorflow backend failed to initialise');
       return 'tensorflow';
+    case 'native': {
+      const loaded = loadNativeAddon();
+      if ('missing' in loaded) throw new Error(loaded.missing);
+      registerNativeBackend(loaded.addon);
+      if (!(await tf.setBackend(NATIVE_BACKEND))) throw new Error('native backend failed to initialise');
+      return NATIVE_BACKEND;
+    }
     case 'wasm': {
       const wasm = require('@tensorflow/tfjs-backend-wasm') as typeof import('@tensorflow/tfjs-backend-wasm');
       const dist = path.dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
@@ -100,12 +110,17 @@ export function activeBackend(): BackendInfo | null {
   return active;
 }
 
+/** E.g. "native (oneDNN 2.6.3, 2 threads)", or "wasm (...; native backend unavailable: <why>)". */
 export function describeBackend(info: BackendInfo): string {
   const notes: Record<BackendName, string> = {
     'tfjs-node-gpu': 'native TensorFlow with CUDA',
     'tfjs-node': 'native TensorFlow, all CPU cores',
+    native: 'oneDNN',
     wasm: 'WebAssembly + XNNPACK, one thread per process',
     cpu: 'plain JavaScript, very slow (tests only)',
   };
-  return `${info.name} (${notes[info.name]})`;
+  const loaded = info.name === 'native' ? loadNativeAddon() : null;
+  if (loaded && 'addon' in loaded) notes.native = loaded.addon.info().split('\n')[0];
+  const nativeSkipped = info.skipped.find((s) => s.startsWith('native:'));
+  return `${info.name} (${notes[info.name]}${nativeSkipped ? `; native backend unavailable: ${nativeSkipped.slice('native: '.length)}` : ''})`;
 }

@@ -1,6 +1,6 @@
 /** The flags that override the run config, shared by `train` and `run`. */
 import { Command, Option } from 'commander';
-import { Config, INPUT_MODES, MODEL_FAMILIES, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
+import { Config, DECODE_MODES, INPUT_MODES, MODEL_FAMILIES, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
 import { parseInteger, parseNumber, UsageError } from './common';
 
 export interface ConfigFlags {
@@ -11,6 +11,7 @@ export interface ConfigFlags {
   lr?: number;
   size?: number;
   resize?: Config['resize'];
+  decode?: Config['decode'];
   limit?: number;
   valFraction?: number;
   testFraction?: number;
@@ -38,6 +39,7 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
     .option('--lr <x>', 'Adam learning rate', parseNumber)
     .option('--size <px>', 'image side in pixels (>= 64)', parseInteger)
     .addOption(new Option('--resize <method>', 'resize method').choices(RESIZE_METHODS as string[]))
+    .addOption(new Option('--decode <mode>', 'JPEG decoding: full (as Keras load_img) or fast (shrink while decoding; not PIL-exact)').choices(DECODE_MODES as string[]))
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
@@ -64,6 +66,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         learningRate: flags.lr,
         imageSize: flags.size,
         resize: flags.resize,
+        decode: flags.decode,
         limitPerClass: flags.limit,
         valFraction: flags.valFraction,
         testFraction: flags.testFraction,

@@ -1,6 +1,6 @@
 /** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/data/preprocess.ts). */
 import { Command, Option } from 'commander';
-import { RESIZE_METHODS, ResizeMethod, STUDY_DEFAULTS } from '../config';
+import { DECODE_MODES, DecodeMode, RESIZE_METHODS, ResizeMethod, STUDY_DEFAULTS } from '../config';
 import { configureDecoding, MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE } from '../data/images';
 import { checkClassFolders, preprocessFolders } from '../data/preprocess';
 import { action, escapeControls, parseInteger, UsageError } from './common';
@@ -12,6 +12,7 @@ interface PreprocessFlags {
   limit?: number;
   size: number;
   resize: ResizeMethod;
+  decode: DecodeMode;
   concurrency?: number;
   maxPixels: number;
 }
@@ -30,6 +31,11 @@ export function registerPreprocessCommand(program: Command): void {
         .choices(RESIZE_METHODS as string[])
         .default(STUDY_DEFAULTS.resize),
     )
+    .addOption(
+      new Option('--decode <mode>', 'JPEG decoding: full (as Keras load_img, the study) or fast (shrink while decoding: faster, not PIL-exact)')
+        .choices(DECODE_MODES as string[])
+        .default(STUDY_DEFAULTS.decode),
+    )
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
     .action(action(async (flags: PreprocessFlags) => {
@@ -47,6 +53,7 @@ export function registerPreprocessCommand(program: Command): void {
         out: flags.out,
         size: flags.size,
         resize: flags.resize,
+        decode: flags.decode,
         limitPerClass: flags.limit ?? null,
         concurrency: flags.concurrency,
         onProgress: (p) => {

@@ -13,7 +13,7 @@ import { listImageFiles } from './image-files';
 import { datasetCacheIsFresh, preprocessFolders, sourceFingerprint } from './preprocess';
 import { currentDataSource, type DataSource } from './sources';
 
-type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'>;
+type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'> & Partial<Pick<Config, 'decode'>>;
 
 /** The cache key: a hash of every input that changes the dataset's bytes. Throws when a source folder is missing. */
 export function datasetCacheKey(source: DataSource, settings: DatasetSettings): string {
@@ -24,6 +24,8 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
     size: settings.imageSize,
     resize: settings.resize,
     limitPerClass: settings.limitPerClass,
+    // Only the opt-in joins the key, so full-decode caches keep the keys they had.
+    ...(settings.decode === 'fast' ? { decode: 'fast' } : {}),
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
 }
@@ -31,12 +33,13 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
 /** data/cache/<kind>-<size>px-<resize>-<limit>-<key>: readable, and distinct for distinct inputs. */
 export function datasetCacheDir(source: DataSource, settings: DatasetSettings, dataRoot: string): string {
   const limit = settings.limitPerClass === null ? 'all' : `${settings.limitPerClass}`;
-  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}-${limit}-${datasetCacheKey(source, settings)}`;
+  const decode = settings.decode === 'fast' ? '-fastdecode' : '';
+  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}${decode}-${limit}-${datasetCacheKey(source, settings)}`;
   return path.join(dataRoot, 'cache', name);
 }
 
 function preprocessOptions(source: DataSource, settings: DatasetSettings, out: string) {
-  return { realDir: source.realDir, fakeDir: source.fakeDir, out, size: settings.imageSize, resize: settings.resize, limitPerClass: settings.limitPerClass };
+  return { realDir: source.realDir, fakeDir: source.fakeDir, out, size: settings.imageSize, resize: settings.resize, decode: settings.decode ?? 'full', limitPerClass: settings.limitPerClass };
 }
 
 /** The complete, current cached dataset of `source` with these settings, or null. */

@@ -12,7 +12,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { ResizeMethod } from '../config';
+import type { DecodeMode, ResizeMethod } from '../config';
 import { readJson, resolveStoredPath } from '../files';
 import { readNpy } from './npy';
 
@@ -38,6 +38,8 @@ export interface DatasetInfo {
   /** Images are size x size x 3. */
   size: number;
   resize: ResizeMethod;
+  /** How JPEGs were decoded ('fast': shrink-on-load, an opt-in); absent in datasets made before it existed: 'full'. */
+  decode?: DecodeMode;
   /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
   limitPerClass: number | null;
   /** Rows of X.npy. */

@@ -17,7 +17,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import type { ResizeMethod } from '../config';
+import type { DecodeMode, ResizeMethod } from '../config';
 import { DATASET_FILES, DATASET_VERSION, MANIFEST_HEADER, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
 import { tryInspectPath, FileAccessError } from '../file-access';
@@ -42,6 +42,8 @@ export interface PreprocessOptions {
   size?: number;
   /** Default 'nearest' (PIL NEAREST, Keras load_img's default), as in the study. */
   resize?: ResizeMethod;
+  /** Default 'full' (decode every pixel, as Keras does); 'fast' lets libjpeg shrink JPEGs while decoding. */
+  decode?: DecodeMode;
   /** At most this many usable images per class (null: all). */
   limitPerClass?: number | null;
   /** Images decoded at once. Default: the number of CPU cores. */
@@ -85,6 +87,7 @@ function resolved(options: PreprocessOptions) {
     ...options,
     size: options.size ?? 128,
     resize: options.resize ?? ('nearest' as ResizeMethod),
+    decode: options.decode ?? ('full' as DecodeMode),
     limitPerClass: options.limitPerClass ?? null,
     concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
   };
@@ -114,6 +117,7 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   }
   if (!info) return false;
   if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
+  if ((info.decode ?? 'full') !== o.decode) return false;
   if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false; // resolved on read
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
@@ -251,7 +255,7 @@ async function decodeClasses(
   const stopListening = onInterrupt(() => undefined);
   const load = (file: string) => {
     const problem = unlisted.get(file);
-    return problem === undefined ? loadImageRgb(file, o.size, o.resize) : Promise.reject(new Error(`${file}: ${problem}`));
+    return problem === undefined ? loadImageRgb(file, o.size, o.resize, o.decode) : Promise.reject(new Error(`${file}: ${problem}`));
   };
   try {
     for (const { name, label } of CLASSES) {
@@ -339,6 +343,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     version: DATASET_VERSION,
     size: o.size,
     resize: o.resize,
+    decode: o.decode,
     limitPerClass: o.limitPerClass,
     count: n,
     counts,
@@ -353,7 +358,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
 
   const seconds = (Date.now() - started) / 1000;
   const summary =
-    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize} -> ${o.out} ` +
+    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''} -> ${o.out} ` +
     `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };

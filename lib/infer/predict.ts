@@ -96,7 +96,7 @@ function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
 export class Predictor {
   constructor(
     readonly engine: InferenceEngine,
-    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>,
+    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode'>>,
   ) {}
 
   /**
@@ -110,7 +110,7 @@ export class Predictor {
 
   /** Decodes and resizes exactly as preprocessing did for training. */
   loadPixels(file: string): Promise<Uint8Array> {
-    return loadImageRgb(file, this.config.imageSize, this.config.resize);
+    return loadImageRgb(file, this.config.imageSize, this.config.resize, this.config.decode ?? 'full');
   }
 
   async predictPixels(images: Uint8Array[]): Promise<number[]> {

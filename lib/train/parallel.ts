@@ -347,7 +347,7 @@ export function parallelUnsupported(config: Config): string | null {
 /**
  * A makeStepper for trainRun: a WorkerStepper when config.workers resolves to more than one (0 = one per
  * core) and the backend runs one core per thread (wasm, cpu); otherwise undefined, i.e. fit()'s one-thread
- * LocalStepper (tfjs-node already uses every core). The count actually used goes into run.json.
+ * LocalStepper (tfjs-node and the native backend already use every core). The count actually used goes into run.json.
  */
 export function parallelStepperFactory(config: Config, log: (line: string) => void = () => undefined): NonNullable<TrainRunOptions['makeStepper']> {
   return async ({ run, dataset, model, backend }) => {
@@ -356,6 +356,8 @@ export function parallelStepperFactory(config: Config, log: (line: string) => vo
     if (unsupported && workers > 1) log(`workers: 1 (data-parallel training does not support ${unsupported}; training on one thread)`);
     if (workers <= 1 || unsupported || (backend.name !== 'wasm' && backend.name !== 'cpu')) {
       updateRunMeta(run, { workers: 1 });
+      // The native backend already runs every kernel on all cores (oneDNN's threads): one process, no workers.
+      if (backend.name === 'native') log('workers: none (the native backend uses every core in one process)');
       return undefined;
     }
     const stepper = await WorkerStepper.create({ model, data: dataset, optimizer: makeOptimizer(config), workers, backend: backend.name, log });
