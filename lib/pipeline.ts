@@ -20,7 +20,7 @@ import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, Sy
 import type { Callback } from './train/callbacks';
 
 export interface DataSource {
-  kind: 'user' | 'kaggle' | 'synthetic';
+  kind: 'user' | 'kaggle' | 'synthetic' | 'synthetic-study';
   realDir: string;
   fakeDir: string;
 }
@@ -42,9 +42,9 @@ export function findImageData(dataRoot = 'data'): DataSource | null {
   return candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
 }
 
-/** data/synth, (re)generated when missing or made with other settings. */
-export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void): Promise<DataSource> {
-  const out = path.join(dataRoot, 'synth');
+/** data/synth (or data/<folder>), (re)generated when missing or made with other settings. */
+export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void, folder = 'synth'): Promise<DataSource> {
+  const out = path.join(dataRoot, folder);
   const source: DataSource = { kind: 'synthetic', realDir: path.join(out, 'real'), fakeDir: path.join(out, 'fake') };
   if (!synthDatasetIsFresh({ out, ...params })) {
     log(`generating the synthetic smoke-test dataset (${params.count} + ${params.count} images, ${params.size}px) in ${out}`);
@@ -67,8 +67,17 @@ export async function resolveDataSource(config: Config, dataRoot: string, log: (
 /** A preprocessed copy of `source` for this config, reused while the sources and settings are unchanged. */
 export async function ensureDataset(source: DataSource, config: Config, dataRoot: string, log: (line: string) => void): Promise<string> {
   const limit = config.limitPerClass === null ? 'all' : `${config.limitPerClass}`;
-  const out = path.join(dataRoot, 'cache', `${source.kind}-${config.imageSize}px-${config.resize}-${limit}`);
-  const options = { realDir: source.realDir, fakeDir: source.fakeDir, out, size: config.imageSize, resize: config.resize, limitPerClass: config.limitPerClass };
+  const harmonized = config.harmonize ? '-harmonized' : '';
+  const out = path.join(dataRoot, 'cache', `${source.kind}-${config.imageSize}px-${config.resize}${harmonized}-${limit}`);
+  const options = {
+    realDir: source.realDir,
+    fakeDir: source.fakeDir,
+    out,
+    size: config.imageSize,
+    resize: config.resize,
+    harmonize: config.harmonize,
+    limitPerClass: config.limitPerClass,
+  };
   if (datasetCacheIsFresh(options)) {
     log(`preprocessed data: ${out} (cached)`);
   } else {

@@ -11,6 +11,7 @@ export interface ConfigFlags {
   lr?: number;
   size?: number;
   resize?: Config['resize'];
+  harmonize?: boolean;
   limit?: number;
   valFraction?: number;
   testFraction?: number;
@@ -30,6 +31,7 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
     .option('--lr <x>', 'Adam learning rate', parseNumber)
     .option('--size <px>', 'image side in pixels (>= 64)', parseInteger)
     .addOption(new Option('--resize <method>', 'resize method').choices(RESIZE_METHODS as string[]))
+    .option('--harmonize', 'give both classes the same source size, format and JPEG quality before resizing')
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
@@ -52,6 +54,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         learningRate: flags.lr,
         imageSize: flags.size,
         resize: flags.resize,
+        harmonize: flags.harmonize,
         limitPerClass: flags.limit,
         valFraction: flags.valFraction,
         testFraction: flags.testFraction,

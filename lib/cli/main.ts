@@ -1,5 +1,6 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './audit';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
 import { registerExportCommand } from './export';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerReportCommand(program);
   registerDataCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

@@ -11,6 +11,7 @@ interface PreprocessFlags {
   limit?: number;
   size: number;
   resize: ResizeMethod;
+  harmonize?: boolean;
   concurrency?: number;
 }
 
@@ -24,6 +25,7 @@ export function registerPreprocessCommand(program: Command): void {
     .option('--limit <n>', 'at most n images per class, in sorted file order', parseInteger)
     .option('--size <px>', 'output side in pixels', parseInteger, 128)
     .addOption(new Option('--resize <method>', 'resize method (nearest = Keras load_img / PIL NEAREST, as in the study)').choices(RESIZE_METHODS as string[]).default('nearest'))
+    .option('--harmonize', 'first bring both classes to the same source size, format and JPEG quality (lib/data/harmonize.ts)')
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .action(action(async (flags: PreprocessFlags) => {
       if (flags.size < 8) throw new UsageError(`--size must be at least 8 (got ${flags.size})`);
@@ -34,6 +36,7 @@ export function registerPreprocessCommand(program: Command): void {
         out: flags.out,
         size: flags.size,
         resize: flags.resize,
+        harmonize: flags.harmonize ?? false,
         limitPerClass: flags.limit ?? null,
         concurrency: flags.concurrency,
         onProgress: (p) => {

@@ -10,6 +10,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResizeMethod } from '../config';
+import { parseFacts } from '../audit/image-facts';
+import type { ImageFacts } from '../audit/image-facts';
 import { readNpy } from './npy';
 
 export const DATASET_FILES = {
@@ -31,6 +33,8 @@ export interface DatasetInfo {
   /** Images are size x size x 3. */
   size: number;
   resize: ResizeMethod;
+  /** Both classes' sources were harmonised before the resize (lib/data/harmonize.ts). Absent in older datasets: false. */
+  harmonize?: boolean;
   /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
   limitPerClass: number | null;
   /** Rows of X.npy. */
@@ -66,7 +70,12 @@ export interface ManifestRow {
   label: number;
   status: 'ok' | 'skipped';
   reason: string;
+  /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files and older manifests. */
+  facts?: ImageFacts | null;
 }
+
+/** manifest.csv's first columns; lib/audit/image-facts.ts's AUDIT_COLUMNS follow (newer manifests). */
+export const MANIFEST_BASE_COLUMNS = ['path', 'label', 'status', 'reason'] as const;
 
 /** Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted). */
 export function readManifest(file: string): ManifestRow[] {
@@ -88,8 +97,12 @@ export function readManifest(file: string): ManifestRow[] {
   }
   if (field !== '' || record.length) record.push(field), records.push(record);
   const [header, ...rows] = records;
-  if (header?.join() !== 'path,label,status,reason') throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
-  return rows.map(([p, label, status, reason]) => ({ path: p, label: Number(label), status: status as ManifestRow['status'], reason: reason ?? '' }));
+  if (header?.slice(0, 4).join() !== MANIFEST_BASE_COLUMNS.join()) throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
+  return rows.map((fields) => {
+    const [p, label, status, reason] = fields;
+    const named = Object.fromEntries(header.map((column, i) => [column, fields[i]]));
+    return { path: p, label: Number(label), status: status as ManifestRow['status'], reason: reason ?? '', facts: parseFacts(named) };
+  });
 }
 
 const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';

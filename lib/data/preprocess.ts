@@ -16,9 +16,11 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { ResizeMethod } from '../config';
-import { DATASET_FILES, readDatasetInfo } from './dataset';
+import { DATASET_FILES, MANIFEST_BASE_COLUMNS, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
 import { csvField, writeFileAtomic } from '../files';
+import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
+import { loadHarmonizedRgb } from './harmonize';
 import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
@@ -41,6 +43,8 @@ export interface PreprocessOptions {
   resize?: ResizeMethod;
   /** At most this many usable images per class (null: all). */
   limitPerClass?: number | null;
+  /** Harmonise both classes' sources first (lib/data/harmonize.ts). Default false, as in the study. */
+  harmonize?: boolean;
   /** Images decoded at once. Default: the number of CPU cores. */
   concurrency?: number;
   onProgress?: (progress: PreprocessProgress) => void;
@@ -81,6 +85,7 @@ function resolved(options: PreprocessOptions) {
     size: options.size ?? 128,
     resize: options.resize ?? ('nearest' as ResizeMethod),
     limitPerClass: options.limitPerClass ?? null,
+    harmonize: options.harmonize ?? false,
     concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
   };
 }
@@ -99,6 +104,7 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   }
   if (!info) return false;
   if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
+  if ((info.harmonize ?? false) !== o.harmonize) return false;
   if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false;
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
@@ -109,7 +115,8 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
 }
 
 // Both members carry `reason`, so code reads it without narrowing (tslab compiles notebooks without strict mode).
-type Outcome = { ok: true; pixels: Uint8Array; reason: '' } | { ok: false; reason: string };
+type Outcome = { ok: true; pixels: Uint8Array; facts: ImageFacts; reason: '' } | { ok: false; reason: string };
+type Loaded = { pixels: Uint8Array; facts: ImageFacts };
 
 /**
  * Loads files[0..] with up to `concurrency` loads running, and hands each outcome to `commit` strictly in
@@ -121,7 +128,7 @@ function loadInOrder(
   files: string[],
   limit: number,
   concurrency: number,
-  load: (file: string) => Promise<Uint8Array>,
+  load: (file: string) => Promise<Loaded>,
   commit: (index: number, outcome: Outcome) => void,
 ): Promise<void> {
   const maxUncommitted = concurrency * 4;
@@ -139,7 +146,7 @@ function loadInOrder(
         uncommitted++;
         load(files[index])
           .then(
-            (pixels): Outcome => ({ ok: true, pixels, reason: '' }),
+            ({ pixels, facts }): Outcome => ({ ok: true, pixels, facts, reason: '' }),
             (err): Outcome => ({ ok: false, reason: reasonOf(err, files[index]) }),
           )
           .then((outcome) => {
@@ -198,6 +205,15 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   }
   const y = new Uint8Array(capacity);
   const manifest: ManifestRow[] = [];
+  // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
+  const load = async (file: string): Promise<Loaded> => {
+    if (o.harmonize) {
+      const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
+      return { pixels, facts: await imageFacts(source, file) };
+    }
+    const pixels = await loadImageRgb(file, o.size, o.resize);
+    return { pixels, facts: await imageFacts(await fs.promises.readFile(file), file) };
+  };
   const counts: ClassCounts = { real: 0, fake: 0 };
   const skipped: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
@@ -209,7 +225,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   try {
     for (const { name, label } of CLASSES) {
       const files = candidates[name];
-      await loadInOrder(files, limit, o.concurrency, (file) => loadImageRgb(file, o.size, o.resize), (index, outcome) => {
+      await loadInOrder(files, limit, o.concurrency, load, (index, outcome) => {
         if (outcome.ok) {
           x.set(outcome.pixels, n * imageBytes);
           y[n++] = label;
@@ -218,7 +234,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
         }
-        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason: outcome.reason });
+        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason: outcome.reason, facts: outcome.ok ? outcome.facts : null });
         o.onProgress?.({
           className: name,
           file: files[index],
@@ -242,6 +258,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     version: 1,
     size: o.size,
     resize: o.resize,
+    harmonize: o.harmonize,
     limitPerClass: o.limitPerClass,
     count: n,
     counts,
@@ -256,13 +273,16 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   fs.rmSync(path.join(o.out, DATASET_FILES.info), { force: true });
   writeNpy(path.join(o.out, DATASET_FILES.x), x.subarray(0, n * imageBytes), [n, o.size, o.size, 3]);
   writeNpy(path.join(o.out, DATASET_FILES.y), y.subarray(0, n), [n]);
-  const csv = ['path,label,status,reason', ...manifest.map((r) => [r.path, r.label, r.status, r.reason].map(csvField).join(','))];
+  const csv = [
+    [...MANIFEST_BASE_COLUMNS, ...AUDIT_COLUMNS].join(','),
+    ...manifest.map((r) => [r.path, r.label, r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(',')),
+  ];
   writeFileAtomic(path.join(o.out, DATASET_FILES.manifest), `${csv.join('\n')}\n`);
   writeFileAtomic(path.join(o.out, DATASET_FILES.info), `${JSON.stringify(info, null, 2)}\n`);
 
   const seconds = (Date.now() - started) / 1000;
   const summary =
-    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize} -> ${o.out} ` +
+    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
     `in ${seconds.toFixed(1)} s (${(manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };
