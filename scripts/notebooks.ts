@@ -16,7 +16,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot } from '../lib/files';
 
-export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction'] as const;
+export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '06_shortcut_audit'] as const;
 export const KERNEL_NAME = 'tslab';
 
 export interface RunnerPaths {

@@ -41,23 +41,20 @@ export interface AuditResult {
 /** Images per class of the embedded synthetic audit set (small: it only has to show what the audit finds). */
 export const SYNTH_AUDIT_COUNT = 150;
 
+/** The folders to audit: the given pair, else the embedded synthetic set in the study's two formats (generated once). */
+export async function auditSource(realDir: string | null | undefined, fakeDir: string | null | undefined, config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
+  if (realDir && fakeDir) return { kind: 'user', realDir, fakeDir };
+  const count = Math.min(config.limitPerClass ?? SYNTH_AUDIT_COUNT, SYNTH_AUDIT_COUNT);
+  const params = { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY, formats: 'study' as const };
+  const synth = await ensureSynthData(dataRoot, params, log, 'synth-study');
+  return { ...synth, kind: 'synthetic-study' };
+}
+
 export async function runAudit(options: RunAuditOptions): Promise<AuditResult> {
   const log = options.log ?? (() => undefined);
   const { config } = options;
   const dataRoot = options.dataRoot ?? 'data';
-  let source: DataSource;
-  if (options.realDir && options.fakeDir) {
-    source = { kind: 'user', realDir: options.realDir, fakeDir: options.fakeDir };
-  } else {
-    const count = Math.min(config.limitPerClass ?? SYNTH_AUDIT_COUNT, SYNTH_AUDIT_COUNT);
-    const synth = await ensureSynthData(
-      dataRoot,
-      { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY, formats: 'study' },
-      log,
-      'synth-study',
-    );
-    source = { ...synth, kind: 'synthetic-study' };
-  }
+  const source = await auditSource(options.realDir, options.fakeDir, config, dataRoot, log);
   const dir = path.join(options.outRoot ?? path.join('outputs', 'audit'), new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
   fs.mkdirSync(dir, { recursive: true });
   const rows = await auditFolders({
