@@ -30,7 +30,7 @@ function readNotebook(file: string): { cells: Cell[]; metadata: { kernelspec?: {
 const notebookFile = (name: string) => path.join(paths.notebooks, `${name}.ipynb`);
 const sourceText = (cell: Cell) => (Array.isArray(cell.source) ? cell.source.join('') : cell.source);
 
-test('every notebook are committed without outputs and use the tslab kernel', () => {
+test('every notebook is committed without outputs and uses the tslab kernel', () => {
   for (const name of NOTEBOOKS) {
     const nb = readNotebook(notebookFile(name));
     assert.equal(nb.metadata.kernelspec?.name, 'tslab', `${name}: kernel`);
