@@ -13,7 +13,7 @@ import { evaluateRun } from '../lib/eval/evaluate';
 import { trainRun } from '../lib/train/experiment';
 import { projectRoot } from '../lib/files';
 import { parallelStepperFactory } from '../lib/train/parallel';
-import { ensureDataset } from '../lib/pipeline';
+import { ensureDataset } from '../lib/data/dataset-cache';
 import { REAL_SECTION_MARKER } from './bench';
 
 /** 64 px keeps an epoch near a minute on 2 cores; a test split gives honest numbers (checkpoint chosen on val). */

@@ -23,7 +23,9 @@ export interface Config {
   valFraction: number;
   /** Fraction held out as a test split never seen during training or checkpointing (the study had none). */
   testFraction: number;
-  /** Seed for the split, weight initialisation, shuffling and dropout. */
+  /** Seed of the train/validation(/test) split: NumPy's RandomState(splitSeed), as scikit-learn's random_state. The study: 5. */
+  splitSeed: number;
+  /** Seed of weight initialisation, shuffling and dropout (the study left these unseeded). */
   seed: number;
   /** Dropout rate after each hidden dense layer. The study: 0.5. */
   dropout: number;
@@ -50,6 +52,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   limitPerClass: 3000,
   valFraction: 0.2,
   testFraction: 0,
+  splitSeed: 5,
   seed: 42,
   dropout: 0.5,
   epochs: 100,
@@ -64,8 +67,8 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
 });
 
 export const PRESETS = {
-  /** Exactly the study. */
-  seed: {},
+  /** Exactly the study: its data sizes, split (random_state=5), model and training. */
+  study: {},
   /** Small and fast: a real learning curve in a minute or two on 2 CPU cores. */
   smoke: {
     imageSize: 64,
@@ -80,6 +83,17 @@ export const PRESETS = {
 
 export type PresetName = keyof typeof PRESETS;
 export const PRESET_NAMES = Object.keys(PRESETS) as PresetName[];
+
+/** Old preset names still accepted (and mapped to the current name); `seed` was the study's preset before `study`. */
+export const PRESET_ALIASES: Readonly<Record<string, PresetName>> = { seed: 'study' };
+
+/** The preset a name (or alias) stands for; throws one line listing the choices for an unknown name. */
+export function presetNamed(name: string, where = 'preset'): PresetName {
+  if ((PRESET_NAMES as string[]).includes(name)) return name as PresetName;
+  const alias = PRESET_ALIASES[name];
+  if (alias) return alias;
+  throw new Error(`${where}: unknown preset "${name}" (choose one of: ${PRESET_NAMES.join(', ')})`);
+}
 
 /** Checks every field's type and range; throws one line naming the field. */
 export function validateConfig(config: Config): Config {
@@ -107,6 +121,9 @@ export function validateConfig(config: Config): Config {
     fail('testFraction', `must be >= 0 with valFraction + testFraction < 1 (got ${config.testFraction})`);
   }
   if (!Number.isInteger(config.seed)) fail('seed', `must be an integer (got ${config.seed})`);
+  if (!(Number.isInteger(config.splitSeed) && config.splitSeed >= 0 && config.splitSeed <= 0xffffffff)) {
+    fail('splitSeed', `must be an integer in [0, 2^32 - 1], as NumPy's RandomState takes (got ${config.splitSeed})`);
+  }
   if (!(config.dropout >= 0 && config.dropout < 1)) fail('dropout', `must be in [0, 1) (got ${config.dropout})`);
   if (!(config.learningRate > 0)) fail('learningRate', `must be > 0 (got ${config.learningRate})`);
   for (const beta of ['beta1', 'beta2'] as const) {
@@ -123,10 +140,8 @@ export function validateConfig(config: Config): Config {
 
 /** Study defaults < preset < JSON file < explicit overrides (e.g. command-line flags). */
 export function resolveConfig(options: { preset?: string; file?: string; overrides?: Partial<Config> } = {}): Config {
-  const { preset = 'seed', file, overrides = {} } = options;
-  if (!(PRESET_NAMES as string[]).includes(preset)) {
-    throw new Error(`unknown preset "${preset}" (choose one of: ${PRESET_NAMES.join(', ')})`);
-  }
+  const { preset = 'study', file, overrides = {} } = options;
+  const name = presetNamed(preset);
   let fromFile: Partial<Config> = {};
   if (file) {
     try {
@@ -136,13 +151,11 @@ export function resolveConfig(options: { preset?: string; file?: string; overrid
     }
   }
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
-  return validateConfig({ ...STUDY_DEFAULTS, ...PRESETS[preset as PresetName], ...fromFile, ...defined });
+  return validateConfig({ ...STUDY_DEFAULTS, ...PRESETS[name], ...fromFile, ...defined });
 }
 
 /** The preset chosen by the REALFAKE_PRESET environment variable (used by headless notebook runs and CI). */
-export function presetFromEnv(fallback: PresetName = 'seed'): PresetName {
+export function presetFromEnv(fallback: PresetName = 'study'): PresetName {
   const name = process.env.REALFAKE_PRESET;
-  if (!name) return fallback;
-  if (!(PRESET_NAMES as string[]).includes(name)) throw new Error(`REALFAKE_PRESET: unknown preset "${name}"`);
-  return name as PresetName;
+  return name ? presetNamed(name, 'REALFAKE_PRESET') : fallback;
 }

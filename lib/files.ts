@@ -1,4 +1,8 @@
-/** Small file helpers: atomic writes, so an interruption never leaves a half-written file behind. */
+/**
+ * Small file helpers: atomic writes (an interruption never leaves a half-written file behind), JSON reading with
+ * one-line errors, and paths stored relative to the file that holds them (so they resolve from any working
+ * directory, and a moved project or data folder keeps working).
+ */
 import * as fs from 'fs';
 import * as path from 'path';
 
@@ -19,18 +23,38 @@ export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, JSON.stringify(value, null, 2) + '\n');
 }
 
+/**
+ * A JSON file, or one line naming the file and what is wrong: "<file>: <what> not found", "<file>: cannot read
+ * <what> (<reason>)" or "<file>: not valid JSON (<reason>)".
+ */
 export function readJson<T>(file: string, what = 'file'): T {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
-  } catch {
-    throw new Error(`${file}: ${what} not found`);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new Error(`${file}: ${what} not found`);
+    throw new Error(`${file}: cannot read ${what} (${code ?? (err as Error).message})`);
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
     throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
   }
+}
+
+/**
+ * How a file written into `holderDir` (a manifest, dataset.json, run.json ...) records `target`: relative to
+ * `holderDir`, with forward slashes. Read it back with resolveStoredPath.
+ */
+export function storedPath(target: string, holderDir: string): string {
+  const relative = path.relative(path.resolve(holderDir), path.resolve(target));
+  return (relative || '.').split(path.sep).join('/');
+}
+
+/** The absolute path a stored path stands for (absolute stored paths are kept as they are). */
+export function resolveStoredPath(stored: string, holderDir: string): string {
+  return path.resolve(holderDir, stored);
 }
 
 /** One CSV field, quoted when it holds a quote, comma, line break or edge space (RFC 4180). */

@@ -9,12 +9,14 @@
  * Both first register the tslab kernel project-locally, in .jupyter/ (never in the user's or system's Jupyter),
  * and point Jupyter at it with JUPYTER_PATH. Python with Jupyter is found as REALFAKE_PYTHON, else
  * /usr/bin/python3 (Debian/Ubuntu's apt packages), else python3 on PATH (pip).
- * `run` uses REALFAKE_PRESET=smoke unless the environment sets another preset (seed = the full study: hours).
+ * `run` uses REALFAKE_PRESET=smoke unless the environment sets another preset (study = the full study: hours).
+ * `open` says which parameters the notebooks will use (notebooks/params.json) and how to switch to the full study.
  */
 import { spawnSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot } from '../lib/files';
+import { readNotebookParams } from '../lib/notebook/params';
 
 export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '06_shortcut_audit'] as const;
 export const KERNEL_NAME = 'tslab';
@@ -171,6 +173,14 @@ function openJupyter(args: string[], paths = notebookRunnerPaths()): void {
   if (!python) throw new Error(`no Python with JupyterLab or Notebook found: ${JUPYTER_INSTALL_HINT}`);
   const env = ensureKernel(python, paths);
   const app = lab ? 'jupyterlab' : 'notebook';
+  const params = readNotebookParams();
+  const c = params.config;
+  process.stdout.write(
+    `parameters: ${params.file}: preset "${params.preset}" (${c.imageSize}px, ${c.limitPerClass ?? 'all'} images per class, ${c.epochs} epochs)` +
+      `${Object.keys(params.overrides).length ? ` + overrides ${JSON.stringify(params.overrides)}` : ''}\n` +
+      (params.preset === 'study' ? '' : 'full study: set "preset": "study" in notebooks/params.json (hours on CPU)\n') +
+      '03_training prints its measured time estimate before it trains\n',
+  );
   process.stdout.write(`starting ${lab ? 'JupyterLab' : 'Jupyter Notebook'} in ${paths.notebooks} (kernel: TypeScript / tslab; Ctrl-C to stop)\n`);
   // Jupyter refuses to run as root without --allow-root (containers, CI machines).
   const rootFlag = process.getuid?.() === 0 && !args.includes('--allow-root') ? ['--allow-root'] : [];

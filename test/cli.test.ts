@@ -102,7 +102,7 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
   const run = realfake(['run', '--limit', '10', '--epochs', '1', '--out', 'runs'], cwd);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /generating the synthetic smoke-test dataset \(10 \+ 10 images, 64px\)/);
-  for (const row of ['backend', 'evaluated on', 'inference', 'accuracy', 'precision \\(fake\\)', 'recall \\(fake\\)', 'f1', 'auc', 'confusion', 'run folder', 'figures', 'wall time']) {
+  for (const row of ['backend', 'evaluated on', 'inference', 'accuracy', 'precision', 'recall', 'f1', 'ROC AUC', 'TP / FP / FN / TN', 'run folder', 'figures', 'wall time']) {
     assert.match(run.stdout, new RegExp(`^${row}\\s{2,}\\S`, 'm'), `summary row ${row}`);
   }
   // 20 images, 20 % held back (rounded up): 4, and the two sample predictions come from them.
@@ -110,4 +110,59 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
   assert.equal((run.stdout.match(/^predict \S+\s+(Real|Fake \(AI-generated\)) \(\d+\.\d%\)$/gm) ?? []).length, 2);
   assert.ok(fs.existsSync(path.join(cwd, 'data', 'synth', 'synth.json')));
   assert.equal(fs.readdirSync(path.join(cwd, 'runs')).length, 1);
+});
+
+test('paths in the dataset and run folders resolve from any working directory (the CLI in one, evaluate and predict in another)', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-paths-'));
+  // `npm start` from the project root, with relative paths, as a new user runs it.
+  const run = realfake(['run', '--limit', '10', '--epochs', '1', '--size', '64', '--data-root', 'data', '--out', 'outputs/runs', '--workers', '1'], root);
+  assert.equal(run.code, 0, run.stderr);
+  const [runId] = fs.readdirSync(path.join(root, 'outputs', 'runs'));
+  const runDir = path.join(root, 'outputs', 'runs', runId);
+  const [cacheName] = fs.readdirSync(path.join(root, 'data', 'cache'));
+  const dataDir = path.join(root, 'data', 'cache', cacheName);
+  // Stored relative to the file that holds them, never to the working directory the CLI ran in.
+  const meta = JSON.parse(fs.readFileSync(path.join(runDir, 'run.json'), 'utf8'));
+  assert.equal(meta.dataDir, `../../../data/cache/${cacheName}`);
+  assert.match(meta.datasetFingerprint, /^[0-9a-f]{64}$/);
+  const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'dataset.json'), 'utf8'));
+  assert.deepEqual(info.sources, { real: '../../synth/real', fake: '../../synth/fake' });
+  assert.equal(info.fingerprint, meta.datasetFingerprint);
+  assert.match(fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1], /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,$/);
+  // From notebooks/ (a sibling folder, as Jupyter runs them): the same run evaluates and predicts from its dataset.
+  const elsewhere = path.join(root, 'notebooks');
+  fs.mkdirSync(elsewhere);
+  const evaluate = realfake(['evaluate', '--run', path.relative(elsewhere, runDir), '--engine', 'tfjs'], elsewhere);
+  assert.equal(evaluate.code, 0, evaluate.stderr);
+  const script = `
+    const { heldBackImages } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'train', 'runs.js'))});
+    const held = heldBackImages(${JSON.stringify(path.relative(elsewhere, runDir))}, 1);
+    process.stdout.write(JSON.stringify(held));`;
+  const child = spawnSync(process.execPath, ['-e', script], { cwd: elsewhere, encoding: 'utf8' });
+  assert.equal(child.status, 0, child.stderr);
+  const held = JSON.parse(child.stdout) as Array<{ file: string; label: number }>;
+  assert.equal(held.length, 2);
+  for (const h of held) assert.ok(path.isAbsolute(h.file) && fs.existsSync(h.file), `${h.file} exists`);
+  const predict = realfake(['predict', '--run', path.relative(elsewhere, runDir), '--json', held[0].file], elsewhere);
+  assert.equal(predict.code, 0, predict.stderr);
+  assert.equal(JSON.parse(predict.stdout).file, held[0].file);
+  // The dataset cache is keyed by what changes its bytes: another resize method is another folder.
+  const again = realfake(['run', '--limit', '10', '--epochs', '1', '--size', '64', '--resize', 'bilinear', '--out', 'outputs/runs', '--workers', '1'], root);
+  assert.equal(again.code, 0, again.stderr);
+  assert.equal(fs.readdirSync(path.join(root, 'data', 'cache')).length, 2);
+});
+
+test('evaluate refuses a dataset that is not the one the run trained on', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-stale-'));
+  assert.equal(realfake(['synth', '--out', 'faces', '--count', '8', '--size', '64'], root).code, 0);
+  assert.equal(realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root).code, 0);
+  const train = realfake(['train', '--data', 'prepared', '--preset', 'smoke', '--epochs', '1', '--out', 'runs', '--workers', '1'], root);
+  assert.equal(train.code, 0, train.stderr);
+  const runDir = path.join(root, 'runs', fs.readdirSync(path.join(root, 'runs'))[0]);
+  // The same folder preprocessed again from other images: the run's row numbers would now name other images.
+  assert.equal(realfake(['synth', '--out', 'faces', '--count', '8', '--size', '64', '--seed', '9'], root).code, 0);
+  assert.equal(realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root).code, 0);
+  const evaluate = realfake(['evaluate', '--run', runDir, '--engine', 'tfjs'], root);
+  assert.equal(evaluate.code, 1);
+  assert.match(evaluate.stderr, /prepared: not the dataset run \S+ trained on \(fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\)/);
 });

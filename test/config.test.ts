@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { PRESETS, resolveConfig, STUDY_DEFAULTS } from '../lib/config';
-import { splitIndices } from '../lib/random';
+import { PRESETS, presetNamed, resolveConfig, STUDY_DEFAULTS } from '../lib/config';
 
 test('defaults are the study\'s values', () => {
   const c = resolveConfig();
@@ -42,14 +41,21 @@ test('bad values are rejected with the field named', () => {
   assert.throws(() => resolveConfig({ overrides: { colour: 1 } as never }), /colour is not a known setting/);
 });
 
-test('seeded split: sizes like scikit-learn, disjoint, reproducible', () => {
-  const a = splitIndices(10, 0.2, 0.1, 42);
-  assert.equal(a.val.length, 2);
-  assert.equal(a.test.length, 1);
-  assert.equal(a.train.length, 7);
-  assert.deepEqual(new Set([...a.train, ...a.val, ...a.test]).size, 10);
-  assert.deepEqual(splitIndices(10, 0.2, 0.1, 42), a);
-  assert.notDeepEqual(splitIndices(10, 0.2, 0.1, 43), a);
-  // 6,000 images, 20 %: the study's 1,200 validation images.
-  assert.equal(splitIndices(6000, 0.2, 0, 1).val.length, 1200);
+test('presets: study is exactly the defaults, seed is its old alias; a value equal to the study default is kept', () => {
+  assert.deepEqual(resolveConfig({ preset: 'study' }), { ...STUDY_DEFAULTS });
+  assert.deepEqual(resolveConfig({ preset: 'seed' }), resolveConfig({ preset: 'study' }));
+  assert.equal(presetNamed('seed'), 'study');
+  assert.equal(STUDY_DEFAULTS.splitSeed, 5);
+  // Asking the smoke preset for the study's learning rate gives the study's learning rate (no silent replacement).
+  const c = resolveConfig({ preset: 'smoke', overrides: { learningRate: STUDY_DEFAULTS.learningRate, imageSize: STUDY_DEFAULTS.imageSize } });
+  assert.equal(c.learningRate, STUDY_DEFAULTS.learningRate);
+  assert.equal(c.imageSize, STUDY_DEFAULTS.imageSize);
+  assert.equal(c.epochs, PRESETS.smoke.epochs);
+});
+
+test('splitSeed is its own setting, checked as NumPy checks a seed', () => {
+  assert.equal(resolveConfig({ overrides: { splitSeed: 7 } }).splitSeed, 7);
+  assert.equal(resolveConfig({ overrides: { seed: 7 } }).splitSeed, 5);
+  assert.throws(() => resolveConfig({ overrides: { splitSeed: -1 } }), /splitSeed must be an integer in \[0, 2\^32 - 1\]/);
+  assert.throws(() => resolveConfig({ overrides: { splitSeed: 1.5 } }), /splitSeed/);
 });

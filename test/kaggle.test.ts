@@ -17,6 +17,7 @@ import { extractClassImages } from '../lib/data/unzip';
 import { registerDataCommand } from '../lib/cli/data';
 import { writeZip, type ZipInput } from './helpers/zip';
 import { FakeKaggle } from './helpers/kaggle-server';
+import { toolSkip } from './helpers/tools';
 
 const REAL = `${KAGGLE_DATASETS.real.owner}/${KAGGLE_DATASETS.real.slug}`;
 const FAKE = `${KAGGLE_DATASETS.fake.owner}/${KAGGLE_DATASETS.fake.slug}`;
@@ -227,7 +228,7 @@ test('a corrupt download or a bad CRC is reported, and the file is kept', async 
   assert.deepEqual(fs.readdirSync(path.join(out, 'real')), [], 'no half-written image left behind');
 });
 
-test('a full disk is reported as such and the partial download is kept', { skip: !fs.existsSync('/dev/full') && 'no /dev/full' }, async () => {
+test('a full disk is reported as such and the partial download is kept', { skip: toolSkip(!fs.existsSync('/dev/full') && 'no /dev/full (a Linux device) to fill the disk') }, async () => {
   resetRecords();
   const out = tmpDir();
   const part = `${datasetZipPath(out, KAGGLE_DATASETS.real)}.part`;

@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
+import { skipForMissingTool, toolSkip } from './helpers/tools';
 import { findJupyterPython, JUPYTER_INSTALL_HINT, NOTEBOOKS, notebookRunnerPaths, runNotebooks, type RunSummary } from '../scripts/notebooks';
 
 const paths = notebookRunnerPaths();
@@ -59,7 +60,7 @@ test("the lib code the notebooks import compiles under tslab's compiler settings
   // tslab compiles with its own TypeScript (5.0), without `strict`, and with no DOM types: code that passes
   // the project's tsc can still fail there (e.g. narrowing that needs strictNullChecks, or `window`).
   const tsc = path.join(paths.root, 'node_modules', '@tslab', 'typescript-for-tslab', 'bin', 'tsc');
-  if (!fs.existsSync(tsc)) return void t.skip(`${tsc} not installed (it comes with the tslab devDependency)`);
+  if (skipForMissingTool(t, !fs.existsSync(tsc) && `${tsc} not installed (it comes with the tslab devDependency)`)) return;
   const files = importedLibFiles();
   assert.ok(files.length >= 5, 'notebooks import lib modules');
   const args = ['--noEmit', '--lib', 'es2022', '--target', 'es2022', '--module', 'esnext', '--moduleResolution', 'node', '--esModuleInterop', '--skipLibCheck', '--resolveJsonModule', '--types', 'node', ...files];
@@ -94,7 +95,7 @@ function freshSmokeRun(): RunSummary | null {
 let headless: RunSummary | null = null;
 const jupyterPython = findJupyterPython();
 
-test('npm run notebooks:run executes every notebook headless without a cell error (smoke preset)', { skip: jupyterPython ? false : `Jupyter not installed: ${JUPYTER_INSTALL_HINT}` }, (t) => {
+test('npm run notebooks:run executes every notebook headless without a cell error (smoke preset)', { skip: toolSkip(jupyterPython ? false : `Jupyter not installed: ${JUPYTER_INSTALL_HINT}`) }, (t) => {
   headless = freshSmokeRun();
   if (headless) {
     t.diagnostic(`reusing the headless run of ${headless.startedAt} (${headless.seconds} s): nothing changed since`);
@@ -125,7 +126,7 @@ function chromiumSkipReason(): string | false {
   return fs.existsSync(CHROMIUM) ? false : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set REALFAKE_CHROMIUM)`;
 }
 
-test('the exported evaluation notebook draws its confusion matrix, ROC and loss/accuracy charts in headless Chromium', { skip: jupyterPython ? chromiumSkipReason() : 'Jupyter not installed' }, async (t) => {
+test('the exported evaluation notebook draws its confusion matrix, ROC and loss/accuracy charts in headless Chromium', { skip: jupyterPython ? toolSkip(chromiumSkipReason()) : 'Jupyter not installed' }, async (t) => {
   const htmlFile = path.join(paths.outputs, '04_evaluation.html');
   if (!headless?.ok || !fs.existsSync(htmlFile)) return void t.skip('the headless run did not succeed');
   const { chromium } = require('playwright-core') as typeof import('playwright-core');
@@ -169,4 +170,35 @@ test('the exported evaluation notebook draws its confusion matrix, ROC and loss/
   } finally {
     await browser.close();
   }
+});
+
+test('a dataset and run made by the CLI elsewhere are reused by notebooks run from notebooks/ (01 finds the cache, 05 predicts)', { skip: toolSkip(jupyterPython ? false : `Jupyter not installed: ${JUPYTER_INSTALL_HINT}`) }, () => {
+  const work = fs.mkdtempSync(path.join(require('os').tmpdir(), 'rf-nb-cli-'));
+  const bin = path.join(paths.root, 'bin', 'realfake.js');
+  // The CLI from its own working directory with relative paths, as `npm start` runs from the project root.
+  const cli = spawnSync(process.execPath, [bin, 'run', '--preset', 'smoke', '--limit', '10', '--epochs', '1', '--data-root', 'data', '--out', 'runs', '--workers', '1'], {
+    cwd: work,
+    encoding: 'utf8',
+    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
+  });
+  assert.equal(cli.status, 0, cli.stderr);
+  const paramsFile = path.join(work, 'params.json');
+  fs.writeFileSync(paramsFile, JSON.stringify({ preset: 'smoke', overrides: { limitPerClass: 10, epochs: 1 } }));
+  const saved = { ...process.env };
+  Object.assign(process.env, { REALFAKE_PARAMS: paramsFile, REALFAKE_DATA_ROOT: path.join(work, 'data'), REALFAKE_RUNS_ROOT: path.join(work, 'runs') });
+  let summary: RunSummary;
+  try {
+    summary = runNotebooks(['01_preprocessing', '05_prediction'], { preset: 'smoke', paths: { ...paths, outputs: path.join(work, 'executed'), runFile: path.join(work, 'executed', 'run.json') } });
+  } finally {
+    for (const key of ['REALFAKE_PARAMS', 'REALFAKE_DATA_ROOT', 'REALFAKE_RUNS_ROOT']) {
+      if (saved[key] === undefined) delete process.env[key];
+      else process.env[key] = saved[key];
+    }
+  }
+  assert.deepEqual(summary.notebooks.filter((n) => !n.ok).map((n) => `${n.notebook} cell ${n.cell}: ${n.error}`), []);
+  const executed = fs.readFileSync(path.join(work, 'executed', '01_preprocessing.ipynb'), 'utf8');
+  assert.match(executed, /preprocessed data: \S+data\/cache\/synthetic-64px-nearest-10-[0-9a-f]{12} \(cached\)/, '01 reused the CLI\'s dataset');
+  assert.equal(fs.readdirSync(path.join(work, 'data', 'cache')).length, 1);
+  const predicted = fs.readFileSync(path.join(work, 'executed', '05_prediction.ipynb'), 'utf8');
+  assert.match(predicted, /(Real|Fake \(AI-generated\))/);
 });

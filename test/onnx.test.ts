@@ -13,10 +13,11 @@ import { loadEngine, loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engin
 import { onnxExportIsCurrent } from '../lib/infer/onnx-export';
 import { Predictor, TfjsEngine } from '../lib/infer/predict';
 import { createRun } from '../lib/train/runs';
+import { toolSkip } from './helpers/tools';
 
 const SIZE = 64;
 const runtime = loadOnnxRuntime();
-const skip = 'reason' in runtime ? `${runtime.reason}: ONNX tests skipped` : false;
+const skip = toolSkip('reason' in runtime ? `${runtime.reason}: ONNX tests skipped` : false);
 const FACES = path.join(__dirname, '..', '..', '..', 'shared', 'faces-dev');
 
 let tmp: string;
@@ -78,7 +79,7 @@ before(async () => {
   await initBackend('wasm');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-onnx-'));
   const config = resolveConfig({ preset: 'smoke', overrides: { imageSize: SIZE } });
-  runDir = createRun({ root: tmp, config, preset: 'test', dataDir: tmp, split: { train: [], val: [], test: [] } }).dir;
+  runDir = createRun({ root: tmp, config, preset: 'test', dataDir: tmp, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } }).dir;
   await saveRandomModel(3);
 });
 

@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/backend';
 import { buildModel } from '../lib/model/model';
 import { shardSizes, WorkerStepper } from '../lib/train/parallel';
+import { ensureCompiledLib, staleCompiledFiles } from '../lib/train/compiled';
+import { projectRoot } from '../lib/files';
 import { ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
 
 const SIZE = 64;
@@ -108,4 +113,26 @@ test('a worker that dies rejects the step with a message naming it', async () =>
     await stepper.dispose();
     model.dispose();
   }
+});
+
+test('workers never run stale compiled code: a lib/ file newer than its dist/ copy is found', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-compiled-'));
+  const src = path.join(root, 'lib', 'train');
+  const out = path.join(root, 'dist', 'lib', 'train');
+  fs.mkdirSync(src, { recursive: true });
+  fs.mkdirSync(out, { recursive: true });
+  fs.writeFileSync(path.join(src, 'a.ts'), 'export const a = 1;');
+  fs.writeFileSync(path.join(src, 'b.ts'), 'export const b = 1;');
+  fs.writeFileSync(path.join(src, 'types.d.ts'), 'export type T = 1;');
+  fs.writeFileSync(path.join(out, 'a.js'), '');
+  const past = new Date(Date.now() - 60_000);
+  fs.utimesSync(path.join(src, 'a.ts'), past, past);
+  assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), [path.join(src, 'b.ts')], 'b.js is missing');
+  fs.writeFileSync(path.join(out, 'b.js'), '');
+  assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), []);
+  fs.utimesSync(path.join(out, 'a.js'), new Date(past.getTime() - 1000), new Date(past.getTime() - 1000));
+  assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), [path.join(src, 'a.ts')], 'a.ts edited after a.js');
+  // This project: after ensureCompiledLib (which compiles only when something is stale) nothing is stale.
+  ensureCompiledLib();
+  assert.deepEqual(staleCompiledFiles(path.join(projectRoot(), 'lib'), path.join(projectRoot(), 'dist', 'lib')), []);
 });

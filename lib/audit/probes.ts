@@ -12,7 +12,7 @@ import type { Config } from '../config';
 import { initBackend } from '../backend/backend';
 import { loadDataset, readManifest } from '../data/dataset';
 import type { Dataset } from '../data/dataset';
-import { selectRows, splitRows } from '../train/experiment';
+import { datasetSplit } from '../data/split';
 import { bootstrapAccuracyAuc, Interval } from './bootstrap';
 import { cnnProbeScores, CnnProbeOptions } from './cnn-probe';
 import type { ImageFacts } from './image-facts';
@@ -70,7 +70,7 @@ function datasetFacts(dataset: Dataset): ImageFacts[] {
 
 /** The training and held-back rows of `dataset` under `config`, exactly as trainRun splits them. */
 export function probeSplit(dataset: Dataset, config: Config): { train: number[]; held: number[]; split: 'test' | 'val' } {
-  const split = splitRows(selectRows(dataset.y, config.limitPerClass), config);
+  const split = datasetSplit(dataset.y, config);
   return split.test.length ? { train: split.train, held: split.test, split: 'test' } : { train: split.train, held: split.val, split: 'val' };
 }
 

@@ -6,7 +6,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config';
-import { DataSource, ensureSynthData } from '../pipeline';
+import { ensureSynthData } from '../data/sources';
+import type { DataSource } from '../data/sources';
 import { DEFAULT_SYNTH_DIFFICULTY } from '../data/synth';
 import { AuditRow, auditFindings, auditFolders, auditSummary, writeAudit } from './audit';
 import { CompareOptions, ComparisonRow, comparisonTable, compareStudyVsHarmonized, markdownTable, writeComparison } from './compare';

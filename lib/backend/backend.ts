@@ -26,7 +26,6 @@ let active: BackendInfo | null = null;
 
 // tfjs-node 4.22 calls util.isNullOrUndefined, removed in Node 23; restore it so the native backend loads there.
 function polyfillNodeUtil(): void {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const util = require('util');
   if (typeof util.isNullOrUndefined !== 'function') util.isNullOrUndefined = (v: unknown) => v === null || v === undefined;
 }

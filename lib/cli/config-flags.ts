@@ -1,6 +1,6 @@
 /** The flags that override the run config, shared by `train` and `run`. */
 import { Command, Option } from 'commander';
-import { Config, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
+import { Config, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
 import { parseInteger, parseNumber, UsageError } from './common';
 
 export interface ConfigFlags {
@@ -15,6 +15,7 @@ export interface ConfigFlags {
   limit?: number;
   valFraction?: number;
   testFraction?: number;
+  splitSeed?: number;
   seed?: number;
   dropout?: number;
   earlyStopping?: number;
@@ -24,7 +25,11 @@ export interface ConfigFlags {
 
 export function addConfigFlags(command: Command, defaultPreset: string): Command {
   return command
-    .addOption(new Option('--preset <name>', 'starting values').choices(PRESET_NAMES).default(defaultPreset))
+    .addOption(
+      new Option('--preset <name>', `starting values (study = exactly the study; ${Object.keys(PRESET_ALIASES).join(', ')}: old name of study)`)
+        .choices([...PRESET_NAMES, ...Object.keys(PRESET_ALIASES)])
+        .default(defaultPreset),
+    )
     .option('--config <file.json>', 'JSON file with config values (e.g. a run\'s config.json)')
     .option('--epochs <n>', 'training epochs', parseInteger)
     .option('--batch-size <n>', 'mini-batch size', parseInteger)
@@ -35,7 +40,8 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
-    .option('--seed <n>', 'seed for split, weights, shuffling and dropout', parseInteger)
+    .option('--split-seed <n>', "seed of the split (NumPy RandomState, as scikit-learn's random_state; the study: 5)", parseInteger)
+    .option('--seed <n>', 'seed for weights, shuffling and dropout', parseInteger)
     .option('--dropout <rate>', 'dropout rate', parseNumber)
     .option('--early-stopping <patience>', 'stop after this many epochs without val_accuracy gain', parseInteger)
     .option('--workers <n>', 'training worker threads on CPU backends (0: one per core)', parseInteger)
@@ -58,6 +64,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         limitPerClass: flags.limit,
         valFraction: flags.valFraction,
         testFraction: flags.testFraction,
+        splitSeed: flags.splitSeed,
         seed: flags.seed,
         dropout: flags.dropout,
         earlyStoppingPatience: flags.earlyStopping,

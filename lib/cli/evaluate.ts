@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
 import type { EngineChoice } from '../infer/onnx-engine';
-import { formatMetricsTable } from '../eval/summary';
+import { formatMetricsTable } from '../eval/tables';
 import { engineOption } from './export';
 import { action } from './common';
 

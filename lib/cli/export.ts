@@ -2,14 +2,14 @@
 import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend';
 import { exportRunToOnnx } from '../infer/onnx-export';
-import { ENGINE_CHOICES } from '../infer/onnx-engine';
+import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../infer/onnx-engine';
 import { action } from './common';
 
 /** `--engine auto|onnx|tfjs`, shared by predict and evaluate. */
 export function engineOption(): Option {
   return new Option('--engine <name>', 'inference engine: onnx (onnxruntime-node, all cores), tfjs, or auto = onnx when available')
     .choices(ENGINE_CHOICES as string[])
-    .default('auto');
+    .default(DEFAULT_ENGINE);
 }
 
 export function registerExportCommand(program: Command): void {

@@ -36,12 +36,17 @@ export function registerPredictCommand(program: Command): void {
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
       const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
-      if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
-      const { predictions, failures } = await predictor.predictFiles(files, {
-        onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
-        onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
-      });
-      await predictor.dispose();
+      let result: Awaited<ReturnType<Predictor['predictFiles']>>;
+      try {
+        if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+        result = await predictor.predictFiles(files, {
+          onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
+          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+        });
+      } finally {
+        await predictor.dispose();
+      }
+      const { predictions, failures } = result;
       if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
       if (predictions.length === 0) throw new Error('no image could be read');
     }));

@@ -1,6 +1,7 @@
 /** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/data/preprocess.ts). */
 import { Command, Option } from 'commander';
-import { RESIZE_METHODS, ResizeMethod } from '../config';
+import { RESIZE_METHODS, ResizeMethod, STUDY_DEFAULTS } from '../config';
+import { MIN_IMAGE_SIDE } from '../data/images';
 import { preprocessFolders } from '../data/preprocess';
 import { action, parseInteger, UsageError } from './common';
 
@@ -23,12 +24,16 @@ export function registerPreprocessCommand(program: Command): void {
     .requiredOption('--fake <dir>', 'folder of AI-generated face images')
     .requiredOption('--out <dir>', 'output folder')
     .option('--limit <n>', 'at most n images per class, in sorted file order', parseInteger)
-    .option('--size <px>', 'output side in pixels', parseInteger, 128)
-    .addOption(new Option('--resize <method>', 'resize method (nearest = Keras load_img / PIL NEAREST, as in the study)').choices(RESIZE_METHODS as string[]).default('nearest'))
+    .option('--size <px>', 'output side in pixels', parseInteger, STUDY_DEFAULTS.imageSize)
+    .addOption(
+      new Option('--resize <method>', 'resize method (nearest = Keras load_img / PIL NEAREST, as in the study)')
+        .choices(RESIZE_METHODS as string[])
+        .default(STUDY_DEFAULTS.resize),
+    )
     .option('--harmonize', 'first bring both classes to the same source size, format and JPEG quality (lib/data/harmonize.ts)')
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .action(action(async (flags: PreprocessFlags) => {
-      if (flags.size < 8) throw new UsageError(`--size must be at least 8 (got ${flags.size})`);
+      if (flags.size < MIN_IMAGE_SIDE) throw new UsageError(`--size must be at least ${MIN_IMAGE_SIDE} (got ${flags.size})`);
       if (flags.limit !== undefined && flags.limit <= 0) throw new UsageError(`--limit must be positive (got ${flags.limit})`);
       const result = await preprocessFolders({
         realDir: flags.real,

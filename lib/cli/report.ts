@@ -1,8 +1,9 @@
 /** `realfake report --run RUNDIR`: compare a run with the study (logic in lib/eval/report.ts). */
-import * as fs from 'fs';
 import * as path from 'path';
 import { Command } from 'commander';
-import { buildReport, textTable } from '../eval/report';
+import { buildReport } from '../eval/report';
+import { textTable } from '../eval/tables';
+import { writeFileAtomic } from '../files';
 import { UsageError, action } from './common';
 
 export function registerReportCommand(program: Command): void {
@@ -15,7 +16,7 @@ export function registerReportCommand(program: Command): void {
         if (!flags.run) throw new UsageError('report needs --run RUNDIR (a folder with metrics.json and config.json)');
         const report = buildReport(flags.run);
         const out = path.join(flags.run, 'report.md');
-        fs.writeFileSync(out, report.markdown);
+        writeFileAtomic(out, report.markdown);
         const metrics = textTable(
           ['Metric', 'This run', 'Study (as published)', 'Study (corrected)'],
           report.rows.map((r) => [r.metric, r.run, r.published, r.corrected]),

@@ -1,5 +1,7 @@
 /** `realfake run` (= `npm start`): the whole study on whatever data is present (logic in lib/pipeline.ts). */
 import { Command } from 'commander';
+import { presetNamed } from '../config';
+import { DEFAULT_DATA_ROOT } from '../data/sources';
 import { formatPipelineSummary, runPipeline } from '../pipeline';
 import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
@@ -11,13 +13,13 @@ export function registerRunCommand(program: Command): void {
   const command = program
     .command('run')
     .description('the main job: data (yours in data/real + data/fake, else the study\'s in data/kaggle, else synthetic) > preprocess > train > evaluate > predict two samples > summary')
-    .option('--data-root <dir>', 'where to look for data', 'data')
+    .option('--data-root <dir>', 'where to look for data', DEFAULT_DATA_ROOT)
     .option('--out <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR);
   addConfigFlags(command, 'smoke').action(action(async (flags: ConfigFlags & { dataRoot: string; out: string }) => {
     const config = configFromFlags(flags);
     const result = await runPipeline({
       config,
-      preset: flags.preset ?? 'smoke',
+      preset: presetNamed(flags.preset ?? 'smoke'),
       dataRoot: flags.dataRoot,
       runsDir: flags.out,
       callbacks: [new BatchProgressBar(), new GracefulInterrupt()],

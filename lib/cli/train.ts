@@ -1,5 +1,6 @@
 /** `realfake train`: the study's model and training on a preprocessed dataset (logic in lib/train/experiment.ts). */
 import { Command } from 'commander';
+import { presetNamed } from '../config';
 import { trainRun } from '../train/experiment';
 import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
@@ -13,12 +14,12 @@ export function registerTrainCommand(program: Command): void {
     .description('train the study\'s CNN; writes config, history, the best-val_accuracy checkpoint and metrics inputs to outputs/runs/<id>/')
     .requiredOption('--data <dir>', 'preprocessed dataset folder (from `realfake preprocess`)')
     .option('--out <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR);
-  addConfigFlags(command, 'seed').action(action(async (flags: ConfigFlags & { data: string; out: string }) => {
+  addConfigFlags(command, 'study').action(action(async (flags: ConfigFlags & { data: string; out: string }) => {
     const config = configFromFlags(flags);
     const result = await trainRun({
       dataDir: flags.data,
       config,
-      preset: flags.preset ?? 'seed',
+      preset: presetNamed(flags.preset ?? 'study'),
       runsDir: flags.out,
       callbacks: [new BatchProgressBar(), new GracefulInterrupt()],
       makeStepper: stepperFactory(config),

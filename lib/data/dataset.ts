@@ -2,17 +2,23 @@
  * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
- *   manifest.csv path,label,status,reason for every file tried; the status=ok rows are X's rows, in order
+ *   manifest.csv path,label,status,reason, then the image's audit columns (lib/audit/image-facts.ts AUDIT_COLUMNS),
+ *                for every file tried; the status=ok rows are X's rows, in order
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
+ * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
+ * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
  * Pixels stay uint8 on disk and in memory (a 6000-image float32 copy would be 4x larger); scaling to [0, 1]
  * happens batch by batch where tensors are made.
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResizeMethod } from '../config';
+import { resolveStoredPath } from '../files';
 import { parseFacts } from '../audit/image-facts';
 import type { ImageFacts } from '../audit/image-facts';
 import { readNpy } from './npy';
+
+export const DATASET_VERSION = 3;
 
 export const DATASET_FILES = {
   x: 'X.npy',
@@ -29,12 +35,16 @@ export interface ClassCounts {
 /** dataset.json */
 export interface DatasetInfo {
   format: 'realfake-dataset';
-  version: 1;
+  /**
+   * 3: manifest.csv carries each image's audit columns, dataset.json `harmonize`; 2: paths stored relative to the
+   * dataset folder, content fingerprint (1 stored paths relative to the cwd).
+   */
+  version: typeof DATASET_VERSION;
   /** Images are size x size x 3. */
   size: number;
   resize: ResizeMethod;
-  /** Both classes' sources were harmonised before the resize (lib/data/harmonize.ts). Absent in older datasets: false. */
-  harmonize?: boolean;
+  /** Both classes' sources were harmonised before the resize (lib/data/harmonize.ts). */
+  harmonize: boolean;
   /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
   limitPerClass: number | null;
   /** Rows of X.npy. */
@@ -43,10 +53,12 @@ export interface DatasetInfo {
   /** Files tried but not usable (listed in manifest.csv with the reason). */
   skipped: number;
   skippedPerClass: ClassCounts;
-  /** Absolute source folders. */
+  /** Source folders (relative to the dataset folder on disk; absolute once read by readDatasetInfo). */
   sources: { real: string; fake: string };
   /** Hash of the source folders' image file names, sizes and modification times (see datasetCacheIsFresh). */
   sourceFingerprint: string;
+  /** sha256 of X.npy's and Y.npy's contents: what a run records, to recognise the data it trained on. */
+  fingerprint: string;
   /** ISO time the dataset was written. */
   created: string;
 }
@@ -70,14 +82,17 @@ export interface ManifestRow {
   label: number;
   status: 'ok' | 'skipped';
   reason: string;
-  /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files and older manifests. */
+  /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
   facts?: ImageFacts | null;
 }
 
-/** manifest.csv's first columns; lib/audit/image-facts.ts's AUDIT_COLUMNS follow (newer manifests). */
+/** manifest.csv's first columns; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. */
 export const MANIFEST_BASE_COLUMNS = ['path', 'label', 'status', 'reason'] as const;
 
-/** Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted). */
+/**
+ * Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted); paths come
+ * back absolute, resolved from the manifest's folder.
+ */
 export function readManifest(file: string): ManifestRow[] {
   const text = fs.readFileSync(file, 'utf8');
   const records: string[][] = [];
@@ -87,37 +102,62 @@ export function readManifest(file: string): ManifestRow[] {
   for (let i = 0; i < text.length; i++) {
     const ch = text[i];
     if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') (field += '"'), i++;
-      else if (ch === '"') quoted = false;
+      if (ch === '"' && text[i + 1] === '"') {
+        field += '"';
+        i++;
+      } else if (ch === '"') quoted = false;
       else field += ch;
     } else if (ch === '"') quoted = true;
-    else if (ch === ',') record.push(field), (field = '');
-    else if (ch === '\n') record.push(field), records.push(record), (record = []), (field = '');
-    else if (ch !== '\r') field += ch;
+    else if (ch === ',') {
+      record.push(field);
+      field = '';
+    } else if (ch === '\n') {
+      record.push(field);
+      records.push(record);
+      record = [];
+      field = '';
+    } else if (ch !== '\r') field += ch;
   }
-  if (field !== '' || record.length) record.push(field), records.push(record);
+  if (field !== '' || record.length) {
+    record.push(field);
+    records.push(record);
+  }
   const [header, ...rows] = records;
   if (header?.slice(0, 4).join() !== MANIFEST_BASE_COLUMNS.join()) throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
+  const dir = path.dirname(file);
   return rows.map((fields) => {
     const [p, label, status, reason] = fields;
     const named = Object.fromEntries(header.map((column, i) => [column, fields[i]]));
-    return { path: p, label: Number(label), status: status as ManifestRow['status'], reason: reason ?? '', facts: parseFacts(named) };
+    return {
+      path: resolveStoredPath(p, dir),
+      label: Number(label),
+      status: status as ManifestRow['status'],
+      reason: reason ?? '',
+      facts: parseFacts(named),
+    };
   });
 }
 
 const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';
 
-/** dataset.json of a dataset folder, or null when there is none (never written, or writing was interrupted). */
+/**
+ * dataset.json of a dataset folder with its source folders resolved to absolute paths, or null when there is
+ * none (never written, or writing was interrupted). A dataset written by an older realfake is an error.
+ */
 export function readDatasetInfo(dir: string): DatasetInfo | null {
   const file = path.join(dir, DATASET_FILES.info);
   if (!fs.existsSync(file)) return null;
+  let info: DatasetInfo;
   try {
-    const info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
+    info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
     if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
-    return info;
   } catch (err) {
     throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
   }
+  if (info.version !== DATASET_VERSION) {
+    throw new Error(`${file}: dataset format version ${info.version}, this realfake reads ${DATASET_VERSION}; ${HOW_TO_MAKE} again`);
+  }
+  return { ...info, sources: { real: resolveStoredPath(info.sources.real, dir), fake: resolveStoredPath(info.sources.fake, dir) } };
 }
 
 /** Loads a preprocessed dataset folder, checking that X, Y and dataset.json agree. */
@@ -137,7 +177,15 @@ export function loadDataset(dir: string): Dataset {
     throw new Error(`${yFile}: expected uint8 [${n}], found ${y.dtype} [${y.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
   }
   const manifestPath = path.join(dir, DATASET_FILES.manifest);
-  const files = readManifest(manifestPath).filter((row) => row.status === 'ok').map((row) => row.path);
+  const files = readManifest(manifestPath)
+    .filter((row) => row.status === 'ok')
+    .map((row) => row.path);
   if (files.length !== n) throw new Error(`${manifestPath}: lists ${files.length} usable images but X.npy has ${n}; ${HOW_TO_MAKE} again`);
   return { x: x.data as Uint8Array, y: y.data as Uint8Array, files, n, size: info.size, info, manifestPath };
+}
+
+/** The pixels of one row (a view, not a copy): size x size x 3 uint8 RGB. */
+export function datasetImage(dataset: Pick<Dataset, 'x' | 'size'>, row: number): Uint8Array {
+  const bytes = dataset.size * dataset.size * 3;
+  return dataset.x.subarray(row * bytes, (row + 1) * bytes);
 }

@@ -16,15 +16,14 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { ResizeMethod } from '../config';
-import { DATASET_FILES, MANIFEST_BASE_COLUMNS, readDatasetInfo } from './dataset';
+import { DATASET_FILES, DATASET_VERSION, MANIFEST_BASE_COLUMNS, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
-import { csvField, writeFileAtomic } from '../files';
+import { csvField, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
+import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
 import { loadHarmonizedRgb } from './harmonize';
-import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
-
 
 const CLASSES = [
   { name: 'real', label: 0 },
@@ -105,7 +104,7 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   if (!info) return false;
   if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
   if ((info.harmonize ?? false) !== o.harmonize) return false;
-  if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false;
+  if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false; // resolved on read
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
     return sourceFingerprint([...listImageFiles(o.realDir), ...listImageFiles(o.fakeDir)]) === info.sourceFingerprint;
@@ -178,33 +177,36 @@ function reasonOf(err: unknown, file: string): string {
 }
 
 
-/** Converts two image folders into a dataset folder; see the module comment. Throws one line on fatal problems. */
-export async function preprocessFolders(options: PreprocessOptions): Promise<PreprocessResult> {
-  const o = resolved(options);
-  if (!Number.isInteger(o.size) || o.size <= 0) throw new Error(`size must be a positive integer (got ${o.size})`);
-  if (o.limitPerClass !== null && !(Number.isInteger(o.limitPerClass) && o.limitPerClass > 0)) {
-    throw new Error(`limitPerClass must be a positive integer or null (got ${o.limitPerClass})`);
+interface DecodedClasses {
+  x: Uint8Array;
+  y: Uint8Array;
+  n: number;
+  manifest: ManifestRow[];
+  counts: ClassCounts;
+  skipped: ClassCounts;
+}
+
+/** Room for every image that may be kept (the limit, or all candidates), as one uint8 buffer. */
+function allocatePixels(capacity: number, size: number): Uint8Array {
+  const bytes = capacity * size * size * 3;
+  try {
+    return new Uint8Array(bytes);
+  } catch {
+    throw new Error(`cannot allocate ${(bytes / 2 ** 30).toFixed(1)} GiB for ${capacity} images of ${size}px; set a lower limitPerClass or size`);
   }
-  const started = Date.now();
-  const dirs: Record<ClassName, string> = { real: o.realDir, fake: o.fakeDir };
-  const candidates = Object.fromEntries(CLASSES.map(({ name }) => [name, listImageFiles(dirs[name])])) as Record<ClassName, string[]>;
-  for (const { name } of CLASSES) {
-    if (candidates[name].length === 0) {
-      throw new Error(`${dirs[name]}: no image files for class ${name} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
-    }
-  }
+}
+
+/** Decodes each class's candidates in file order into one buffer, real first, skipping (and recording) bad files. */
+async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassName, string>, candidates: Record<ClassName, string[]>): Promise<DecodedClasses> {
   const limit = o.limitPerClass ?? Infinity;
   const planned = Object.fromEntries(CLASSES.map(({ name }) => [name, Math.min(limit, candidates[name].length)])) as Record<ClassName, number>;
   const imageBytes = o.size * o.size * 3;
-  const capacity = planned.real + planned.fake;
-  let x: Uint8Array;
-  try {
-    x = new Uint8Array(capacity * imageBytes);
-  } catch {
-    throw new Error(`cannot allocate ${((capacity * imageBytes) / 2 ** 30).toFixed(1)} GiB for ${capacity} images of ${o.size}px; set a lower limitPerClass or size`);
-  }
-  const y = new Uint8Array(capacity);
+  const x = allocatePixels(planned.real + planned.fake, o.size);
+  const y = new Uint8Array(planned.real + planned.fake);
   const manifest: ManifestRow[] = [];
+  const counts: ClassCounts = { real: 0, fake: 0 };
+  const skipped: ClassCounts = { real: 0, fake: 0 };
+  let n = 0;
   // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
   const load = async (file: string): Promise<Loaded> => {
     if (o.harmonize) {
@@ -214,9 +216,6 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     const pixels = await loadImageRgb(file, o.size, o.resize);
     return { pixels, facts: await imageFacts(await fs.promises.readFile(file), file) };
   };
-  const counts: ClassCounts = { real: 0, fake: 0 };
-  const skipped: ClassCounts = { real: 0, fake: 0 };
-  let n = 0;
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
   // oversubscribing the cores (sharp's default on glibc Linux is already 1).
@@ -252,10 +251,51 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   } finally {
     sharp.concurrency(sharpThreads);
   }
+  return { x: x.subarray(0, n * imageBytes), y: y.subarray(0, n), n, manifest, counts, skipped };
+}
 
+/** sha256 of the pixels and labels: the dataset's identity, whatever folder it sits in. */
+export function contentFingerprint(x: Uint8Array, y: Uint8Array): string {
+  return createHash('sha256').update(x).update(y).digest('hex');
+}
+
+/**
+ * Writes X.npy, Y.npy, manifest.csv, then dataset.json (the completion marker) into `out`. Paths go in relative
+ * to `out` (lib/files.ts storedPath), so the dataset reads the same from any working directory.
+ */
+function writeDatasetFolder(out: string, decoded: DecodedClasses, info: DatasetInfo): void {
+  fs.mkdirSync(out, { recursive: true });
+  // Remove the completion marker first: if we are interrupted below, the folder no longer claims to be complete.
+  fs.rmSync(path.join(out, DATASET_FILES.info), { force: true });
+  writeNpy(path.join(out, DATASET_FILES.x), decoded.x, [decoded.n, info.size, info.size, 3]);
+  writeNpy(path.join(out, DATASET_FILES.y), decoded.y, [decoded.n]);
+  const row = (r: ManifestRow) => [storedPath(r.path, out), r.label, r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(',');
+  const header = [...MANIFEST_BASE_COLUMNS, ...AUDIT_COLUMNS].join(',');
+  writeFileAtomic(path.join(out, DATASET_FILES.manifest), [header, ...decoded.manifest.map(row)].join('\n') + '\n');
+  const sources = { real: storedPath(info.sources.real, out), fake: storedPath(info.sources.fake, out) };
+  writeJsonAtomic(path.join(out, DATASET_FILES.info), { ...info, sources });
+}
+
+/** Converts two image folders into a dataset folder; see the module comment. Throws one line on fatal problems. */
+export async function preprocessFolders(options: PreprocessOptions): Promise<PreprocessResult> {
+  const o = resolved(options);
+  if (!Number.isInteger(o.size) || o.size <= 0) throw new Error(`size must be a positive integer (got ${o.size})`);
+  if (o.limitPerClass !== null && !(Number.isInteger(o.limitPerClass) && o.limitPerClass > 0)) {
+    throw new Error(`limitPerClass must be a positive integer or null (got ${o.limitPerClass})`);
+  }
+  const started = Date.now();
+  const dirs: Record<ClassName, string> = { real: o.realDir, fake: o.fakeDir };
+  const candidates = Object.fromEntries(CLASSES.map(({ name }) => [name, listImageFiles(dirs[name])])) as Record<ClassName, string[]>;
+  for (const { name } of CLASSES) {
+    if (candidates[name].length === 0) {
+      throw new Error(`${dirs[name]}: no image files for class ${name} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
+    }
+  }
+  const decoded = await decodeClasses(o, dirs, candidates);
+  const { n, counts, skipped } = decoded;
   const info: DatasetInfo = {
     format: 'realfake-dataset',
-    version: 1,
+    version: DATASET_VERSION,
     size: o.size,
     resize: o.resize,
     harmonize: o.harmonize,
@@ -266,24 +306,15 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     skippedPerClass: skipped,
     sources: { real: path.resolve(o.realDir), fake: path.resolve(o.fakeDir) },
     sourceFingerprint: sourceFingerprint([...candidates.real, ...candidates.fake]),
+    fingerprint: contentFingerprint(decoded.x, decoded.y),
     created: new Date().toISOString(),
   };
-  fs.mkdirSync(o.out, { recursive: true });
-  // Remove the completion marker first: if we are interrupted below, the folder no longer claims to be complete.
-  fs.rmSync(path.join(o.out, DATASET_FILES.info), { force: true });
-  writeNpy(path.join(o.out, DATASET_FILES.x), x.subarray(0, n * imageBytes), [n, o.size, o.size, 3]);
-  writeNpy(path.join(o.out, DATASET_FILES.y), y.subarray(0, n), [n]);
-  const csv = [
-    [...MANIFEST_BASE_COLUMNS, ...AUDIT_COLUMNS].join(','),
-    ...manifest.map((r) => [r.path, r.label, r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(',')),
-  ];
-  writeFileAtomic(path.join(o.out, DATASET_FILES.manifest), `${csv.join('\n')}\n`);
-  writeFileAtomic(path.join(o.out, DATASET_FILES.info), `${JSON.stringify(info, null, 2)}\n`);
+  writeDatasetFolder(o.out, decoded, info);
 
   const seconds = (Date.now() - started) / 1000;
   const summary =
     `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
-    `in ${seconds.toFixed(1)} s (${(manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
+    `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };
 }

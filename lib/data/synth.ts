@@ -22,7 +22,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
-import { writeJsonAtomic } from '../files';
+import { readJson, writeFileAtomic, writeJsonAtomic } from '../files';
 import { gaussian, makeRng } from '../random';
 import type { Rng } from '../random';
 
@@ -41,6 +41,9 @@ export const SYNTH_DEFAULTS = {
   seed: 42,
   difficulty: DEFAULT_SYNTH_DIFFICULTY,
 } as const;
+
+/** The smallest image side the generator draws (its faces are drawn at half size, then upsampled 2x). */
+export const MIN_SYNTH_SIZE = 16;
 
 /** Sensor noise standard deviation, in 8-bit levels (varies per image in this range). */
 const SENSOR_NOISE_RANGE: [number, number] = [1.5, 4];
@@ -107,8 +110,8 @@ const shade = (c: Rgb, factor: number): Rgb => c.map((v) => clamp255(v * factor)
 const css = (c: Rgb) => `rgb(${c.map(Math.round).join(',')})`;
 const f = (v: number) => v.toFixed(2);
 
-/** The drawing of one random face on a 100 x 100 canvas (SVG elements). All randomness comes from `rng`. */
-export function faceDrawing(rng: Rng): string {
+/** The background: a two-colour gradient at a random angle and three translucent blobs (drawn first). */
+function drawBackground(rng: Rng) {
   const bgA = [uniform(rng, 0, 255), uniform(rng, 0, 255), uniform(rng, 0, 255)] as Rgb;
   const bgB = jitter(rng, bgA, 90);
   const bgAngle = uniform(rng, 0, 360);
@@ -116,7 +119,11 @@ export function faceDrawing(rng: Rng): string {
     const c = jitter(rng, bgB, 80);
     return `<ellipse cx="${f(uniform(rng, 0, 100))}" cy="${f(uniform(rng, 0, 100))}" rx="${f(uniform(rng, 10, 40))}" ry="${f(uniform(rng, 10, 40))}" fill="${css(c)}" opacity="0.35"/>`;
   }).join('');
+  return { bgA, bgB, bgAngle, blobs };
+}
 
+/** The face's random features, drawn in a fixed order (the order is part of what a seed means). */
+function drawFeatures(rng: Rng) {
   const cx = 50 + gaussian(rng) * 3;
   const cy = 50 + gaussian(rng) * 3;
   const rx = uniform(rng, 23, 31);
@@ -153,27 +160,42 @@ export function faceDrawing(rng: Rng): string {
   const beard = rng() < 0.12;
   const overlayAngle = uniform(rng, 0, 360);
   const overlayStrength = uniform(rng, 0.1, 0.35);
+  return { cx, cy, rx, ry, tilt, skin, hair, clothes, light, longHair, bald, fringe, sideburn, parting, eyeY, eyeDx, eyeRx, eyeRy, irisR, iris, gaze, browLift, browArch, browSlant, browWidth, noseY, noseW, mouthY, mouthW, smile, lips, glasses, beard, overlayAngle, overlayStrength };
+}
 
-  const eye = (side: -1 | 1) => {
-    const ex = cx + side * eyeDx;
-    return (
-      `<ellipse cx="${f(ex)}" cy="${f(eyeY)}" rx="${f(eyeRx)}" ry="${f(eyeRy)}" fill="rgb(245,245,240)"/>` +
-      `<circle cx="${f(ex + gaze)}" cy="${f(eyeY)}" r="${f(irisR)}" fill="${css(iris)}"/>` +
-      `<circle cx="${f(ex + gaze)}" cy="${f(eyeY)}" r="${f(irisR * 0.45)}" fill="rgb(10,10,10)"/>` +
-      `<circle cx="${f(ex + gaze + irisR * 0.35)}" cy="${f(eyeY - irisR * 0.35)}" r="${f(irisR * 0.2)}" fill="white"/>` +
-      `<path d="M${f(ex - eyeRx)},${f(eyeY)} Q${f(ex)},${f(eyeY - eyeRy * 1.6)} ${f(ex + eyeRx)},${f(eyeY)}" stroke="${css(shade(skin, 0.55))}" stroke-width="0.8" fill="none"/>` +
-      `<path d="M${f(ex - eyeRx * 1.1)},${f(eyeY - browLift + side * browSlant)} Q${f(ex)},${f(eyeY - browLift - browArch)} ${f(ex + eyeRx * 1.1)},${f(eyeY - browLift - side * browSlant)}" stroke="${css(shade(hair, 0.8))}" stroke-width="${f(browWidth)}" stroke-linecap="round" fill="none"/>`
-    );
-  };
+type Background = ReturnType<typeof drawBackground>;
+type Features = ReturnType<typeof drawFeatures>;
 
+/** Gradients: background, skin lit from one side, and a light overlay over the whole picture. */
+function gradientDefs(bg: Background, p: Features): string {
+  const { skin, light, overlayAngle, overlayStrength } = p;
   return (
     `<defs>` +
-    `<linearGradient id="bg" gradientTransform="rotate(${f(bgAngle)} 0.5 0.5)"><stop offset="0" stop-color="${css(bgA)}"/><stop offset="1" stop-color="${css(bgB)}"/></linearGradient>` +
+    `<linearGradient id="bg" gradientTransform="rotate(${f(bg.bgAngle)} 0.5 0.5)"><stop offset="0" stop-color="${css(bg.bgA)}"/><stop offset="1" stop-color="${css(bg.bgB)}"/></linearGradient>` +
     `<radialGradient id="skin" cx="${f(light.x / 100)}" cy="${f(light.y / 100)}" r="0.75"><stop offset="0" stop-color="${css(shade(skin, 1.12))}"/><stop offset="1" stop-color="${css(shade(skin, 0.72))}"/></radialGradient>` +
     `<linearGradient id="light" gradientTransform="rotate(${f(overlayAngle)} 0.5 0.5)"><stop offset="0" stop-color="white" stop-opacity="${f(overlayStrength)}"/><stop offset="1" stop-color="black" stop-opacity="${f(overlayStrength)}"/></linearGradient>` +
-    `</defs>` +
-    `<rect width="100" height="100" fill="url(#bg)"/>${blobs}` +
-    `<g transform="rotate(${f(tilt)} ${f(cx)} ${f(cy)})">` +
+    `</defs>`
+  );
+}
+
+/** One eye (white, iris, pupil, highlight, lid) with its brow; side -1 is the viewer's left. */
+function eyeSvg(p: Features, side: -1 | 1): string {
+  const { cx, eyeDx, eyeY, eyeRx, eyeRy, gaze, irisR, iris, skin, hair, browLift, browSlant, browArch, browWidth } = p;
+  const ex = cx + side * eyeDx;
+  return (
+    `<ellipse cx="${f(ex)}" cy="${f(eyeY)}" rx="${f(eyeRx)}" ry="${f(eyeRy)}" fill="rgb(245,245,240)"/>` +
+    `<circle cx="${f(ex + gaze)}" cy="${f(eyeY)}" r="${f(irisR)}" fill="${css(iris)}"/>` +
+    `<circle cx="${f(ex + gaze)}" cy="${f(eyeY)}" r="${f(irisR * 0.45)}" fill="rgb(10,10,10)"/>` +
+    `<circle cx="${f(ex + gaze + irisR * 0.35)}" cy="${f(eyeY - irisR * 0.35)}" r="${f(irisR * 0.2)}" fill="white"/>` +
+    `<path d="M${f(ex - eyeRx)},${f(eyeY)} Q${f(ex)},${f(eyeY - eyeRy * 1.6)} ${f(ex + eyeRx)},${f(eyeY)}" stroke="${css(shade(skin, 0.55))}" stroke-width="0.8" fill="none"/>` +
+    `<path d="M${f(ex - eyeRx * 1.1)},${f(eyeY - browLift + side * browSlant)} Q${f(ex)},${f(eyeY - browLift - browArch)} ${f(ex + eyeRx * 1.1)},${f(eyeY - browLift - side * browSlant)}" stroke="${css(shade(hair, 0.8))}" stroke-width="${f(browWidth)}" stroke-linecap="round" fill="none"/>`
+  );
+}
+
+/** Head, neck, ears, clothes, beard and hair (everything behind and around the eyes). */
+function headSvg(p: Features): string {
+  const { cx, cy, rx, ry, eyeY, skin, hair, clothes, longHair, bald, beard, fringe, sideburn, parting } = p;
+  return (
     (longHair ? `<ellipse cx="${f(cx)}" cy="${f(cy + ry * 0.25)}" rx="${f(rx * 1.22)}" ry="${f(ry * 1.15)}" fill="${css(hair)}"/>` : '') +
     `<ellipse cx="${f(cx)}" cy="${f(100 + 8)}" rx="${f(rx * 1.7)}" ry="${f(24)}" fill="${css(clothes)}"/>` +
     `<rect x="${f(cx - rx * 0.38)}" y="${f(cy + ry * 0.6)}" width="${f(rx * 0.76)}" height="${f(30)}" fill="${css(shade(skin, 0.8))}"/>` +
@@ -184,16 +206,36 @@ export function faceDrawing(rng: Rng): string {
     (bald
       ? ''
       : `<path d="M${f(cx - rx * 1.04)},${f(cy - ry * sideburn)} C${f(cx - rx * 1.1)},${f(cy - ry * 1.32)} ${f(cx + rx * 1.1)},${f(cy - ry * 1.32)} ${f(cx + rx * 1.04)},${f(cy - ry * sideburn)} ` +
-        `Q${f(cx + rx * 0.6)},${f(cy - ry * fringe)} ${f(cx + parting * rx)},${f(cy - ry * (fringe + 0.1))} Q${f(cx - rx * 0.6)},${f(cy - ry * fringe)} ${f(cx - rx * 1.04)},${f(cy - ry * sideburn)}Z" fill="${css(hair)}"/>`) +
-    eye(-1) +
-    eye(1) +
+        `Q${f(cx + rx * 0.6)},${f(cy - ry * fringe)} ${f(cx + parting * rx)},${f(cy - ry * (fringe + 0.1))} Q${f(cx - rx * 0.6)},${f(cy - ry * fringe)} ${f(cx - rx * 1.04)},${f(cy - ry * sideburn)}Z" fill="${css(hair)}"/>`)
+  );
+}
+
+/** Nose, mouth and (sometimes) glasses. */
+function lowerFaceSvg(p: Features): string {
+  const { cx, eyeY, eyeDx, eyeRx, skin, noseY, noseW, mouthY, mouthW, smile, lips, glasses } = p;
+  return (
     `<path d="M${f(cx - 0.5)},${f(eyeY + 3)} Q${f(cx - noseW * 0.5)},${f(noseY - 3)} ${f(cx - noseW * 0.2)},${f(noseY)}" stroke="${css(shade(skin, 0.7))}" stroke-width="0.9" fill="none"/>` +
     `<ellipse cx="${f(cx - noseW * 0.45)}" cy="${f(noseY)}" rx="1.1" ry="0.7" fill="${css(shade(skin, 0.5))}"/>` +
     `<ellipse cx="${f(cx + noseW * 0.45)}" cy="${f(noseY)}" rx="1.1" ry="0.7" fill="${css(shade(skin, 0.5))}"/>` +
     `<path d="M${f(cx - mouthW / 2)},${f(mouthY)} Q${f(cx)},${f(mouthY - 1.5)} ${f(cx + mouthW / 2)},${f(mouthY)} Q${f(cx)},${f(mouthY + smile + 2.5)} ${f(cx - mouthW / 2)},${f(mouthY)}Z" fill="${css(lips)}" stroke="${css(shade(lips, 0.7))}" stroke-width="0.5"/>` +
     (glasses
       ? `<g stroke="rgb(25,25,25)" stroke-width="1.1" fill="none"><circle cx="${f(cx - eyeDx)}" cy="${f(eyeY)}" r="${f(eyeRx + 2)}"/><circle cx="${f(cx + eyeDx)}" cy="${f(eyeY)}" r="${f(eyeRx + 2)}"/><path d="M${f(cx - eyeDx + eyeRx + 2)},${f(eyeY)} L${f(cx + eyeDx - eyeRx - 2)},${f(eyeY)}"/></g>`
-      : '') +
+      : '')
+  );
+}
+
+/** The drawing of one random face on a 100 x 100 canvas (SVG elements). All randomness comes from `rng`. */
+export function faceDrawing(rng: Rng): string {
+  const bg = drawBackground(rng);
+  const p = drawFeatures(rng);
+  return (
+    gradientDefs(bg, p) +
+    `<rect width="100" height="100" fill="url(#bg)"/>${bg.blobs}` +
+    `<g transform="rotate(${f(p.tilt)} ${f(p.cx)} ${f(p.cy)})">` +
+    headSvg(p) +
+    eyeSvg(p, -1) +
+    eyeSvg(p, 1) +
+    lowerFaceSvg(p) +
     `</g>` +
     `<rect width="100" height="100" fill="url(#light)"/>`
   );
@@ -293,9 +335,9 @@ export async function synthImage(seed: number, label: 0 | 1, index: number, size
 
 function readSynthInfo(out: string): SynthInfo | null {
   try {
-    return JSON.parse(fs.readFileSync(path.join(out, 'synth.json'), 'utf8')) as SynthInfo;
+    return readJson<SynthInfo>(path.join(out, 'synth.json'), 'synthetic dataset description');
   } catch {
-    return null;
+    return null; // missing or unreadable: regenerate
   }
 }
 
@@ -303,7 +345,9 @@ function resolveOptions(options: SynthOptions) {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SynthOptions;
   const o = { ...SYNTH_DEFAULTS, formats: 'same' as SynthFormats, concurrency: os.availableParallelism(), ...given };
   if (!Number.isInteger(o.count) || o.count <= 0) throw new Error(`synth: count must be a positive integer (got ${o.count})`);
-  if (!Number.isInteger(o.size) || o.size < 16 || o.size % 2 !== 0) throw new Error(`synth: size must be an even integer >= 16 (got ${o.size})`);
+  if (!Number.isInteger(o.size) || o.size < MIN_SYNTH_SIZE || o.size % 2 !== 0) {
+    throw new Error(`synth: size must be an even integer >= ${MIN_SYNTH_SIZE} (got ${o.size})`);
+  }
   if (!Number.isInteger(o.seed)) throw new Error(`synth: seed must be an integer (got ${o.seed})`);
   if (!(o.difficulty >= 0 && o.difficulty <= 1)) throw new Error(`synth: difficulty must be in [0, 1] (got ${o.difficulty})`);
   if (o.formats !== 'same' && o.formats !== 'study') throw new Error(`synth: formats must be 'same' or 'study' (got ${o.formats})`);
@@ -342,7 +386,7 @@ export async function generateSynthDataset(options: SynthOptions): Promise<Synth
       const bytes = await synthImage(o.seed, label, index, o.size, o.difficulty, o.formats);
       const dir = label === 0 ? dirs.real : dirs.fake;
       const ext = o.formats === 'study' && label === 1 ? 'jpg' : 'png';
-      fs.writeFileSync(path.join(dir, `${String(index).padStart(digits, '0')}.${ext}`), bytes);
+      writeFileAtomic(path.join(dir, `${String(index).padStart(digits, '0')}.${ext}`), bytes);
       o.onProgress?.(++done, jobs.length);
     }
   };

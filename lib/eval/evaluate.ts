@@ -6,12 +6,12 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { HistoryData } from '../train/callbacks';
 import { loadDataset } from '../data/dataset';
-import { csvField, readJson, writeFileAtomic } from '../files';
+import { csvField, readJson, storedPath, writeFileAtomic } from '../files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
-import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { DEFAULT_ENGINE, EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from '../viz/plots';
 import type { InferenceEngine } from '../infer/predict';
-import { openRun } from '../train/runs';
+import { checkRunDataset, openRun } from '../train/runs';
 import { ImageData, scaledRows } from '../train/train';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
@@ -56,13 +56,14 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
   const external = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? run.meta.dataDir;
   const dataset = loadDataset(dataDir);
+  if (!external) checkRunDataset(run, dataset, dataDir);
   if (dataset.size !== run.config.imageSize) {
     throw new Error(`${dataDir}: images are ${dataset.size}px but the run's model takes ${run.config.imageSize}px (preprocess with --size ${run.config.imageSize})`);
   }
   const split: EvaluatedSplit = external ? 'external' : run.split.test.length > 0 ? 'test' : 'val';
   const rows = external ? Array.from({ length: dataset.n }, (_, i) => i) : run.split[split as 'val' | 'test'];
   let engineNote = '';
-  const engine = await loadEngine(runDir, options.engine ?? 'auto', (line) => (engineNote = line));
+  const engine = await loadEngine(runDir, options.engine ?? DEFAULT_ENGINE, (line) => (engineNote = line));
   let scores: Float32Array;
   try {
     scores = await scoreRows(engine, dataset, rows, 64);
@@ -80,7 +81,9 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
   if (options.writeFiles !== false) {
     const suffix = external ? '.external' : '';
     const metricsFile = path.join(runDir, `metrics${suffix}.json`);
-    writeFileAtomic(metricsFile, metricsToJson(metrics));
+    // The dataset folder is stored relative to the run folder, like run.json's (resolved by whoever reads it).
+    const stored: Metrics = { ...metrics, dataDir: storedPath(metrics.dataDir, runDir) } as Metrics;
+    writeFileAtomic(metricsFile, metricsToJson(stored));
     const csv = ['file,label,pFake', ...predictions.map((p) => `${csvField(p.file)},${p.label},${p.pFake}`)].join('\n') + '\n';
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);

@@ -93,8 +93,8 @@ export function confusionMatrix(labels: ArrayLike<number>, predictions: ArrayLik
   checkLabels(predictions, 'predictions');
   const c: Confusion = { tp: 0, fp: 0, fn: 0, tn: 0 };
   for (let i = 0; i < labels.length; i++) {
-    if (predictions[i] === 1) labels[i] === 1 ? c.tp++ : c.fp++;
-    else labels[i] === 1 ? c.fn++ : c.tn++;
+    const cell = predictions[i] === 1 ? (labels[i] === 1 ? 'tp' : 'fp') : labels[i] === 1 ? 'fn' : 'tn';
+    c[cell]++;
   }
   return c;
 }

@@ -7,7 +7,25 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { STUDY_DEFAULTS, type Config } from '../config';
+import { readJson } from '../files';
 import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
+import { formatRate as rate, markdownTable } from './tables';
+
+/** metrics.json through parseMetricsJson (which restores "NaN" and "Infinity"), with one-line errors. */
+function readText<T>(file: string, parse: (text: string) => T, what: string): T {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
+    throw new Error(`${file}: ${reason} (${what})`);
+  }
+  try {
+    return parse(text);
+  } catch (err) {
+    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
+  }
+}
 
 /** The study's printed accuracy (two decimals). Everything else of the study's comes from STUDY_REPORTED. */
 export const STUDY_PUBLISHED_ACCURACY = 0.99;
@@ -47,23 +65,8 @@ interface RunMetrics {
   split?: EvaluationSplit;
 }
 
-function readJson<T>(file: string, parse: (text: string) => T, what: string): T {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : (err as Error).message;
-    throw new Error(`${file}: ${reason} (${what})`);
-  }
-  try {
-    return parse(text);
-  } catch (err) {
-    throw new Error(`${file}: not valid JSON (${(err as Error).message})`);
-  }
-}
-
 function readRunMetrics(file: string): RunMetrics {
-  const m = readJson(file, parseMetricsJson, 'is --run a run folder? training writes it after evaluation') as unknown as RunMetrics;
+  const m = readText(file, parseMetricsJson, 'is --run a run folder? `realfake evaluate` writes it') as unknown as RunMetrics;
   const number = (v: unknown) => typeof v === 'number';
   for (const field of ['n', 'threshold', 'accuracy', 'precision', 'recall', 'f1', 'specificity'] as const) {
     if (!number(m?.[field])) throw new Error(`${file}: missing or non-numeric field "${field}"`);
@@ -80,11 +83,9 @@ function readRunMetrics(file: string): RunMetrics {
 /** null means "no limit" for limitPerClass, the only nullable setting shown. */
 const configValue = (v: unknown) => (v === undefined ? '—' : v === null ? 'all' : String(v));
 
-const rate = (x: number | undefined) => (x === undefined ? '—' : Number.isNaN(x) ? 'n/a' : x.toFixed(4));
-
 export function buildReport(runDir: string): Report {
   const metrics = readRunMetrics(path.join(runDir, 'metrics.json'));
-  const config = readJson<Partial<Config>>(path.join(runDir, 'config.json'), JSON.parse, 'the run folder should hold the resolved config');
+  const config = readJson<Partial<Config>>(path.join(runDir, 'config.json'), 'run config');
 
   const study = metricsFromConfusion(STUDY_REPORTED);
   // What the study printed: sklearn's precision_score/recall_score called as (y_pred, y_true).
@@ -108,7 +109,7 @@ export function buildReport(runDir: string): Report {
     { metric: 'Images scored', run: String(metrics.n), published: String(studyN), corrected: String(studyN) },
   ];
 
-  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'seed', 'valFraction', 'testFraction'] as const).map(
+  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'splitSeed', 'seed', 'valFraction', 'testFraction'] as const).map(
     (key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }),
   );
 
@@ -158,21 +159,4 @@ function describeSplit(metrics: RunMetrics, config: Partial<Config>): { split: E
       'Differences from the study also measure how well the model transfers to other real and fake images.',
   };
   return { split, splitNote: notes[split] };
-}
-
-function columnWidths(headers: string[], rows: string[][]): number[] {
-  return headers.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
-}
-
-function markdownTable(headers: string[], rows: string[][]): string {
-  const widths = columnWidths(headers, rows);
-  const line = (cells: string[]) => `| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`;
-  return [line(headers), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...rows.map(line)].join('\n');
-}
-
-/** A plain aligned table for the terminal. */
-export function textTable(headers: string[], rows: string[][]): string {
-  const widths = columnWidths(headers, rows);
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
-  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }

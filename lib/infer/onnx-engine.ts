@@ -88,6 +88,8 @@ export class OnnxEngine implements InferenceEngine {
 
 export type EngineChoice = 'auto' | 'onnx' | 'tfjs';
 export const ENGINE_CHOICES: readonly EngineChoice[] = ['auto', 'onnx', 'tfjs'];
+/** What predict, evaluate and the CLI's --engine use unless told otherwise. */
+export const DEFAULT_ENGINE: EngineChoice = 'auto';
 
 /** An ONNX engine for the run, exporting its model first when needed. */
 async function onnxEngineForRun(runDir: string): Promise<{ engine: OnnxEngine; note: string }> {
@@ -109,7 +111,7 @@ async function onnxEngineForRun(runDir: string): Promise<{ engine: OnnxEngine; n
  * The inference engine for a trained run (see the module comment for the choice). `onNote` hears one line
  * saying which engine runs and why. Needs an initialised tfjs backend for tfjs and for exporting.
  */
-export async function loadEngine(runDir: string, choice: EngineChoice = 'auto', onNote?: (line: string) => void): Promise<InferenceEngine> {
+export async function loadEngine(runDir: string, choice: EngineChoice = DEFAULT_ENGINE, onNote?: (line: string) => void): Promise<InferenceEngine> {
   if (!ENGINE_CHOICES.includes(choice)) throw new Error(`unknown engine "${choice}" (choose one of: ${ENGINE_CHOICES.join(', ')})`);
   let fallback = '';
   if (choice !== 'tfjs') {

@@ -80,87 +80,87 @@ function samePads(kernel: [number, number], dilation: [number, number]): number[
   return [before[0], before[1], total[0] - before[0], total[1] - before[1]];
 }
 
-/** The ONNX ModelProto bytes for a sequential tfjs model taking [N, H, W, 3] images. */
-export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, string> = {}): Uint8Array {
-  const inputShape = model.inputs[0].shape;
-  if (inputShape.length !== 4) throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
-  const graph = new GraphBuilder();
-  let x = graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]);
-  let layout = 'NCHW' as Layout; // (a cast: TypeScript does not see the callback below change it)
-  model.layers.forEach((layer, index) => {
-    const config = layer.getConfig() as Record<string, unknown>;
-    const className = layer.getClassName();
-    const weights = layer.getWeights();
-    const where = `${layer.name} (${className})`;
-    if (index > 0 && layer.inboundNodes[0]?.inboundLayers[0] !== model.layers[index - 1]) {
-      throw new Error(`ONNX export: only sequential models are supported (${where} does not follow ${model.layers[index - 1].name})`);
+/** Where the graph being built stands: the name of the current tensor and its layout. */
+interface GraphState {
+  x: string;
+  layout: Layout;
+}
+
+/** Appends one Keras layer's ONNX nodes (and weights) to the graph, updating `state`; throws for what is unsupported. */
+function addLayer(graph: GraphBuilder, state: GraphState, layer: tf.layers.Layer): void {
+  const config = layer.getConfig() as Record<string, unknown>;
+  const className = layer.getClassName();
+  const weights = layer.getWeights();
+  const where = `${layer.name} (${className})`;
+  switch (className) {
+    case 'InputLayer':
+    case 'Dropout':
+    case 'SeededDropout':
+      return;
+    case 'Conv2D':
+    case 'DilatedConv2D': {
+      if (state.layout !== 'NCHW') throw new Error(`ONNX export: ${where} needs image input`);
+      const strides = pair((config.strides as number | number[] | undefined) ?? 1);
+      if (strides[0] !== 1 || strides[1] !== 1) throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
+      const dilations = pair((config.dilationRate as number | number[] | undefined) ?? 1);
+      const kernelSize = pair(config.kernelSize as number | number[]);
+      const padding = (config.padding as string | undefined) ?? 'same';
+      const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
+      const [kernel, bias] = weights;
+      const inputs = [state.x, graph.floats(`${layer.name}.weight`, convKernel(kernel), [kernel.shape[3], kernel.shape[2], ...kernelSize] as number[])];
+      if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
+      const conv = graph.node('Conv', inputs, [ints('kernel_shape', kernelSize), ints('dilations', dilations), ints('strides', [1, 1]), ints('pads', pads)]);
+      state.x = activation(graph, conv, config.activation as string | undefined, where, state.layout);
+      return;
     }
-    switch (className) {
-      case 'InputLayer':
-      case 'Dropout':
-      case 'SeededDropout':
-        return;
-      case 'Conv2D':
-      case 'DilatedConv2D': {
-        if (layout !== 'NCHW') throw new Error(`ONNX export: ${where} needs image input`);
-        const strides = pair((config.strides as number | number[] | undefined) ?? 1);
-        if (strides[0] !== 1 || strides[1] !== 1) throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
-        const dilations = pair((config.dilationRate as number | number[] | undefined) ?? 1);
-        const kernelSize = pair(config.kernelSize as number | number[]);
-        const padding = (config.padding as string | undefined) ?? 'same';
-        const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
-        const [kernel, bias] = weights;
-        const inputs = [x, graph.floats(`${layer.name}.weight`, convKernel(kernel), [kernel.shape[3], kernel.shape[2], ...kernelSize] as number[])];
-        if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-        x = graph.node('Conv', inputs, [ints('kernel_shape', kernelSize), ints('dilations', dilations), ints('strides', [1, 1]), ints('pads', pads)]);
-        x = activation(graph, x, config.activation as string | undefined, where, layout);
-        return;
-      }
-      case 'MaxPooling2D': {
-        if (config.padding !== 'valid') throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
-        const poolSize = pair(config.poolSize as number | number[]);
-        const strides = pair((config.strides as number | number[] | null) ?? poolSize);
-        x = graph.node('MaxPool', [x], [ints('kernel_shape', poolSize), ints('strides', strides)]);
-        return;
-      }
-      case 'GlobalAveragePooling2D':
-        x = graph.node('Flatten', [graph.node('GlobalAveragePool', [x])], [int('axis', 1)]);
-        layout = 'flat';
-        return;
-      case 'Flatten':
-        // Keras flattens in NHWC order; go back to it first so Dense weights line up.
-        if (layout === 'NCHW') x = graph.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]);
-        x = graph.node('Flatten', [x], [int('axis', 1)]);
-        layout = 'flat';
-        return;
-      case 'Dense': {
-        if (layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
-        const [kernel, bias] = weights;
-        const inputs = [x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
-        if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-        x = activation(graph, graph.node('Gemm', inputs), config.activation as string | undefined, where, layout);
-        return;
-      }
-      case 'Activation':
-        x = activation(graph, x, config.activation as string, where, layout);
-        return;
-      default:
-        throw new Error(`ONNX export: layer ${where} is not supported`);
+    case 'MaxPooling2D': {
+      if (config.padding !== 'valid') throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
+      const poolSize = pair(config.poolSize as number | number[]);
+      const strides = pair((config.strides as number | number[] | null) ?? poolSize);
+      state.x = graph.node('MaxPool', [state.x], [ints('kernel_shape', poolSize), ints('strides', strides)]);
+      return;
     }
-  });
-  if (layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
-    throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
+    case 'GlobalAveragePooling2D':
+      state.x = graph.node('Flatten', [graph.node('GlobalAveragePool', [state.x])], [int('axis', 1)]);
+      state.layout = 'flat';
+      return;
+    case 'Flatten':
+      // Keras flattens in NHWC order; go back to it first so Dense weights line up.
+      if (state.layout === 'NCHW') state.x = graph.node('Transpose', [state.x], [ints('perm', [0, 2, 3, 1])]);
+      state.x = graph.node('Flatten', [state.x], [int('axis', 1)]);
+      state.layout = 'flat';
+      return;
+    case 'Dense': {
+      if (state.layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
+      const [kernel, bias] = weights;
+      const inputs = [state.x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
+      if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
+      state.x = activation(graph, graph.node('Gemm', inputs), config.activation as string | undefined, where, state.layout);
+      return;
+    }
+    case 'Activation':
+      state.x = activation(graph, state.x, config.activation as string, where, state.layout);
+      return;
+    default:
+      throw new Error(`ONNX export: layer ${where} is not supported`);
   }
+}
+
+/** The two named outputs: "probabilities" (the two sigmoids) and "pFake" = p(fake) / (p(real) + p(fake)). */
+function addOutputs(graph: GraphBuilder, x: string): void {
   const probabilities = graph.node('Identity', [x], [], 'probabilities');
   const pFake = graph.node('Slice', [probabilities, graph.int64s('one', [1]), graph.int64s('two', [2]), graph.int64s('axis1', [1])]);
   const total = graph.node('Max', [graph.node('ReduceSum', [probabilities, 'axis1'], [int('keepdims', 1)]), graph.floats('tiny', Float32Array.of(1e-12), [])]);
   graph.node('Reshape', [graph.node('Div', [pFake, total]), graph.int64s('flat', [-1])], [], 'pFake');
+}
 
-  const [, h, w, c] = inputShape;
+/** The ModelProto around a finished graph: input "input" [N, H, W, C], outputs "probabilities" [N, 2] and "pFake" [N]. */
+function modelProto(model: tf.LayersModel, graph: GraphBuilder, metadata: Record<string, string>): onnx.IModelProto {
+  const [, h, w, c] = model.inputs[0].shape;
   const tensorType = (dims: Array<number | string>) => ({
     tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
   });
-  const proto: onnx.IModelProto = {
+  return {
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'realfake',
@@ -177,7 +177,25 @@ export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, stri
       ],
     },
   };
-  return onnx.ModelProto.encode(proto).finish();
+}
+
+/** The ONNX ModelProto bytes for a sequential tfjs model taking [N, H, W, 3] images. */
+export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, string> = {}): Uint8Array {
+  const inputShape = model.inputs[0].shape;
+  if (inputShape.length !== 4) throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
+  const graph = new GraphBuilder();
+  const state: GraphState = { x: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
+  model.layers.forEach((layer, index) => {
+    if (index > 0 && layer.inboundNodes[0]?.inboundLayers[0] !== model.layers[index - 1]) {
+      throw new Error(`ONNX export: only sequential models are supported (${layer.name} (${layer.getClassName()}) does not follow ${model.layers[index - 1].name})`);
+    }
+    addLayer(graph, state, layer);
+  });
+  if (state.layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
+    throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
+  }
+  addOutputs(graph, state.x);
+  return onnx.ModelProto.encode(modelProto(model, graph, metadata)).finish();
 }
 
 function sourceHash(modelDir: string): string {

@@ -5,7 +5,6 @@
  * Scoring goes through an InferenceEngine so the same code runs on tfjs or, when installed, onnxruntime.
  */
 import * as fs from 'fs';
-import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config';
 import { listImageFiles } from '../data/image-files';
@@ -74,14 +73,23 @@ export function collectImagePaths(paths: string[]): string[] {
 
 export type EngineLoader = (runDir: string) => Promise<InferenceEngine>;
 
+/** 'auto' through lib/infer/onnx-engine.ts (required lazily: that module imports this one). */
+function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
+  const { loadEngine, DEFAULT_ENGINE } = require('./onnx-engine') as typeof import('./onnx-engine');
+  return loadEngine(runDir, DEFAULT_ENGINE);
+}
+
 export class Predictor {
   constructor(
     readonly engine: InferenceEngine,
     readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>,
   ) {}
 
-  /** A predictor for a trained run; `loadEngine` picks the engine (tfjs by default). */
-  static async fromRun(runDir: string, loadEngine: EngineLoader = (dir) => TfjsEngine.load(path.join(dir, 'model'))): Promise<Predictor> {
+  /**
+   * A predictor for a trained run; `loadEngine` picks the engine. The default is evaluate's default, 'auto'
+   * (onnx when onnxruntime-node loads, else tfjs), so a prediction and an evaluation score an image alike.
+   */
+  static async fromRun(runDir: string, loadEngine: EngineLoader = (dir) => loadDefaultEngine(dir)): Promise<Predictor> {
     const { config } = openRun(runDir);
     return new Predictor(await loadEngine(runDir), config);
   }

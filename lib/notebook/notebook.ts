@@ -1,7 +1,7 @@
 /**
- * Helpers for the tslab notebooks (notebooks/*.ipynb): parameters, tables, Plotly figures, image grids and live
- * training progress. Anything a notebook cell needs beyond a few lines lives here, so the cells stay short and
- * the same logic can be tested outside Jupyter.
+ * Display helpers for the tslab notebooks (notebooks/*.ipynb): HTML tables, Plotly figures, image grids and live
+ * training progress. Only how things are shown lives here; what is shown comes from the modules that own it
+ * (parameters: lib/notebook/params.ts; datasets: lib/data; runs: lib/train/runs.ts; metrics: lib/eval).
  *
  * The builders return HTML strings and need no kernel; the show* functions hand them to tslab's display,
  * which exists only inside a running tslab kernel (tslab is loaded lazily, so this module imports anywhere).
@@ -12,65 +12,19 @@ import sharp from 'sharp';
 import type { DataFrame } from 'danfojs-node';
 import type { Callback, EpochLogs, HistoryData, TrainingContext } from '../train/callbacks';
 import { emptyHistory, HISTORY_KEYS } from '../train/callbacks';
-import { resolveConfig, STUDY_DEFAULTS, type Config, type PresetName } from '../config';
-import { loadDataset, type Dataset } from '../data/dataset';
+import type { Config } from '../config';
+import { datasetImage, type Dataset } from '../data/dataset';
 import type { RunEvaluation } from '../eval/evaluate';
-import { selectRows, splitRows } from '../train/experiment';
-import { projectRoot } from '../files';
+import type { ScoredImage } from '../eval/misclassified';
 import { loadImageRgb } from '../data/images';
-import type { Metrics } from '../eval/metrics';
-import { findImageData } from '../pipeline';
 import { lossAccuracyFigures, notebookHtml, takePlotlyLoader, type Figure } from '../viz/plots';
+import { escapeHtml } from '../viz/html';
 import type { Prediction } from '../infer/predict';
-import { datasetCacheIsFresh } from '../data/preprocess';
-import { latestRun, openRun } from '../train/runs';
-
-// ---------------------------------------------------------------------------------------------------------
-// Paths and parameters
-
-export interface NotebookPaths {
-  /** The realfake package folder. */
-  root: string;
-  /** Image folders and the preprocessed-dataset cache (data/cache). */
-  data: string;
-  /** Run folders (outputs/runs). */
-  runs: string;
-}
-
-/** Absolute project paths: notebooks run with notebooks/ as working directory, the CLI from the project root. */
-export function notebookPaths(): NotebookPaths {
-  const root = projectRoot();
-  return { root, data: path.join(root, 'data'), runs: path.join(root, 'outputs', 'runs') };
-}
-
-/**
- * The config a notebook runs with. `params` holds the study's values in plain sight; a value the researcher
- * changed (one that differs from the study) always wins, and the values left at the study's default follow
- * the preset (REALFAKE_PRESET=smoke for headless runs; 'seed', the study itself, otherwise).
- */
-export function notebookConfig(params: Partial<Config>, preset: PresetName): Config {
-  const study = STUDY_DEFAULTS as unknown as Record<string, unknown>;
-  const edited = Object.fromEntries(Object.entries(params).filter(([key, value]) => !(key in study) || value !== study[key]));
-  return resolveConfig({ preset, overrides: edited });
-}
-
-/** Setting | this notebook | study, for the given settings; differences from the study are marked. */
-export function configRows(config: Config, keys: ReadonlyArray<keyof Config>): Array<Record<string, string>> {
-  const show = (v: unknown) => (v === null ? 'all' : String(v));
-  return keys.map((key) => ({
-    setting: key,
-    value: show(config[key]),
-    study: show(STUDY_DEFAULTS[key]),
-    differs: config[key] === STUDY_DEFAULTS[key] ? '' : '≠ study',
-  }));
-}
+import { formatDuration } from '../train/estimate';
+import { configRows, type NotebookParams } from './params';
 
 // ---------------------------------------------------------------------------------------------------------
 // HTML building blocks
-
-export function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-}
 
 function formatCell(value: unknown): string {
   if (typeof value === 'number') {
@@ -137,7 +91,6 @@ export async function imageGridHtml(items: GridImage[], displaySize = 128): Prom
 // Showing things (inside a tslab kernel only)
 
 function tslabDisplay(): typeof import('tslab') {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   return require('tslab');
 }
 
@@ -151,6 +104,26 @@ export function showMarkdown(markdown: string): void {
 
 export function showDataFrame(df: DataFrame, options: { caption?: string; showIndex?: boolean } = {}): void {
   showHtml(dataFrameHtml(df, options));
+}
+
+/**
+ * The parameters in effect, as the first cell of every notebook shows them: where they come from (the file and the
+ * preset) and every setting beside the study's value.
+ */
+export function paramsHtml(params: NotebookParams): string {
+  const rows = configRows(params.config);
+  const overridden = new Set(Object.keys(params.overrides));
+  const presetNote = params.presetFrom === 'REALFAKE_PRESET' ? 'REALFAKE_PRESET (replaces the file\'s preset)' : path.basename(params.file);
+  const caption = `Parameters: preset "${params.preset}" (from ${presetNote}), ${overridden.size} override(s) from ${params.file}`;
+  return tableHtml(
+    ['setting', 'value', 'study', 'differs', 'set by'],
+    rows.map((r) => [r.setting, r.value, r.study, r.differs, overridden.has(r.setting) ? 'override' : r.differs ? `preset ${params.preset}` : '']),
+    caption,
+  );
+}
+
+export function showParams(params: NotebookParams): void {
+  showHtml(paramsHtml(params));
 }
 
 function figureHtml(fig: Figure, png?: string): string {
@@ -195,20 +168,6 @@ function figuresRowHtml(parts: string[]): string {
 // ---------------------------------------------------------------------------------------------------------
 // 01 preprocessing
 
-/** Images per class in each split, exactly as training will split them (same rows, same seed). */
-export function splitClassCounts(dataset: Dataset, config: Config): Record<string, { Real: number; Fake: number }> {
-  const split = splitRows(selectRows(dataset.y, config.limitPerClass), config);
-  const count = (rows: number[]) => ({ Real: rows.filter((r) => dataset.y[r] === 0).length, Fake: rows.filter((r) => dataset.y[r] === 1).length });
-  const counts: Record<string, { Real: number; Fake: number }> = { train: count(split.train), validation: count(split.val) };
-  if (split.test.length) counts.test = count(split.test);
-  return counts;
-}
-
-function imageAt(dataset: Dataset, row: number): Uint8Array {
-  const bytes = dataset.size * dataset.size * 3;
-  return dataset.x.subarray(row * bytes, (row + 1) * bytes);
-}
-
 /** `perClass` images of each class, evenly spaced through the class's (sorted) rows. */
 export function datasetSamples(dataset: Dataset, perClass: number): GridImage[] {
   const items: GridImage[] = [];
@@ -219,7 +178,7 @@ export function datasetSamples(dataset: Dataset, perClass: number): GridImage[] 
     for (let k = 0; k < take; k++) {
       const row = rows[Math.floor((k * rows.length) / take)];
       const name = dataset.files?.[row] ? path.basename(dataset.files[row]) : `row ${row}`;
-      items.push({ pixels: imageAt(dataset, row), size: dataset.size, caption: `${label ? 'Fake' : 'Real'} · ${name}` });
+      items.push({ pixels: datasetImage(dataset, row), size: dataset.size, caption: `${label ? 'Fake' : 'Real'} · ${name}` });
     }
   }
   return items;
@@ -227,31 +186,6 @@ export function datasetSamples(dataset: Dataset, perClass: number): GridImage[] 
 
 // ---------------------------------------------------------------------------------------------------------
 // 03 training
-
-/**
- * The preprocessed dataset 01_preprocessing wrote for this config (found by what it holds, not by name), or an
- * error saying to run 01 first with the same image size, resize method and limit.
- */
-export function findPreprocessedDataset(config: Config, dataRoot: string): string {
-  const source = findImageData(dataRoot) ?? { kind: 'synthetic', realDir: path.join(dataRoot, 'synth', 'real'), fakeDir: path.join(dataRoot, 'synth', 'fake') };
-  const cache = path.join(dataRoot, 'cache');
-  const dirs = fs.existsSync(cache) ? fs.readdirSync(cache).map((d) => path.join(cache, d)).sort() : [];
-  const options = { realDir: source.realDir, fakeDir: source.fakeDir, size: config.imageSize, resize: config.resize, limitPerClass: config.limitPerClass };
-  const found = dirs.find((out) => datasetCacheIsFresh({ ...options, out }));
-  if (found) return found;
-  const limit = config.limitPerClass === null ? 'all images' : `${config.limitPerClass} per class`;
-  throw new Error(
-    `no preprocessed dataset of ${source.realDir} + ${source.fakeDir} at ${config.imageSize}px (${config.resize}, ${limit}) in ${cache}: ` +
-      'run notebooks/01_preprocessing.ipynb first with the same parameters (or `realfake preprocess`)',
-  );
-}
-
-function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '…';
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
 
 /**
  * Live training progress in one notebook output that is redrawn in place: a progress bar with the time
@@ -349,46 +283,6 @@ export function historyRows(history: HistoryData, bestEpoch?: number): Array<Rec
 // ---------------------------------------------------------------------------------------------------------
 // 04 evaluation and 05 prediction
 
-/** `runDir` if given, else the newest run with a saved model; an error says to run 03 first when there is none. */
-export function requireRun(runDir: string | null, runsRoot: string): string {
-  if (runDir) {
-    openRun(runDir); // throws "<dir>: run folder not found" with the path
-    return runDir;
-  }
-  const latest = latestRun(runsRoot);
-  if (!latest) throw new Error(`no trained run in ${runsRoot}: run notebooks/03_training.ipynb first (or \`realfake train\`)`);
-  return latest;
-}
-
-/** The metrics as rows (metric, value), including the confusion counts with fake = positive. */
-export function metricsRows(m: Metrics & { split?: string }): Array<Record<string, unknown>> {
-  const c = m.confusion;
-  return [
-    { metric: 'images scored', value: m.n, note: `${m.split ?? ''} split, threshold ${m.threshold}` },
-    { metric: 'accuracy', value: m.accuracy, note: '(TP + TN) / n' },
-    { metric: 'precision', value: m.precision, note: 'TP / (TP + FP): of the images called fake, how many are' },
-    { metric: 'recall', value: m.recall, note: 'TP / (TP + FN): of the fakes, how many were caught' },
-    { metric: 'f1', value: m.f1, note: 'harmonic mean of precision and recall' },
-    { metric: 'specificity', value: m.specificity, note: 'TN / (TN + FP): of the real faces, how many were passed' },
-    { metric: 'ROC AUC', value: m.auc, note: 'from the scores (pFake), not from hard labels' },
-    { metric: 'average precision', value: m.averagePrecision, note: 'area under the precision-recall steps' },
-    { metric: 'TP / FP / FN / TN', value: `${c.tp} / ${c.fp} / ${c.fn} / ${c.tn}`, note: 'fake = positive' },
-  ];
-}
-
-export interface ScoredImage {
-  file: string;
-  /** 0 real, 1 fake; undefined when the truth is not known (your own images). */
-  label?: number;
-  pFake: number;
-}
-
-/** Wrongly classified images (of those with a known label), most confidently wrong first. */
-export function misclassified(predictions: ScoredImage[], threshold: number): ScoredImage[] {
-  const wrongness = (p: ScoredImage) => (p.label === 1 ? threshold - p.pFake : p.pFake - threshold);
-  return predictions.filter((p) => p.label !== undefined && (p.pFake >= threshold ? 1 : 0) !== p.label).sort((a, b) => wrongness(b) - wrongness(a));
-}
-
 /** Scored images as a grid, decoded and resized as the model saw them; green frame when right, red when wrong. */
 export async function scoredImagesHtml(images: ScoredImage[], config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>): Promise<string> {
   const items = await Promise.all(
@@ -406,18 +300,6 @@ export async function scoredImagesHtml(images: ScoredImage[], config: Pick<Confi
   return imageGridHtml(items);
 }
 
-/** Held-back images of a run (its test split, else validation): `perClass` of each class, in row order. */
-export function heldBackImages(runDir: string, perClass: number): Array<{ file: string; label: number }> {
-  const run = openRun(runDir);
-  const dataset = loadDataset(run.meta.dataDir);
-  const rows = run.split.test.length ? run.split.test : run.split.val;
-  const picked: Array<{ file: string; label: number }> = [];
-  for (const label of [0, 1]) {
-    picked.push(...rows.filter((r) => dataset.y[r] === label).slice(0, perClass).map((r) => ({ file: dataset.files[r], label })));
-  }
-  return picked;
-}
-
 /** One row per prediction; with `known` labels (e.g. held-back images) also the truth and whether it was right. */
 export function batchRows(predictions: Prediction[], known: Array<{ file: string; label: number }> = []): Array<Record<string, unknown>> {
   const labels = new Map(known.map((k) => [k.file, k.label]));
@@ -432,28 +314,6 @@ export function batchRows(predictions: Prediction[], known: Array<{ file: string
       ...(known.length ? { truth, correct: truth === '' ? '' : (p.verdict === 'Real') === (truth === 'Real') ? 'yes' : 'NO' } : {}),
     };
   });
-}
-
-/** Gauge of pFake with the decision threshold marked. */
-export function verdictGaugeFigure(prediction: Prediction, threshold: number): Figure {
-  const fake = prediction.pFake >= threshold;
-  return {
-    data: [
-      {
-        type: 'indicator',
-        mode: 'gauge+number',
-        value: +(prediction.pFake * 100).toFixed(2),
-        number: { suffix: '%' },
-        title: { text: 'pFake (probability the face is AI-generated)' },
-        gauge: {
-          axis: { range: [0, 100] },
-          bar: { color: fake ? '#d62728' : '#2ca02c' },
-          threshold: { value: threshold * 100, line: { color: 'black', width: 3 }, thickness: 0.9 },
-        },
-      },
-    ],
-    layout: { title: { text: `${prediction.verdict} (${(prediction.confidence * 100).toFixed(1)}% confidence)` }, width: 460, height: 300, margin: { l: 30, r: 30, t: 70, b: 20 } },
-  };
 }
 
 /** The image as given (up to 256 px) and as the model saw it, with the verdict and confidence. */

@@ -1,6 +1,6 @@
 /**
- * One training run, start to finish: load the preprocessed dataset, take the configured rows, split them
- * with the seed, build the study's model, train with checkpointing, record everything in a run folder.
+ * One training run, start to finish: load the preprocessed dataset, take the configured rows and split
+ * them (lib/data/split.ts), build the study's model, train with checkpointing, record everything in a run folder.
  */
 import * as path from 'path';
 import type { Config } from '../config';
@@ -8,29 +8,9 @@ import { initBackend, describeBackend, BackendInfo } from '../backend/backend';
 import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, TrainingContext } from './callbacks';
 import { loadDataset, Dataset } from '../data/dataset';
 import { buildModel } from '../model/model';
-import { splitIndices, SplitIndices } from '../random';
+import { selectRows, splitRows } from '../data/split';
 import { createRun, Run, updateRunMeta } from './runs';
 import { fit, TrainStepper } from './train';
-
-/** The first `limit` rows of each class, in dataset (sorted file) order; all rows when limit is null. */
-export function selectRows(labels: Uint8Array, limit: number | null): number[] {
-  const taken = [0, 0];
-  const rows: number[] = [];
-  labels.forEach((label, row) => {
-    if (limit === null || taken[label] < limit) {
-      taken[label]++;
-      rows.push(row);
-    }
-  });
-  return rows;
-}
-
-/** Splits the selected rows with the config's fractions and seed; returns dataset row numbers. */
-export function splitRows(rows: number[], config: Pick<Config, 'valFraction' | 'testFraction' | 'seed'>): SplitIndices {
-  const split = splitIndices(rows.length, config.valFraction, config.testFraction, config.seed);
-  const pick = (indices: number[]) => indices.map((i) => rows[i]).sort((a, b) => a - b);
-  return { train: pick(split.train), val: pick(split.val), test: pick(split.test) };
-}
 
 export interface TrainRunOptions {
   dataDir: string;
@@ -67,7 +47,15 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
   const backend = await initBackend();
-  const run = createRun({ root: options.runsDir, config, preset: options.preset, dataDir: options.dataDir, split, backend: backend.name });
+  const run = createRun({
+    root: options.runsDir,
+    config,
+    preset: options.preset,
+    dataDir: options.dataDir,
+    datasetFingerprint: dataset.info.fingerprint,
+    split,
+    backend: backend.name,
+  });
   log(`backend: ${describeBackend(backend)}`);
   log(`run: ${run.dir}`);
   log(`data: ${rows.length} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`);

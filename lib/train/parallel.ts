@@ -21,6 +21,7 @@ import type { BackendName } from '../backend/backend';
 import type { Config } from '../config';
 import type { TrainRunOptions } from './experiment';
 import { projectRoot } from '../files';
+import { ensureCompiledLib } from './compiled';
 import { updateRunMeta } from './runs';
 import { ImageData, makeOptimizer, StepResult, TrainStepper } from './train';
 
@@ -159,6 +160,8 @@ export interface WorkerStepperOptions {
   backend: BackendName;
   /** Rows per forward/backward pass inside a worker (default: defaultMicroBatch, see below). */
   microBatch?: number;
+  /** Notes (e.g. that lib/ is being compiled for the workers). */
+  log?: (line: string) => void;
 }
 
 /**
@@ -171,6 +174,13 @@ export interface WorkerStepperOptions {
  */
 export function defaultMicroBatch(imageSize: number): number {
   return Math.max(1, Math.floor((4 * 128 * 128) / (imageSize * imageSize)));
+}
+
+/** One worker's part of a step: worker k takes `size` rows starting at `rowOffset` of the batch. */
+interface ShardJob {
+  k: number;
+  size: number;
+  rowOffset: number;
 }
 
 export class WorkerStepper implements TrainStepper {
@@ -202,6 +212,7 @@ export class WorkerStepper implements TrainStepper {
     if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`data-parallel training needs the wasm or cpu backend (got ${backend})`);
     if (!(options.workers >= 1)) throw new Error(`workers must be >= 1 (got ${options.workers})`);
     if (!(Number.isInteger(microBatch) && microBatch >= 1)) throw new Error(`microBatch must be a positive integer (got ${microBatch})`);
+    ensureCompiledLib(projectRoot(), options.log);
     const script = workerScriptPath();
     if (!fs.existsSync(script)) throw new Error(`${script}: worker script missing (build realfake with \`npm run build\`)`);
     if (model.nonTrainableWeights.length > 0) throw new Error('data-parallel training does not sync non-trainable weights (the model has some)');
@@ -236,25 +247,51 @@ export class WorkerStepper implements TrainStepper {
   }
 
   async step(indices: number[], stepNumber: number): Promise<StepResult> {
-    const total = indices.length;
     const t0 = performance.now();
-    // The main model is the source of truth (fit() validates and checkpoints it): publish it every step.
-    this.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, this.slots[i].offset));
+    this.publishWeights();
     const t1 = performance.now();
-
-    const sizes = shardSizes(total, this.handles.length);
-    let rowOffset = 0;
-    const jobs = sizes.map((size, k) => {
-      const job = { k, size, rowOffset };
-      rowOffset += size;
-      return job;
-    }).filter((job) => job.size > 0);
-    const replies = await Promise.all(jobs.map(({ k, size, rowOffset: start }) => this.handles[k].request({
-      type: 'step', step: stepNumber, rows: indices.slice(start, start + size), rowOffset: start, globalBatchSize: total,
-    })));
+    const { jobs, replies } = await this.computeShards(indices, stepNumber);
     const t2 = performance.now();
+    const result = this.combineShards(jobs, replies, indices.length);
+    const t3 = performance.now();
+    this.applyCombined();
+    const t4 = performance.now();
+    Object.assign(this.profile, {
+      steps: this.profile.steps + 1,
+      writeWeights: this.profile.writeWeights + (t1 - t0),
+      workers: this.profile.workers + (t2 - t1),
+      combine: this.profile.combine + (t3 - t2),
+      apply: this.profile.apply + (t4 - t3),
+    });
+    return result;
+  }
 
-    // The full batch's mean loss is the shard means weighted by shard size; so is its gradient.
+  /** The main model is the source of truth (fit() validates and checkpoints it): publish it every step. */
+  private publishWeights(): void {
+    this.variables.forEach((v, i) => this.weights.set(v.dataSync() as Float32Array, this.slots[i].offset));
+  }
+
+  /** Cuts the batch into contiguous shards, one per worker, and waits until every worker wrote its gradient. */
+  private async computeShards(indices: number[], stepNumber: number): Promise<{ jobs: ShardJob[]; replies: WorkerReply[] }> {
+    const total = indices.length;
+    let rowOffset = 0;
+    const jobs = shardSizes(total, this.handles.length)
+      .map((size, k) => {
+        const job = { k, size, rowOffset };
+        rowOffset += size;
+        return job;
+      })
+      .filter((job) => job.size > 0);
+    const replies = await Promise.all(
+      jobs.map(({ k, size, rowOffset: start }) =>
+        this.handles[k].request({ type: 'step', step: stepNumber, rows: indices.slice(start, start + size), rowOffset: start, globalBatchSize: total }),
+      ),
+    );
+    return { jobs, replies };
+  }
+
+  /** The full batch's mean loss is the shard means weighted by shard size; so is its gradient (into `combined`). */
+  private combineShards(jobs: ShardJob[], replies: WorkerReply[], total: number): StepResult {
     let loss = 0;
     let correct = 0;
     this.combined.fill(0);
@@ -267,8 +304,11 @@ export class WorkerStepper implements TrainStepper {
       for (let i = 0; i < gradient.length; i++) this.combined[i] += weight * gradient[i];
       for (const phase of Object.keys(reply.timings) as Array<keyof WorkerTimings>) this.profile.worker[phase] += reply.timings[phase];
     });
-    const t3 = performance.now();
+    return { loss, correct };
+  }
 
+  /** One Adam update of the main model with the combined gradient. */
+  private applyCombined(): void {
     tf.tidy(() => {
       const named: tf.NamedTensorMap = {};
       this.variables.forEach((v, i) => {
@@ -277,15 +317,6 @@ export class WorkerStepper implements TrainStepper {
       });
       this.optimizer.applyGradients(named);
     });
-    const t4 = performance.now();
-    Object.assign(this.profile, {
-      steps: this.profile.steps + 1,
-      writeWeights: this.profile.writeWeights + (t1 - t0),
-      workers: this.profile.workers + (t2 - t1),
-      combine: this.profile.combine + (t3 - t2),
-      apply: this.profile.apply + (t4 - t3),
-    });
-    return { loss, correct };
   }
 
   async dispose(): Promise<void> {
@@ -306,7 +337,7 @@ export function parallelStepperFactory(config: Config, log: (line: string) => vo
       updateRunMeta(run, { workers: 1 });
       return undefined;
     }
-    const stepper = await WorkerStepper.create({ model, data: dataset, optimizer: makeOptimizer(config), workers, backend: backend.name });
+    const stepper = await WorkerStepper.create({ model, data: dataset, optimizer: makeOptimizer(config), workers, backend: backend.name, log });
     updateRunMeta(run, { workers });
     log(`workers: ${workers} threads (data-parallel, ${backend.name} each)`);
     return stepper;

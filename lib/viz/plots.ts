@@ -7,6 +7,8 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Confusion, PrCurve, RocCurve } from '../eval/metrics';
+import { writeFileAtomic } from '../files';
+import { escapeHtml } from './html';
 
 export interface Figure {
   data: Array<Record<string, unknown>>;
@@ -211,6 +213,33 @@ export function classBalanceFigure(counts: Record<string, number> | Record<strin
   };
 }
 
+/** A gauge of pFake (in %) with the decision threshold marked; the title gives the verdict and its confidence. */
+export function verdictGaugeFigure(prediction: { pFake: number; verdict: string; confidence: number }, threshold: number): Figure {
+  const fake = prediction.pFake >= threshold;
+  return {
+    data: [
+      {
+        type: 'indicator',
+        mode: 'gauge+number',
+        value: +(prediction.pFake * 100).toFixed(2),
+        number: { suffix: '%' },
+        title: { text: 'pFake (probability the face is AI-generated)' },
+        gauge: {
+          axis: { range: [0, 100] },
+          bar: { color: fake ? '#d62728' : '#2ca02c' },
+          threshold: { value: threshold * 100, line: { color: 'black', width: 3 }, thickness: 0.9 },
+        },
+      },
+    ],
+    layout: {
+      title: { text: `${prediction.verdict} (${(prediction.confidence * 100).toFixed(1)}% confidence)` },
+      width: 460,
+      height: 300,
+      margin: { l: 30, r: 30, t: 70, b: 20 },
+    },
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Writers
 
@@ -225,10 +254,6 @@ function plotlySource(): string {
 /** JSON safe inside <script>: Infinity/NaN become null (JSON's rule), "<" is escaped so data can't close the tag. */
 function scriptJson(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c');
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 }
 
 function figureTitle(fig: Figure): string {
@@ -246,8 +271,7 @@ export function writeFigureHtml(fig: Figure, file: string, title = figureTitle(f
 <script>var fig = ${scriptJson(fig)}; Plotly.newPlot('plot', fig.data, fig.layout, {responsive: true});</script>
 </body></html>
 `;
-  fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-  fs.writeFileSync(file, html);
+  writeFileAtomic(file, html);
 }
 
 export interface PngOptions {
@@ -268,6 +292,11 @@ const CHROMIUM_FLAGS = [
   '--disable-component-update',
   '--disable-sync',
 ];
+
+/** The one Plotly function the PNG renderer calls inside the page. */
+interface PlotlyToImage {
+  toImage(fig: unknown, options: { format: 'png'; width: number; height: number; scale: number }): Promise<string>;
+}
 
 /**
  * Renders PNGs with Plotly.toImage in one headless Chromium (playwright-core). When playwright-core or the
@@ -307,11 +336,10 @@ export async function writeFigurePng(
       // Round-trip through JSON so the page sees exactly what the HTML files hold (Infinity -> null).
       const figJson = JSON.parse(JSON.stringify(fig));
       const dataUrl: string = await page.evaluate(
-        ({ f, w, h, s }) => (globalThis as any).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
+        ({ f, w, h, s }) => (globalThis as unknown as { Plotly: PlotlyToImage }).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
         { f: figJson, w: width, h: height, s: opts.scale ?? 1 },
       );
-      fs.mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      fs.writeFileSync(file, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+      writeFileAtomic(file, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
       written.push(file);
     }
   } finally {

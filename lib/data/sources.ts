@@ -1,0 +1,73 @@
+/**
+ * Where a run's images come from, in order of preference:
+ *   data/real + data/fake                 your own images
+ *   data/kaggle/real + data/kaggle/fake   the study's data (`realfake data kaggle`)
+ *   data/synth                            the embedded synthetic smoke-test set, generated on first use
+ */
+import * as path from 'path';
+import type { Config } from '../config';
+import { listImageFiles } from './image-files';
+import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, type SynthOptions } from './synth';
+
+export interface DataSource {
+  kind: 'user' | 'kaggle' | 'synthetic' | 'synthetic-study';
+  realDir: string;
+  fakeDir: string;
+}
+
+/** Where the CLI looks for images and keeps data/cache, relative to its working directory. */
+export const DEFAULT_DATA_ROOT = 'data';
+
+/** Images per class of the synthetic set when the config sets no limit. */
+export const DEFAULT_SYNTH_COUNT = 300;
+
+function hasImages(dir: string): boolean {
+  try {
+    return listImageFiles(dir).length > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** The first of data/{real,fake}, data/kaggle/{real,fake} whose two folders both hold images; else null. */
+export function findImageData(dataRoot = DEFAULT_DATA_ROOT): DataSource | null {
+  const candidates: DataSource[] = [
+    { kind: 'user', realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake') },
+    { kind: 'kaggle', realDir: path.join(dataRoot, 'kaggle', 'real'), fakeDir: path.join(dataRoot, 'kaggle', 'fake') },
+  ];
+  return candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
+}
+
+/** data/synth as a source, whether or not it has been generated yet. */
+export function synthSource(dataRoot: string): DataSource {
+  const out = path.join(dataRoot, 'synth');
+  return { kind: 'synthetic', realDir: path.join(out, 'real'), fakeDir: path.join(out, 'fake') };
+}
+
+/** The images found under dataRoot (yours, else Kaggle's), else the synthetic set, without generating anything. */
+export function currentDataSource(dataRoot: string): DataSource {
+  return findImageData(dataRoot) ?? synthSource(dataRoot);
+}
+
+/** data/synth (or data/<folder>), (re)generated when missing or made with other settings. */
+export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void, folder = 'synth'): Promise<DataSource> {
+  const out = path.join(dataRoot, folder);
+  if (!synthDatasetIsFresh({ out, ...params })) {
+    log(`generating the synthetic smoke-test dataset (${params.count} + ${params.count} images, ${params.size}px) in ${out}`);
+    await generateSynthDataset({ out, ...params });
+  }
+  return { kind: 'synthetic', realDir: path.join(out, 'real'), fakeDir: path.join(out, 'fake') };
+}
+
+/** The synthetic set's settings for a config: the config's image size and limit, its seed. */
+export function synthParamsFor(config: Pick<Config, 'limitPerClass' | 'imageSize' | 'seed'>): Omit<SynthOptions, 'out'> {
+  return { count: config.limitPerClass ?? DEFAULT_SYNTH_COUNT, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY };
+}
+
+/**
+ * The images a run uses: data/real + data/fake, else data/kaggle/{real,fake}, else the synthetic set
+ * (generated on first use, at the config's image size, with as many images per class as the limit asks).
+ */
+export async function resolveDataSource(config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
+  return findImageData(dataRoot) ?? ensureSynthData(dataRoot, synthParamsFor(config), log);
+}
