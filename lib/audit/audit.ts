@@ -109,7 +109,6 @@ export function auditSummary(rows: AuditRow[]): Array<Record<string, string | nu
 
 /** The summary as a danfojs DataFrame, one row per class (danfojs is loaded only when asked for). */
 export function auditSummaryFrame(rows: AuditRow[]): import('danfojs-node').DataFrame {
-  // eslint-disable-next-line @typescript-eslint/no-var-requires
   const { DataFrame } = require('danfojs-node') as typeof import('danfojs-node');
   return new DataFrame(auditSummary(rows));
 }
