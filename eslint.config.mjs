@@ -12,7 +12,10 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: false } },
     rules: {
       // Unused bindings are errors unless named _ (tsc's noUnusedLocals also checks locals).
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', caughtErrors: 'none' },
+      ],
       // Optional packages (onnxruntime-node, playwright-core, tslab) are loaded with require() on first use, on purpose.
       '@typescript-eslint/no-require-imports': 'off',
     },

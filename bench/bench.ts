@@ -11,10 +11,20 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend, describeBackend } from '../lib/backend/backend';
 import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
+import { DecodeMemory, measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import { InferenceSpeed, measureInferenceSpeed, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
+/** The HTTP-server section, written by `npm run bench:serve` (bench/serve.ts) between these two markers. */
+export const SERVE_SECTION = { start: '<!-- bench:serve -->', end: '<!-- /bench:serve -->' };
+
+/** The bench:serve section of a BENCHMARKS.md text, markers included ('' when there is none). */
+export function serveSection(text: string): string {
+  const start = text.indexOf(SERVE_SECTION.start);
+  const end = text.indexOf(SERVE_SECTION.end);
+  return start >= 0 && end > start ? text.slice(start, end + SERVE_SECTION.end.length) + '\n' : '';
+}
 
 /**
  * Floating-point work of one 128 px image through the study's model: 2 x multiply-adds of the convolutions
@@ -61,6 +71,7 @@ interface BenchResults {
   training: TrainingSpeed[];
   inference: InferenceSpeed[];
   memory: TrainingMemory;
+  decodeMemory: DecodeMemory[];
   torch: ReturnType<typeof measureTorch>;
 }
 
@@ -94,11 +105,12 @@ async function measureAll(log: (line: string) => void): Promise<BenchResults> {
   log('memory ...');
   const memory: TrainingMemory = measureTrainingMemory({ images: 6000, imageSize: 128, workers: cores });
   log(JSON.stringify(memory));
+  const decodeMemory = await measureDecodeMemory(log);
   log('PyTorch ...');
   const torch = measureTorch(cores);
   log(JSON.stringify(torch));
 
-  return { started, backend, cores, loadAtStart, preprocess, training, inference, memory, torch };
+  return { started, backend, cores, loadAtStart, preprocess, training, inference, memory, decodeMemory, torch };
 }
 
 /** The rows the targets and the explanations refer to (128 px, all workers). */
@@ -172,6 +184,8 @@ function measurementTables(r: BenchResults): string[] {
     '',
     `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8) with ${memory.workers} workers: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
     '',
+    memorySection(r.decodeMemory),
+    '',
   ];
 }
 
@@ -208,12 +222,16 @@ function explanations(r: BenchResults): string[] {
   ];
 }
 
-/** Writes BENCHMARKS.md, keeping the bench:real section that `npm run bench:real` maintains. */
+/**
+ * Writes BENCHMARKS.md, keeping the sections other benches maintain: each `<!-- bench:NAME -->` ...
+ * `<!-- /bench:NAME -->` block (bench:memory, bench:serve), and the bench:real section to the end of the file.
+ */
 function writeBenchmarks(md: string): string {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
   const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
-  writeFileAtomic(file, md + (realSection ? `\n${realSection}` : ''));
+  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map((m) => m[0].trimEnd() + '\n');
+  writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
   return file;
 }
 

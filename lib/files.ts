@@ -6,16 +6,78 @@
 import * as fs from 'fs';
 import * as path from 'path';
 
+/*
+ * Temporary files in flight, removed on every exit (also process.exit from a second Ctrl-C), so an interrupted
+ * run leaves none behind. Their names carry the writer's pid, so the next run can tell stale ones (from a
+ * process that was killed outright) from another live writer's, and remove them: removeStaleTempFiles.
+ */
+const inFlight = new Set<string>();
+let exitHookInstalled = false;
+
+/** A temporary sibling name for `file` (target.pid.time.tmp), removed at exit unless released first. */
+export function tempPathFor(file: string): string {
+  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  inFlight.add(tmp);
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => inFlight.forEach((f) => fs.rmSync(f, { force: true })));
+  }
+  return tmp;
+}
+
+/** The temporary file was renamed into place or removed: nothing to clean up at exit. */
+export function releaseTempPath(tmp: string): void {
+  inFlight.delete(tmp);
+}
+
+const TEMP_NAME = /\.(\d+)\.\d+\.tmp$/;
+
+function processIsAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * Removes temporary files left by writers that no longer run (killed mid-write) in `dir` and, up to `depth`
+ * levels, its subfolders. Returns the files removed. Missing or unreadable folders are left alone.
+ */
+export function removeStaleTempFiles(dir: string, depth = 0): string[] {
+  let entries: fs.Dirent[];
+  try {
+    entries = fs.readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    const match = TEMP_NAME.exec(entry.name);
+    if (entry.isFile() && match && Number(match[1]) !== process.pid && !processIsAlive(Number(match[1]))) {
+      fs.rmSync(full, { force: true });
+      removed.push(full);
+    } else if (entry.isDirectory() && depth > 0) {
+      removed.push(...removeStaleTempFiles(full, depth - 1));
+    }
+  }
+  return removed;
+}
+
 /** Writes to a temporary sibling, then renames over the target (rename is atomic on one file system). */
 export function writeFileAtomic(file: string, data: string | Uint8Array): void {
   fs.mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.${process.pid}.${Date.now()}.tmp`;
+  const tmp = tempPathFor(file);
   try {
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (err) {
     fs.rmSync(tmp, { force: true });
     throw err;
+  } finally {
+    releaseTempPath(tmp);
   }
 }
 

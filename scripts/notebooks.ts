@@ -15,7 +15,7 @@
 import { spawnSync, spawn } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../lib/files';
+import { projectRoot, readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files';
 import { readNotebookParams } from '../lib/notebook/params';
 
 export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '06_shortcut_audit'] as const;
@@ -66,7 +66,7 @@ export function ensureKernel(python: string, paths: RunnerPaths): NodeJS.Process
   const specFile = kernelSpecFile(paths);
   let current: string | undefined;
   try {
-    current = JSON.parse(fs.readFileSync(specFile, 'utf8')).argv?.[0];
+    current = readJson<{ argv?: string[] }>(specFile, 'kernel spec').argv?.[0];
   } catch {
     current = undefined;
   }
@@ -141,7 +141,7 @@ export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { pr
     seconds: +((Date.now() - startedAt.getTime()) / 1000).toFixed(1),
     notebooks: statuses,
   };
-  fs.writeFileSync(paths.runFile, JSON.stringify(summary, null, 2) + '\n');
+  writeJsonAtomic(paths.runFile, summary);
   return summary;
 }
 
@@ -160,11 +160,27 @@ export function clearOutputs(paths = notebookRunnerPaths()): string[] {
     }
     const cleared = JSON.stringify(nb, null, 1) + '\n';
     if (cleared !== text) {
-      fs.writeFileSync(file, cleared);
+      writeFileAtomic(file, cleared);
       changed.push(file);
     }
   }
   return changed;
+}
+
+/** What `open` says about the parameters; a bad params.json is reported, not fatal (it can be fixed in Jupyter). */
+export function paramsNote(): string {
+  try {
+    const params = readNotebookParams();
+    const c = params.config;
+    const overrides = Object.keys(params.overrides).length ? ` + overrides ${JSON.stringify(params.overrides)}` : '';
+    return (
+      `parameters: ${params.file}: preset "${params.preset}" (${c.imageSize}px, ${c.limitPerClass ?? 'all'} images per class, ${c.epochs} epochs)${overrides}\n` +
+      (params.preset === 'study' ? '' : 'full study: set "preset": "study" in notebooks/params.json (hours on CPU)\n') +
+      '03_training prints its measured time estimate before it trains\n'
+    );
+  } catch (err) {
+    return `parameters: ${(err as Error).message}\n`;
+  }
 }
 
 function openJupyter(args: string[], paths = notebookRunnerPaths()): void {
@@ -173,14 +189,7 @@ function openJupyter(args: string[], paths = notebookRunnerPaths()): void {
   if (!python) throw new Error(`no Python with JupyterLab or Notebook found: ${JUPYTER_INSTALL_HINT}`);
   const env = ensureKernel(python, paths);
   const app = lab ? 'jupyterlab' : 'notebook';
-  const params = readNotebookParams();
-  const c = params.config;
-  process.stdout.write(
-    `parameters: ${params.file}: preset "${params.preset}" (${c.imageSize}px, ${c.limitPerClass ?? 'all'} images per class, ${c.epochs} epochs)` +
-      `${Object.keys(params.overrides).length ? ` + overrides ${JSON.stringify(params.overrides)}` : ''}\n` +
-      (params.preset === 'study' ? '' : 'full study: set "preset": "study" in notebooks/params.json (hours on CPU)\n') +
-      '03_training prints its measured time estimate before it trains\n',
-  );
+  process.stdout.write(paramsNote());
   process.stdout.write(`starting ${lab ? 'JupyterLab' : 'Jupyter Notebook'} in ${paths.notebooks} (kernel: TypeScript / tslab; Ctrl-C to stop)\n`);
   // Jupyter refuses to run as root without --allow-root (containers, CI machines).
   const rootFlag = process.getuid?.() === 0 && !args.includes('--allow-root') ? ['--allow-root'] : [];

@@ -120,7 +120,7 @@ test('preprocess --harmonize: recorded in dataset.json and the cache key; manife
   assert.equal(plain.info.harmonize, false);
   const rows = readManifest(path.join(out, 'manifest.csv'));
   assert.deepEqual(rows.map((r) => `${r.facts?.format} ${r.facts?.width}`), [...Array(4).fill('png 64'), ...Array(4).fill('jpeg 256')]);
-  assert.ok(fs.readFileSync(path.join(out, 'manifest.csv'), 'utf8').startsWith('path,label,status,reason,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n'));
+  assert.ok(fs.readFileSync(path.join(out, 'manifest.csv'), 'utf8').startsWith('path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n'));
   assert.equal(datasetCacheIsFresh(base), true);
   assert.equal(datasetCacheIsFresh({ ...base, harmonize: true }), false);
   const harmonized = await preprocessFolders({ ...base, harmonize: true });

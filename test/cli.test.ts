@@ -128,7 +128,7 @@ test('paths in the dataset and run folders resolve from any working directory (t
   const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'dataset.json'), 'utf8'));
   assert.deepEqual(info.sources, { real: '../../synth/real', fake: '../../synth/fake' });
   assert.equal(info.fingerprint, meta.datasetFingerprint);
-  assert.match(fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1], /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,$/);
+  assert.match(fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1], /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,,00000\.png$/);
   // From notebooks/ (a sibling folder, as Jupyter runs them): the same run evaluates and predicts from its dataset.
   const elsewhere = path.join(root, 'notebooks');
   fs.mkdirSync(elsewhere);

@@ -37,7 +37,7 @@ test('bad values are rejected with the field named', () => {
   assert.throws(() => resolveConfig({ overrides: { valFraction: 0.5, testFraction: 0.5 } }), /testFraction/);
   assert.throws(() => resolveConfig({ overrides: { resize: 'cubic' as never } }), /resize/);
   assert.throws(() => resolveConfig({ preset: 'fast' }), /unknown preset "fast"/);
-  assert.throws(() => resolveConfig({ file: '/nonexistent/c.json' }), /\/nonexistent\/c\.json: cannot read config JSON/);
+  assert.throws(() => resolveConfig({ file: '/nonexistent/c.json' }), /\/nonexistent\/c\.json: config JSON not found/);
   assert.throws(() => resolveConfig({ overrides: { colour: 1 } as never }), /colour is not a known setting/);
 });
 

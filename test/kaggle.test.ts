@@ -9,6 +9,7 @@ import {
   KAGGLE_DATASETS,
   datasetZipPath,
   downloadStudyData,
+  kaggle140kDatasets,
   fetchKaggleDataset,
   readKaggleCredentials,
   type DownloadStudyDataOptions,
@@ -270,4 +271,37 @@ test('CLI: a non-positive limit is a usage error (exit code 2)', async () => {
   assert.equal(process.exitCode, 2);
   assert.match(stderr, /--real-limit must be a positive integer/);
   process.exitCode = 0;
+});
+
+test('--dataset 140k: one zip, downloaded once, gives <out>/<split>/{real,fake}; a cut download resumes', async () => {
+  const slug = 'xhlulu/140k-real-and-fake-faces';
+  const images: ZipInput[] = [];
+  for (const split of ['train', 'valid', 'test']) {
+    for (const [c, cls] of ['real', 'fake'].entries()) {
+      for (let i = 0; i < 3; i++) {
+        images.push({ name: `real_vs_fake/real-vs-fake/${split}/${cls}/${cls}_${split}_${i}.jpg`, data: await solid(c * 10 + i, 8).jpeg().toBuffer() });
+      }
+    }
+  }
+  const zip = writeZip([{ name: 'train.csv', data: Buffer.from('id,label\n'), deflate: true }, ...images]);
+  const local = await new FakeKaggle({ username: 'alice', key: 'k3y', datasets: { [slug]: zip } }).start();
+  try {
+    const out = tmpDir();
+    local.cutAfterBytes.push(200);
+    const first = downloadStudyData({ out, credentials, apiBase: local.apiBase, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('valid'), subdir: 'valid', realLimit: 2, fakeLimit: 2 });
+    await assert.rejects(first, /interrupted.*re-running resumes/);
+    const result = await downloadStudyData({ out, credentials, apiBase: local.apiBase, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('valid'), subdir: 'valid', realLimit: 2, fakeLimit: 2 });
+    assert.equal(local.storageRequests.at(-1)?.headers.range, 'bytes=200-');
+    assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'real')).sort(), ['real_valid_0.jpg', 'real_valid_1.jpg']);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'fake')).sort(), ['fake_valid_0.jpg', 'fake_valid_1.jpg']);
+    assert.equal(result.real.available, 3);
+    // One zip for both classes: the API was asked once for the resumed download, not again for the fake class.
+    assert.equal(local.apiRequests.length, 2);
+    assert.deepEqual(fs.readdirSync(path.join(out, 'downloads')), ['xhlulu__140k-real-and-fake-faces.zip']);
+    const test140k = await downloadStudyData({ out, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('test'), subdir: 'test' });
+    assert.equal(test140k.fake.extracted, 3);
+    assert.equal(local.apiRequests.length, 2, 'another split reuses the zip: no credentials, no network');
+  } finally {
+    await local.close();
+  }
 });

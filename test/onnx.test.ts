@@ -13,6 +13,7 @@ import { loadEngine, loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engin
 import { onnxExportIsCurrent } from '../lib/infer/onnx-export';
 import { Predictor, TfjsEngine } from '../lib/infer/predict';
 import { createRun } from '../lib/train/runs';
+import { randomizeWeights } from './fixtures/runs';
 import { toolSkip } from './helpers/tools';
 
 const SIZE = 64;
@@ -22,17 +23,6 @@ const FACES = path.join(__dirname, '..', '..', '..', 'shared', 'faces-dev');
 
 let tmp: string;
 let runDir: string;
-
-/**
- * Glorot weights and zero biases leave this deep net's outputs at ~0.5 for any input, where a broken export
- * could hide. He-scaled weights and random biases make the outputs depend strongly on the input.
- */
-function randomizeWeights(model: tf.LayersModel, seed: number): void {
-  model.setWeights(model.getWeights().map((w, i) => {
-    const fanIn = w.shape.length > 1 ? w.shape.slice(0, -1).reduce((a, b) => a * b, 1) : 0;
-    return fanIn ? tf.randomNormal(w.shape, 0, Math.sqrt(2 / fanIn), 'float32', seed + i) : tf.randomNormal(w.shape, 0, 0.3, 'float32', seed + i);
-  }));
-}
 
 async function saveRandomModel(seed: number): Promise<void> {
   const model = buildModel({ imageSize: SIZE, dropout: 0.5, seed });

@@ -9,9 +9,18 @@ const root = projectRoot();
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'));
 
 test('main and types point at files the build writes, and main loads the public API', () => {
-  for (const field of ['main', 'types']) assert.ok(fs.existsSync(path.join(root, pkg[field])), `${field}: ${pkg[field]} exists`);
+  for (const field of ['main', 'types'])
+    assert.ok(fs.existsSync(path.join(root, pkg[field])), `${field}: ${pkg[field]} exists`);
   const api = require(path.join(root, pkg.main));
-  for (const name of ['resolveConfig', 'preprocessFolders', 'trainRun', 'evaluateRun', 'Predictor', 'runPipeline', 'splitIndices']) {
+  for (const name of [
+    'resolveConfig',
+    'preprocessFolders',
+    'trainRun',
+    'evaluateRun',
+    'Predictor',
+    'runPipeline',
+    'splitIndices',
+  ]) {
     assert.equal(typeof api[name], 'function', `${name} exported`);
   }
 });

@@ -25,15 +25,17 @@ const SKLEARN_LISTS = [
     n: 37,
     seed: 5,
     val: [32, 18, 3, 19, 22, 5, 0, 23],
-    train: [20, 10, 33, 2, 6, 31, 36, 24, 1, 11, 13, 25, 29, 26, 21, 17, 15, 12, 30, 28, 34, 27, 7, 4, 8, 9, 16, 14, 35],
+    train: [
+      20, 10, 33, 2, 6, 31, 36, 24, 1, 11, 13, 25, 29, 26, 21, 17, 15, 12, 30, 28, 34, 27, 7, 4, 8, 9, 16, 14, 35,
+    ],
   },
   {
     n: 65,
     seed: 0,
     val: [45, 29, 43, 62, 34, 33, 31, 40, 26, 63, 22, 2, 11],
     train: [
-      28, 54, 4, 10, 35, 52, 46, 30, 7, 14, 27, 64, 55, 41, 42, 58, 18, 61, 32, 15, 5, 16, 20, 56, 8, 13, 25, 37, 17, 48, 51, 57, 38, 1, 12,
-      49, 24, 6, 23, 36, 50, 21, 19, 9, 39, 60, 59, 3, 0, 53, 47, 44,
+      28, 54, 4, 10, 35, 52, 46, 30, 7, 14, 27, 64, 55, 41, 42, 58, 18, 61, 32, 15, 5, 16, 20, 56, 8, 13, 25, 37, 17,
+      48, 51, 57, 38, 1, 12, 49, 24, 6, 23, 36, 50, 21, 19, 9, 39, 60, 59, 3, 0, 53, 47, 44,
     ],
   },
 ];
@@ -48,17 +50,36 @@ test('splitIndices equals hard-coded scikit-learn train_test_split index lists',
   // The study's size: 6,000 images, 1,200 validation rows.
   const study = splitIndices(6000, 0.2, 0, 5);
   assert.equal(study.val.length, 1200);
-  assert.deepEqual(study.val.slice(0, 16), [755, 2548, 4894, 2536, 2402, 1885, 249, 3086, 4032, 1183, 4544, 5610, 875, 3624, 1553, 5031]);
-  assert.deepEqual(study.train.slice(-16), [3185, 4300, 3792, 2718, 2672, 2459, 1982, 740, 1032, 2121, 5520, 3046, 1725, 4079, 2254, 2915]);
+  assert.deepEqual(
+    study.val.slice(0, 16),
+    [755, 2548, 4894, 2536, 2402, 1885, 249, 3086, 4032, 1183, 4544, 5610, 875, 3624, 1553, 5031],
+  );
+  assert.deepEqual(
+    study.train.slice(-16),
+    [3185, 4300, 3792, 2718, 2672, 2459, 1982, 740, 1032, 2121, 5520, 3046, 1725, 4079, 2254, 2915],
+  );
 });
 
 const sklearnSkip = pythonSkip('numpy', 'sklearn');
 
-test('splitIndices matches scikit-learn itself row for row (sizes up to the study\'s 6,000, several seeds)', { skip: sklearnSkip }, () => {
-  const cases = [
-    [1, 5], [2, 5], [5, 5], [64, 5], [255, 7], [256, 7], [1000, 5], [6000, 5], [6000, 42], [4321, 123456789], [300, 4294967295],
-  ];
-  const script = `
+test(
+  "splitIndices matches scikit-learn itself row for row (sizes up to the study's 6,000, several seeds)",
+  { skip: sklearnSkip },
+  () => {
+    const cases = [
+      [1, 5],
+      [2, 5],
+      [5, 5],
+      [64, 5],
+      [255, 7],
+      [256, 7],
+      [1000, 5],
+      [6000, 5],
+      [6000, 42],
+      [4321, 123456789],
+      [300, 4294967295],
+    ];
+    const script = `
 import json, sys
 import numpy as np
 from sklearn.model_selection import train_test_split
@@ -70,17 +91,21 @@ for n, seed in json.loads(sys.argv[1]):
     out.append({"train": train.tolist(), "val": val.tolist()})
 print(json.dumps(out))
 `;
-  const expected = JSON.parse(runPython(script, JSON.stringify(cases))) as Array<{ train: number[]; val: number[] } | null>;
-  cases.forEach(([n, seed], i) => {
-    const want = expected[i];
-    if (!want) return; // scikit-learn refuses to split fewer than 2 samples
-    const got = splitIndices(n, 0.2, 0, seed);
-    assert.deepEqual(got.val, want.val, `n ${n}, seed ${seed}: validation rows`);
-    assert.deepEqual(got.train, want.train, `n ${n}, seed ${seed}: train rows`);
-  });
-});
+    const expected = JSON.parse(runPython(script, JSON.stringify(cases))) as Array<{
+      train: number[];
+      val: number[];
+    } | null>;
+    cases.forEach(([n, seed], i) => {
+      const want = expected[i];
+      if (!want) return; // scikit-learn refuses to split fewer than 2 samples
+      const got = splitIndices(n, 0.2, 0, seed);
+      assert.deepEqual(got.val, want.val, `n ${n}, seed ${seed}: validation rows`);
+      assert.deepEqual(got.train, want.train, `n ${n}, seed ${seed}: train rows`);
+    });
+  },
+);
 
-test('a test part comes after the validation rows, so validation stays scikit-learn\'s', () => {
+test("a test part comes after the validation rows, so validation stays scikit-learn's", () => {
   const plain = splitIndices(100, 0.2, 0, 5);
   const withTest = splitIndices(100, 0.2, 0.1, 5);
   assert.deepEqual(withTest.val, plain.val);
@@ -98,7 +123,10 @@ test('splitSeed, not seed, decides the split; rows map through the class limit',
   // Rows 0-3 (real) and 6-9 (fake) are selected; the 8 selected rows are split as sklearn splits arange(8).
   const selected = [0, 1, 2, 3, 6, 7, 8, 9];
   const reference = splitIndices(8, 0.25, 0, 5);
-  assert.deepEqual(split.val, reference.val.map((i) => selected[i]).sort((a, b) => a - b));
+  assert.deepEqual(
+    split.val,
+    reference.val.map((i) => selected[i]).sort((a, b) => a - b),
+  );
   assert.deepEqual(splitRows(selected, config), split);
   assert.notDeepEqual(datasetSplit(labels, { ...config, splitSeed: 6 }).val, split.val);
   const counts = splitClassCounts(labels, split);

@@ -1,8 +1,10 @@
 /**
- * What every subcommand shares: exit codes (0 ok, 1 failure with a one-line reason, 2 usage error)
+ * What every subcommand shares: exit codes (0 ok, 1 failure with a one-line reason, 2 usage error, 130 stopped by
+ * Ctrl-C)
  * and number parsing for flags.
  */
 import { InvalidArgumentError } from 'commander';
+import { INTERRUPTED_EXIT_CODE, InterruptedError } from '../interrupt';
 
 /** A mistake in how the command was called: exit code 2. */
 export class UsageError extends Error {}
@@ -28,7 +30,18 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<void> |
       const message = err instanceof Error ? err.message : String(err);
       process.stderr.write(`realfake: ${message.split('\n')[0]}\n`);
       if (process.env.REALFAKE_DEBUG && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-      process.exitCode = err instanceof UsageError ? 2 : 1;
+      process.exitCode = err instanceof InterruptedError ? INTERRUPTED_EXIT_CODE : err instanceof UsageError ? 2 : 1;
     }
   };
+}
+
+/**
+ * A file name made safe for one line of text output: backslash, tab, newline and other control characters
+ * become C-style escapes (\n, \t, \\, \x1b), so a name can never split a line or forge another one.
+ */
+export function escapeControls(text: string): string {
+  const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+  // Matching control characters is the point here.
+  // eslint-disable-next-line no-control-regex
+  return text.replace(/[\\\x00-\x1f\x7f]/g, (ch) => named[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

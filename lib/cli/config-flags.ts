@@ -1,6 +1,6 @@
 /** The flags that override the run config, shared by `train` and `run`. */
 import { Command, Option } from 'commander';
-import { Config, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
+import { Config, INPUT_MODES, MODEL_FAMILIES, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
 import { parseInteger, parseNumber, UsageError } from './common';
 
 export interface ConfigFlags {
@@ -21,6 +21,9 @@ export interface ConfigFlags {
   earlyStopping?: number;
   workers?: number;
   threshold?: number;
+  model?: Config['model'];
+  input?: Config['input'];
+  ttaFlip?: boolean;
 }
 
 export function addConfigFlags(command: Command, defaultPreset: string): Command {
@@ -45,7 +48,10 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
     .option('--dropout <rate>', 'dropout rate', parseNumber)
     .option('--early-stopping <patience>', 'stop after this many epochs without val_accuracy gain', parseInteger)
     .option('--workers <n>', 'training worker threads on CPU backends (0: one per core)', parseInteger)
-    .option('--threshold <p>', 'pFake threshold for "Fake"', parseNumber);
+    .option('--threshold <p>', 'pFake threshold for "Fake"', parseNumber)
+    .addOption(new Option('--model <family>', 'model family (other training options: --config file.json)').choices(MODEL_FAMILIES as string[]))
+    .addOption(new Option('--input <mode>', 'input transform inside the model').choices(INPUT_MODES as string[]))
+    .option('--tta-flip', 'average each image\'s score with its mirror image\'s at evaluation');
 }
 
 /** Study defaults < preset < --config file < flags. Config errors are usage errors. */
@@ -70,6 +76,9 @@ export function configFromFlags(flags: ConfigFlags): Config {
         earlyStoppingPatience: flags.earlyStopping,
         workers: flags.workers,
         threshold: flags.threshold,
+        model: flags.model,
+        input: flags.input,
+        ttaFlip: flags.ttaFlip,
       },
     });
   } catch (err) {

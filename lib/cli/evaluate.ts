@@ -13,10 +13,12 @@ export function registerEvaluateCommand(program: Command): void {
     .description('metrics (fake = positive) on the run\'s held-back split, or on another dataset, into RUNDIR/metrics.json with figures')
     .requiredOption('--run <dir>', 'run folder')
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
+    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
+    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
     .addOption(engineOption())
-    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice }) => {
+    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[] }) => {
       await initBackend();
-      const result = await evaluateRun(flags.run, { dataDir: flags.data, engine: flags.engine });
+      const result = await evaluateRun(flags.run, { dataDir: flags.data, engine: flags.engine, ttaFlip: flags.ttaFlip, ensemble: flags.ensemble });
       process.stdout.write(`${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
     }));
 }

@@ -1,6 +1,7 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
 import { registerAuditCommand } from './audit';
+import { installInterruptHandlers } from '../interrupt';
 import { registerDataCommand } from './data';
 import { registerEvaluateCommand } from './evaluate';
 import { registerExportCommand } from './export';
@@ -8,6 +9,7 @@ import { registerPredictCommand } from './predict';
 import { registerPreprocessCommand } from './preprocess';
 import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
+import { registerServeCommand } from './serve';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -26,6 +28,7 @@ export function buildProgram(): Command {
   registerPredictCommand(program);
   registerExportCommand(program);
   registerReportCommand(program);
+  registerServeCommand(program);
   registerDataCommand(program);
   registerAuditCommand(program);
   return program;
@@ -33,6 +36,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  installInterruptHandlers();
   try {
     await program.parseAsync(argv);
   } catch (err) {

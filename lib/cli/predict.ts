@@ -2,17 +2,49 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
+import { PhotoVerdict, predictFaces } from '../infer/faces';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
-import { collectImagePaths, Prediction, Predictor } from '../infer/predict';
+import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
+import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
-import { action, UsageError } from './common';
+import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import { openRun } from '../train/runs';
+import { action, escapeControls, parseInteger, UsageError } from './common';
 
-
+/** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
-  text: (p: Prediction) => `${p.file}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
   json: (p: Prediction) => JSON.stringify(p),
   csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
+
+/** `--faces`: one line per face found (or one saying there is none), in each format. */
+const FACE_FORMATS = {
+  text: (file: string, p: PhotoVerdict) => p.faces.length === 0
+    ? [`${escapeControls(file)}\tno face found`]
+    : p.faces.map((f, i) => `${escapeControls(file)}\tface ${i + 1}/${p.faces.length} at ${f.crop.x},${f.crop.y} ${f.crop.width}x${f.crop.height}\t${f.verdict}\t${(f.confidence * 100).toFixed(1)}%\tpFake=${f.pFake.toFixed(4)}`),
+  json: (file: string, p: PhotoVerdict) => [JSON.stringify({ file, ...p })],
+  csv: (file: string, p: PhotoVerdict) => p.faces.length === 0
+    ? [[csvField(file), '', '', '', '', '', 'no face found', '', ''].join(',')]
+    : p.faces.map((f, i) => [csvField(file), i + 1, f.crop.x, f.crop.y, f.crop.width, f.crop.height, csvField(f.verdict), f.confidence.toFixed(6), f.pFake.toFixed(6)].join(',')),
+};
+
+async function predictFacesInFiles(predictor: Predictor, files: string[], format: keyof typeof FACE_FORMATS): Promise<{ ok: number; failed: number }> {
+  if (format === 'csv') process.stdout.write('file,face,x,y,width,height,verdict,confidence,pFake\n');
+  let ok = 0;
+  let failed = 0;
+  for (const file of files) {
+    try {
+      const photo = await predictFaces(predictor, file);
+      for (const line of FACE_FORMATS[format](file, photo)) process.stdout.write(line + '\n');
+      ok++;
+    } catch (err) {
+      failed++;
+      process.stderr.write(`skipped ${escapeControls(file)}: ${(err as Error).message.replace(`${file}: `, '')}\n`);
+    }
+  }
+  return { ok, failed };
+}
 
 export function registerPredictCommand(program: Command): void {
   program
@@ -22,26 +54,53 @@ export function registerPredictCommand(program: Command): void {
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
+    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
+    .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
+    .option('--faces', 'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none')
+    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
+    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; engine: EngineChoice }) => {
+    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[] }) => {
       if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
       const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
-      let files: string[];
+      configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+      let inputs: ReturnType<typeof collectImageInputs>;
       try {
-        files = collectImagePaths(paths);
+        inputs = collectImageInputs(paths);
       } catch (err) {
         throw new UsageError((err as Error).message);
       }
+      const { files, problems } = inputs;
+      for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
       if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
       await initBackend();
       // Which engine runs goes to stderr, so --json and --csv output stays clean.
-      const predictor = await Predictor.fromRun(flags.run, (dir) => loadEngine(dir, flags.engine, (line) => process.stderr.write(line + '\n')));
+      const note = (line: string) => process.stderr.write(line + '\n');
+      const members = flags.ensemble ?? [];
+      checkEnsembleMembers(flags.run, members);
+      const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
+      const predictor = await Predictor.fromRun(flags.run, async (dir) => {
+        const engines = [await loadEngine(dir, flags.engine, note)];
+        for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
+        return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+      });
+      if (flags.faces) {
+        let counts: { ok: number; failed: number };
+        try {
+          counts = await predictFacesInFiles(predictor, files, format);
+        } finally {
+          await predictor.dispose();
+        }
+        if (counts.failed) process.stderr.write(`${counts.ok} predicted, ${counts.failed} skipped\n`);
+        if (counts.ok === 0) throw new Error('no image could be read');
+        return;
+      }
       let result: Awaited<ReturnType<Predictor['predictFiles']>>;
       try {
         if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
         result = await predictor.predictFiles(files, {
           onPrediction: (p) => process.stdout.write(FORMATS[format](p) + '\n'),
-          onFailure: (f) => process.stderr.write(`skipped ${f.file}: ${f.reason}\n`),
+          onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
         });
       } finally {
         await predictor.dispose();

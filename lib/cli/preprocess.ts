@@ -1,9 +1,9 @@
 /** `realfake preprocess`: image folders > X.npy, Y.npy, manifest.csv (logic in lib/data/preprocess.ts). */
 import { Command, Option } from 'commander';
 import { RESIZE_METHODS, ResizeMethod, STUDY_DEFAULTS } from '../config';
-import { MIN_IMAGE_SIDE } from '../data/images';
-import { preprocessFolders } from '../data/preprocess';
-import { action, parseInteger, UsageError } from './common';
+import { configureDecoding, MAX_IMAGE_PIXELS, MIN_IMAGE_SIDE } from '../data/images';
+import { checkClassFolders, preprocessFolders } from '../data/preprocess';
+import { action, escapeControls, parseInteger, UsageError } from './common';
 
 interface PreprocessFlags {
   real: string;
@@ -14,6 +14,7 @@ interface PreprocessFlags {
   resize: ResizeMethod;
   harmonize?: boolean;
   concurrency?: number;
+  maxPixels: number;
 }
 
 export function registerPreprocessCommand(program: Command): void {
@@ -32,9 +33,16 @@ export function registerPreprocessCommand(program: Command): void {
     )
     .option('--harmonize', 'first bring both classes to the same source size, format and JPEG quality (lib/data/harmonize.ts)')
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
+    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
     .action(action(async (flags: PreprocessFlags) => {
       if (flags.size < MIN_IMAGE_SIDE) throw new UsageError(`--size must be at least ${MIN_IMAGE_SIDE} (got ${flags.size})`);
       if (flags.limit !== undefined && flags.limit <= 0) throw new UsageError(`--limit must be positive (got ${flags.limit})`);
+      try {
+        checkClassFolders(flags.real, flags.fake);
+        configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+      } catch (err) {
+        throw new UsageError((err as Error).message);
+      }
       const result = await preprocessFolders({
         realDir: flags.real,
         fakeDir: flags.fake,
@@ -45,7 +53,7 @@ export function registerPreprocessCommand(program: Command): void {
         limitPerClass: flags.limit ?? null,
         concurrency: flags.concurrency,
         onProgress: (p) => {
-          if (p.status === 'skipped') process.stderr.write(`skipped ${p.file}: ${p.reason}\n`);
+          if (p.status === 'skipped') process.stderr.write(`skipped ${escapeControls(p.file)}: ${p.reason}\n`);
         },
       });
       process.stdout.write(`${result.summary}\n`);

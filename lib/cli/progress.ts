@@ -1,5 +1,6 @@
 /** Terminal niceties for training: a per-epoch progress bar and a gentle Ctrl-C. */
 import * as cliProgress from 'cli-progress';
+import { onInterrupt } from '../interrupt';
 import type { Callback, TrainingContext } from '../train/callbacks';
 
 /** A bar over each epoch's batches, on stderr, only when stderr is a terminal. */
@@ -32,28 +33,21 @@ export class BatchProgressBar implements Callback {
 }
 
 /**
- * First Ctrl-C: finish the current epoch (its checkpoint and history are written), then stop.
- * Second Ctrl-C: quit at once; the best checkpoint on disk is complete either way (atomic saves).
+ * First Ctrl-C: finish the current epoch (its checkpoint and history are written), then stop; the command
+ * exits 130. Second Ctrl-C: quit at once (lib/interrupt.ts); the best checkpoint on disk is complete either way.
  */
 export class GracefulInterrupt implements Callback {
-  private handler: (() => void) | null = null;
+  private unregister: (() => void) | null = null;
 
   onTrainBegin(ctx: TrainingContext): void {
-    let pressed = false;
-    this.handler = () => {
-      if (pressed) {
-        process.stderr.write('\ninterrupted; the best checkpoint saved so far is intact\n');
-        process.exit(130);
-      }
-      pressed = true;
+    this.unregister = onInterrupt(() => {
       ctx.stopTraining = true;
       ctx.stopReason = 'interrupted (Ctrl-C) after this epoch';
-      process.stderr.write('\nstopping after this epoch (Ctrl-C again to quit now)\n');
-    };
-    process.on('SIGINT', this.handler);
+    });
   }
 
   onTrainEnd(): void {
-    if (this.handler) process.off('SIGINT', this.handler);
+    this.unregister?.();
+    this.unregister = null;
   }
 }

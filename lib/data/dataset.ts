@@ -2,8 +2,9 @@
  * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
- *   manifest.csv path,label,status,reason, then the image's audit columns (lib/audit/image-facts.ts AUDIT_COLUMNS),
- *                for every file tried; the status=ok rows are X's rows, in order
+ *   manifest.csv path,label,status,reason,relative_path, then the image's audit columns (lib/audit/image-facts.ts
+ *                AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in order; relative_path is
+ *                the file's path inside its class folder (subfolders are read)
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
  * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
  * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
@@ -13,12 +14,12 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { ResizeMethod } from '../config';
-import { resolveStoredPath } from '../files';
+import { readJson, resolveStoredPath } from '../files';
 import { parseFacts } from '../audit/image-facts';
 import type { ImageFacts } from '../audit/image-facts';
 import { readNpy } from './npy';
 
-export const DATASET_VERSION = 3;
+export const DATASET_VERSION = 3; // 3: manifest audit columns and dataset.json `harmonize` (issue 9)
 
 export const DATASET_FILES = {
   x: 'X.npy',
@@ -82,12 +83,14 @@ export interface ManifestRow {
   label: number;
   status: 'ok' | 'skipped';
   reason: string;
+  /** The file's path inside its class folder (absent in manifests written before subfolders were read). */
+  relativePath?: string;
   /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
   facts?: ImageFacts | null;
 }
 
-/** manifest.csv's first columns; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. */
-export const MANIFEST_BASE_COLUMNS = ['path', 'label', 'status', 'reason'] as const;
+/** manifest.csv's first columns, in order; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
+export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path'] as const;
 
 /**
  * Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted); paths come
@@ -123,19 +126,17 @@ export function readManifest(file: string): ManifestRow[] {
     records.push(record);
   }
   const [header, ...rows] = records;
-  if (header?.slice(0, 4).join() !== MANIFEST_BASE_COLUMNS.join()) throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
+  const column = Object.fromEntries((header ?? []).map((name, i) => [name, i]));
+  if (!['path', 'label', 'status', 'reason'].every((name) => name in column)) throw new Error(`${file}: not a realfake manifest (header ${header?.join()})`);
   const dir = path.dirname(file);
-  return rows.map((fields) => {
-    const [p, label, status, reason] = fields;
-    const named = Object.fromEntries(header.map((column, i) => [column, fields[i]]));
-    return {
-      path: resolveStoredPath(p, dir),
-      label: Number(label),
-      status: status as ManifestRow['status'],
-      reason: reason ?? '',
-      facts: parseFacts(named),
-    };
-  });
+  return rows.map((r) => ({
+    path: resolveStoredPath(r[column.path], dir),
+    label: Number(r[column.label]),
+    status: r[column.status] as ManifestRow['status'],
+    reason: r[column.reason] ?? '',
+    ...('relative_path' in column ? { relativePath: r[column.relative_path] ?? '' } : {}),
+    facts: parseFacts(Object.fromEntries(header.map((name, i) => [name, r[i]]))),
+  }));
 }
 
 const HOW_TO_MAKE = 'run `realfake preprocess` (or `npm start`) first';
@@ -149,11 +150,11 @@ export function readDatasetInfo(dir: string): DatasetInfo | null {
   if (!fs.existsSync(file)) return null;
   let info: DatasetInfo;
   try {
-    info = JSON.parse(fs.readFileSync(file, 'utf8')) as DatasetInfo;
-    if (info.format !== 'realfake-dataset') throw new Error('not a realfake dataset.json');
+    info = readJson<DatasetInfo>(file, 'dataset description');
   } catch (err) {
-    throw new Error(`${file}: unreadable dataset description (${(err as Error).message}); ${HOW_TO_MAKE} again`);
+    throw new Error(`${(err as Error).message}; ${HOW_TO_MAKE} again`);
   }
+  if (info.format !== 'realfake-dataset') throw new Error(`${file}: not a realfake dataset.json; ${HOW_TO_MAKE} again`);
   if (info.version !== DATASET_VERSION) {
     throw new Error(`${file}: dataset format version ${info.version}, this realfake reads ${DATASET_VERSION}; ${HOW_TO_MAKE} again`);
   }

@@ -19,6 +19,8 @@ export interface DownloadOptions {
   maxRedirects?: number;
   /** Abort when no data arrives for this long (a stalled connection counts as cut). */
   idleTimeoutMs?: number;
+  /** Aborting it cuts the transfer like a broken connection: the .part file keeps what arrived. */
+  signal?: AbortSignal;
 }
 
 export interface DownloadResult {
@@ -152,7 +154,7 @@ async function request(options: DownloadOptions, extraHeaders: Record<string, st
   for (let hop = 0; hop <= maxRedirects; hop++) {
     const fromOrigin = new URL(url).origin === origin;
     const headers = { ...extraHeaders, ...(fromOrigin ? options.originHeaders : {}) };
-    const res = await get(url, headers, options.idleTimeoutMs ?? 60_000);
+    const res = await get(url, headers, options.idleTimeoutMs ?? 60_000, options.signal);
     if (!REDIRECT_STATUSES.has(res.statusCode ?? 0)) return { res, url, fromOrigin };
     res.resume();
     const location = res.headers.location;
@@ -163,10 +165,10 @@ async function request(options: DownloadOptions, extraHeaders: Record<string, st
 }
 
 /** The idle timeout covers the whole exchange: a body that stops flowing is destroyed and counts as a cut connection. */
-function get(url: string, headers: Record<string, string>, idleTimeoutMs: number): Promise<http.IncomingMessage> {
+function get(url: string, headers: Record<string, string>, idleTimeoutMs: number, signal?: AbortSignal): Promise<http.IncomingMessage> {
   const client = url.startsWith('https:') ? https : http;
   return new Promise((resolve, reject) => {
-    const req = client.get(url, { headers: { 'User-Agent': 'realfake', ...headers } }, resolve);
+    const req = client.get(url, { headers: { 'User-Agent': 'realfake', ...headers }, signal }, resolve);
     req.setTimeout(idleTimeoutMs, () => req.destroy(new Error(`no data from ${new URL(url).host} for ${idleTimeoutMs / 1000} s`)));
     req.on('error', reject);
   });

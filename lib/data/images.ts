@@ -19,14 +19,16 @@
  * - 16-bit images are reduced to 8 bits by keeping the high byte. PIL does the same for 16-bit RGB, but clips
  *   16-bit greyscale to 255 (nearly white), which we deliberately do not copy.
  */
-import * as fs from 'fs';
+import * as os from 'os';
 import sharp from 'sharp';
 import type { KernelEnum, Metadata, OutputInfo, ResizeOptions, Sharp } from 'sharp';
 import type { ResizeMethod } from '../config';
+import { FileAccessError, readFileHead } from '../file-access';
+import { notRasterReason, RASTER_FORMATS, SNIFF_BYTES, sniffNonRaster } from './image-format';
 
 /** Smaller images carry too little to classify and are almost always icons or broken thumbnails. */
 export const MIN_IMAGE_SIDE = 8;
-/** 10000 x 10000: well above any face photo, well below what exhausts memory when decoding several at once. */
+/** 10000 x 10000: well above any face photo; the default of --max-pixels (see configureDecoding). */
 export const MAX_IMAGE_PIXELS = 10000 * 10000;
 
 /** A decoded image: row-major height x width x 3 uint8 RGB. */
@@ -38,6 +40,67 @@ export interface RgbImage {
 
 // Each file is read once, so libvips' operation cache would only hold memory (and open files) for nothing.
 sharp.cache(false);
+
+/**
+ * Peak memory is bounded by settings, not by the folder. A full decode holds up to 4 bytes per pixel (3 for
+ * RGB, 4 for CMYK), so a budget of 4 x maxPixels bytes is shared by every decode in the process: small images
+ * decode `concurrency` at a time, large ones wait their turn, and the largest allowed image runs alone.
+ * (Measured before the budget: predict on eight 81-megapixel PNGs peaked at 1.5 GiB.)
+ */
+export interface DecodeLimits {
+  /** Images with more pixels are refused ("image too large"). Default 100 megapixels. */
+  maxPixels: number;
+  /** Decodes running at once, whatever their size. Default: one per core. */
+  concurrency: number;
+}
+
+const limits: DecodeLimits = { maxPixels: MAX_IMAGE_PIXELS, concurrency: os.availableParallelism() };
+
+/** The process-wide decode limits (the CLI's --max-pixels and --concurrency set them). */
+export function configureDecoding(changes: Partial<DecodeLimits>): DecodeLimits {
+  if (changes.maxPixels !== undefined && !(Number.isInteger(changes.maxPixels) && changes.maxPixels >= MIN_IMAGE_SIDE ** 2)) {
+    throw new Error(`maxPixels must be an integer >= ${MIN_IMAGE_SIDE ** 2} (got ${changes.maxPixels})`);
+  }
+  if (changes.concurrency !== undefined && !(Number.isInteger(changes.concurrency) && changes.concurrency >= 1)) {
+    throw new Error(`decode concurrency must be a positive integer (got ${changes.concurrency})`);
+  }
+  Object.assign(limits, Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)));
+  return { ...limits };
+}
+
+export function decodeLimits(): DecodeLimits {
+  return { ...limits };
+}
+
+/** First come, first served: a large request waiting blocks later small ones, so it is never starved. */
+const queue: Array<{ bytes: number; wake: () => void }> = [];
+let bytesInFlight = 0;
+let decodesInFlight = 0;
+
+const fits = (bytes: number) =>
+  decodesInFlight === 0 || (decodesInFlight < limits.concurrency && bytesInFlight + bytes <= 4 * limits.maxPixels);
+
+async function acquireDecode(bytes: number): Promise<() => void> {
+  if (queue.length > 0 || !fits(bytes)) await new Promise<void>((wake) => queue.push({ bytes, wake }));
+  else take(bytes);
+  let released = false;
+  return () => {
+    if (released) return;
+    released = true;
+    bytesInFlight -= bytes;
+    decodesInFlight--;
+    while (queue.length > 0 && fits(queue[0].bytes)) {
+      const next = queue.shift()!;
+      take(next.bytes);
+      next.wake();
+    }
+  };
+}
+
+function take(bytes: number): void {
+  bytesInFlight += bytes;
+  decodesInFlight++;
+}
 
 const SHARP_KERNEL: Record<Exclude<ResizeMethod, 'nearest'>, keyof KernelEnum> = {
   bilinear: 'linear',
@@ -52,7 +115,7 @@ function fail(name: string, reason: string): never {
 function decodeFailure(err: unknown): string {
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0].trim();
   if (/unsupported image format/i.test(message)) return 'not an image (unrecognised or unsupported format)';
-  if (/exceeds pixel limit/i.test(message)) return `image too large (over ${MAX_IMAGE_PIXELS} pixels)`;
+  if (/exceeds pixel limit/i.test(message)) return `image too large (over ${limits.maxPixels} pixels; see --max-pixels)`;
   if (/premature end|truncated|unexpected end|not enough data|read error|incomplete/i.test(message)) {
     return `truncated or corrupt image data (${message})`;
   }
@@ -91,36 +154,81 @@ async function withAccurateErrors<T>(load: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Opens an image and checks its header, so bad files fail fast with a clear reason. */
+/**
+ * Opens an image and checks it before decoding, so bad files fail fast with their true reason: the file
+ * system's (permission denied, link loop ...), then the content's (a vector format, whatever its name), then
+ * the header's (size limits).
+ */
 async function openImage(input: string | Buffer, name: string): Promise<{ image: Sharp; meta: Metadata }> {
+  let head: Buffer;
   if (typeof input === 'string') {
-    let stat: fs.Stats;
     try {
-      stat = await fs.promises.stat(input);
+      ({ head } = await readFileHead(input, SNIFF_BYTES));
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      fail(name, code === 'ENOENT' ? 'file not found' : `cannot read file (${code ?? (err as Error).message})`);
+      if (err instanceof FileAccessError) fail(name, err.reason.startsWith('not found') ? 'file not found' : err.reason);
+      throw err;
     }
-    if (!stat.isFile()) fail(name, 'not a regular file');
-    if (stat.size === 0) fail(name, 'empty file');
-  } else if (input.length === 0) {
-    fail(name, 'empty file');
+  } else {
+    head = input.subarray(0, SNIFF_BYTES);
   }
+  if (head.length === 0) fail(name, 'empty file');
+  const vector = sniffNonRaster(head);
+  if (vector) fail(name, notRasterReason(vector));
   // failOn 'error' rejects truncated and corrupt data but, like PIL, tolerates libjpeg/libpng warnings.
-  const image = sharp(input, { failOn: 'error', limitInputPixels: MAX_IMAGE_PIXELS, ignoreIcc: true, autoOrient: false });
+  const image = sharp(input, { failOn: 'error', limitInputPixels: limits.maxPixels, ignoreIcc: true, autoOrient: false, sequentialRead: true });
   let meta: Metadata;
   try {
     meta = await image.metadata();
   } catch (err) {
     fail(name, decodeFailure(err));
   }
+  // Checked after the sniff too (an SVG past its first 4 KB of text). The loaders themselves stay enabled, since
+  // lib/data/synth.ts rasterises its own SVG drawings.
+  if (!RASTER_FORMATS.has(meta.format ?? '')) {
+    fail(name, ['svg', 'pdf', 'magick'].includes(meta.format ?? '') ? notRasterReason(meta.format!.toUpperCase()) : `not an image (unsupported format ${meta.format})`);
+  }
   const { width, height } = meta;
   if (!width || !height) fail(name, 'image has no dimensions');
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE) {
     fail(name, `image too small (${width}x${height}; need at least ${MIN_IMAGE_SIDE}x${MIN_IMAGE_SIDE})`);
   }
-  if (width * height > MAX_IMAGE_PIXELS) fail(name, `image too large (${width}x${height}; limit ${MAX_IMAGE_PIXELS} pixels)`);
+  if (width * height > limits.maxPixels) fail(name, `image too large (${width}x${height}; limit ${limits.maxPixels} pixels, see --max-pixels)`);
   return { image, meta };
+}
+
+/*
+ * A decoded image lives in a Buffer that only V8's garbage collector frees, and V8 collects external memory
+ * lazily: measured on eight 81-megapixel PNGs decoded one at a time, the previous image's 243 MB was usually
+ * still held when the next one arrived (peak 607 MB instead of ~380). So after a large decode, once its
+ * pixels are no longer referenced, a full collection runs before the budget is handed on. It takes tens of
+ * milliseconds and only follows decodes of 8 megapixels or more, which take far longer themselves.
+ */
+const LARGE_DECODE_BYTES = 32 * 2 ** 20;
+let collectGarbage: (() => void) | null | undefined;
+
+function collectAfterLargeDecode(): void {
+  if (collectGarbage === undefined) {
+    try {
+      // gc() is only exposed with --expose-gc; a context created after setting the flag gets it.
+      require('v8').setFlagsFromString('--expose-gc');
+      collectGarbage = require('vm').runInNewContext('gc') as () => void;
+    } catch {
+      collectGarbage = null;
+    }
+  }
+  collectGarbage?.();
+}
+
+/** Decodes under the process-wide memory budget (see DecodeLimits). */
+async function withinBudget<T>(meta: Metadata, decode: () => Promise<T>): Promise<T> {
+  const bytes = meta.width! * meta.height! * 4;
+  const release = await acquireDecode(bytes);
+  try {
+    return await decode();
+  } finally {
+    if (bytes >= LARGE_DECODE_BYTES) collectAfterLargeDecode();
+    release();
+  }
 }
 
 /** 8-bit sRGB without alpha, whatever the input (grey, grey+alpha, palette, RGBA, 16-bit). */
@@ -172,7 +280,7 @@ function asRgb({ data, info }: { data: Buffer; info: OutputInfo }, name: string)
 export function decodeImageRgb(input: string | Buffer, name = typeof input === 'string' ? input : 'image'): Promise<RgbImage> {
   return withAccurateErrors(async () => {
     const { image, meta } = await openImage(input, name);
-    return decodeOpened(image, meta, name);
+    return withinBudget(meta, () => decodeOpened(image, meta, name));
   });
 }
 
@@ -219,6 +327,10 @@ export function resizeNearestPil(src: RgbImage, width: number, height: number): 
 async function loadRgb(input: string | Buffer, name: string, size: number, resize: ResizeMethod): Promise<Uint8Array> {
   if (!Number.isInteger(size) || size <= 0) throw new Error(`image size must be a positive integer (got ${size})`);
   const { image, meta } = await openImage(input, name);
+  return withinBudget(meta, () => resizeOpened(image, meta, name, size, resize));
+}
+
+async function resizeOpened(image: Sharp, meta: Metadata, name: string, size: number, resize: ResizeMethod): Promise<Uint8Array> {
   if (resize === 'nearest') {
     // Always a full decode: JPEG shrink-on-load would change which pixels exist to be sampled.
     return resizeNearestPil(await decodeOpened(image, meta, name), size, size);

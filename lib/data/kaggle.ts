@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { SingleBar } from 'cli-progress';
 import { DownloadInterruptedError, HttpError, downloadResumable, redactUrl } from './download';
+import { InterruptedError, onInterrupt } from '../interrupt';
 import { ZipError, extractClassImages, verifyZip, type ExtractResult } from './unzip';
 
 export type ImageClass = 'real' | 'fake';
@@ -35,6 +36,24 @@ export const KAGGLE_DATASETS: Readonly<Record<ImageClass, KaggleDataset>> = Obje
     description: 'thispersondoesnotexist.com faces, 1024x1024 JPEG',
   },
 });
+
+/** Kaggle "140k Real and Fake Faces": 70k FFHQ + 70k StyleGAN faces, 256 px JPEG, in one zip with its own splits. */
+export type Kaggle140kSplit = 'train' | 'valid' | 'test';
+export const KAGGLE_140K_SPLITS: readonly Kaggle140kSplit[] = ['train', 'valid', 'test'];
+
+export function kaggle140kDatasets(split: Kaggle140kSplit = 'train'): Record<ImageClass, KaggleDataset> {
+  const one = (imageClass: ImageClass): KaggleDataset => ({
+    owner: 'xhlulu',
+    slug: '140k-real-and-fake-faces',
+    classFolder: `real_vs_fake/real-vs-fake/${split}/${imageClass}`,
+    description: `140k Real and Fake Faces, ${split} split, ${imageClass === 'real' ? 'FFHQ' : 'StyleGAN'} 256 px JPEG`,
+  });
+  return { real: one('real'), fake: one('fake') };
+}
+
+/** The dataset sources `realfake data kaggle --dataset` knows. */
+export type KaggleSource = 'study' | '140k';
+export const KAGGLE_SOURCES: readonly KaggleSource[] = ['study', '140k'];
 
 export const DEFAULT_KAGGLE_API_BASE = 'https://www.kaggle.com/api/v1';
 const DEFAULT_OUT = path.join('data', 'kaggle');
@@ -101,6 +120,10 @@ export interface DownloadStudyDataOptions {
   progress?: ProgressMode;
   /** Where progress lines and status messages go. Default: stderr. */
   log?: (line: string) => void;
+  /** Which datasets: the study's two (default), or another source's real and fake folders (kaggle140kDatasets). */
+  datasets?: Record<ImageClass, KaggleDataset>;
+  /** Extract into <out>/<subdir>/{real,fake} (e.g. the 140k split), the zip staying in <out>/downloads. */
+  subdir?: string;
 }
 
 export interface ClassData extends ExtractResult {
@@ -118,37 +141,59 @@ export async function downloadStudyData(options: DownloadStudyDataOptions = {}):
   const getCredentials = () => (credentials ??= readKaggleCredentials());
   const limits: Record<ImageClass, number | null | undefined> = { real: options.realLimit, fake: options.fakeLimit };
   const result = {} as Record<ImageClass, ClassData>;
-  for (const imageClass of ['real', 'fake'] as const) {
-    const dataset = KAGGLE_DATASETS[imageClass];
-    const download = await fetchKaggleDataset(dataset, { ...options, out, log, getCredentials });
-    const destDir = path.join(out, imageClass);
-    const limit = limits[imageClass];
-    const progress = createProgress(`${imageClass}: extract`, 'files', options.progress ?? 'auto', log);
-    let extracted: ExtractResult;
-    try {
-      extracted = await extractClassImages(download.zipPath, {
-        classFolder: dataset.classFolder,
-        destDir,
-        limit,
-        overwrite: options.force,
-        onProgress: progress.update,
-      });
-    } catch (err) {
-      if (err instanceof ZipError) throw new Error(`${err.message}: delete the zip and re-run (or use --force)`);
-      throw explainLocalError(err, `extracting into ${destDir}`, 'already extracted images are skipped');
-    } finally {
-      progress.stop();
+  // Ctrl-C: the download stops and keeps its .part; extraction stops after the file in progress; exit 130.
+  const abort = new AbortController();
+  const stopListening = onInterrupt(() => abort.abort());
+  try {
+    for (const imageClass of ['real', 'fake'] as const) {
+      result[imageClass] = await fetchAndExtract(imageClass, { ...options, out, log, getCredentials, signal: abort.signal, datasets: options.datasets, subdir: options.subdir }, limits[imageClass]);
     }
-    log(`${imageClass}: ${extracted.extracted} extracted, ${extracted.skipped} already present ` +
-      `(${limit == null ? 'all' : `first ${limit}`} of ${extracted.available}) in ${destDir}`);
-    result[imageClass] = { ...extracted, dataset, zipPath: download.zipPath, fetchedBytes: download.fetchedBytes };
+  } finally {
+    stopListening();
   }
   return result;
 }
 
-export interface FetchDatasetOptions extends Omit<DownloadStudyDataOptions, 'realLimit' | 'fakeLimit'> {
+async function fetchAndExtract(
+  imageClass: ImageClass,
+  options: FetchDatasetOptions & { out: string; log: (line: string) => void; signal: AbortSignal; datasets?: Record<ImageClass, KaggleDataset>; subdir?: string },
+  limit: number | null | undefined,
+): Promise<ClassData> {
+  const { out, log } = options;
+  // Both classes may come from one zip (140k): the second fetch finds it complete and does not download again.
+  const dataset = (options.datasets ?? KAGGLE_DATASETS)[imageClass];
+  const download = await fetchKaggleDataset(dataset, options);
+  const destDir = path.join(out, options.subdir ?? '', imageClass);
+  const progress = createProgress(`${imageClass}: extract`, 'files', options.progress ?? 'auto', log);
+  let extracted: ExtractResult;
+  try {
+    extracted = await extractClassImages(download.zipPath, {
+      classFolder: dataset.classFolder,
+      destDir,
+      limit,
+      overwrite: options.force,
+      onProgress: progress.update,
+      stopped: () => options.signal.aborted,
+    });
+  } catch (err) {
+    if (err instanceof ZipError) throw new Error(`${err.message}: delete the zip and re-run (or use --force)`);
+    throw explainLocalError(err, `extracting into ${destDir}`, 'already extracted images are skipped');
+  } finally {
+    progress.stop();
+  }
+  if (!extracted.complete) {
+    throw new InterruptedError(`${imageClass}: extraction interrupted (Ctrl-C) after ${extracted.extracted + extracted.skipped} files; ${destDir} is marked incomplete: re-running resumes`);
+  }
+  log(`${imageClass}: ${extracted.extracted} extracted, ${extracted.skipped} already present ` +
+    `(${limit == null ? 'all' : `first ${limit}`} of ${extracted.available}) in ${destDir}`);
+  return { ...extracted, dataset, zipPath: download.zipPath, fetchedBytes: download.fetchedBytes };
+}
+
+export interface FetchDatasetOptions extends Omit<DownloadStudyDataOptions, 'realLimit' | 'fakeLimit' | 'datasets' | 'subdir'> {
   /** Asked only when a download is needed (downloadStudyData reads credentials once for both datasets). */
   getCredentials?: () => KaggleCredentials;
+  /** Aborting it stops the download, keeping the .part file. */
+  signal?: AbortSignal;
 }
 
 /** Makes sure `<out>/downloads/<owner>__<slug>.zip` is a complete zip, downloading or resuming it if needed. */
@@ -180,9 +225,11 @@ export async function fetchKaggleDataset(
         dest: zipPath,
         originHeaders: { Authorization: `Basic ${Buffer.from(`${credentials.username}:${credentials.key}`).toString('base64')}` },
         onProgress: progress.update,
+        signal: options.signal,
       });
       fetchedBytes = result.bytes - result.resumedFrom;
     } catch (err) {
+      if (options.signal?.aborted) throw new InterruptedError(`${name}: download interrupted (Ctrl-C); ${zipPath}.part is kept: re-running resumes`);
       throw explainDownloadError(err, dataset, credentials, `${zipPath}.part`);
     } finally {
       progress.stop();

@@ -4,6 +4,7 @@
  * Format: https://numpy.org/doc/stable/reference/generated/numpy.lib.format.html
  */
 import * as fs from 'fs';
+import { releaseTempPath, tempPathFor } from '../files';
 
 export type NpyDtype = 'uint8' | 'float32';
 export type NpyData = Uint8Array | Float32Array;
@@ -61,7 +62,7 @@ function checkShape(file: string, shape: number[], length: number): void {
 }
 
 /**
- * Writes `data` (C order) as an .npy file. Atomic: writes `<file>.tmp-<pid>` and renames it into place,
+ * Writes `data` (C order) as an .npy file. Atomic: writes a temporary sibling (tempPathFor) and renames it into place,
  * so an interrupted write never leaves a truncated file under the final name.
  */
 export function writeNpy(file: string, data: NpyData, shape: number[]): void {
@@ -69,7 +70,7 @@ export function writeNpy(file: string, data: NpyData, shape: number[]): void {
   checkShape(file, shape, data.length);
   // .npy is little-endian; typed arrays use the platform's order, which is little-endian on every Node target.
   const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  const tmp = `${file}.tmp-${process.pid}`;
+  const tmp = tempPathFor(file);
   const fd = fs.openSync(tmp, 'w');
   try {
     fs.writeSync(fd, npyHeader(dtype, shape));
@@ -81,10 +82,12 @@ export function writeNpy(file: string, data: NpyData, shape: number[]): void {
   } catch (err) {
     fs.closeSync(fd);
     fs.rmSync(tmp, { force: true });
+    releaseTempPath(tmp);
     throw err;
   }
   fs.closeSync(fd);
   fs.renameSync(tmp, file);
+  releaseTempPath(tmp);
 }
 
 function readExactly(fd: number, target: Uint8Array, position: number, file: string): void {

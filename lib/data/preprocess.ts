@@ -8,7 +8,9 @@
  *   the concurrency.
  * - Pixels go straight into one preallocated uint8 buffer (N x size x size x 3), never a float copy.
  * - Every output is written to a temporary name and renamed; dataset.json goes last, so an interrupted run
- *   never leaves a dataset that looks complete.
+ *   never leaves a dataset that looks complete. Ctrl-C stops before anything is written (lib/interrupt.ts).
+ * - Class folders are walked with their subfolders (lib/data/image-files.ts); manifest.csv records each file's
+ *   path inside its class folder (relative_path). The two class folders may not be the same or overlap.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -16,10 +18,12 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { ResizeMethod } from '../config';
-import { DATASET_FILES, DATASET_VERSION, MANIFEST_BASE_COLUMNS, readDatasetInfo } from './dataset';
+import { DATASET_FILES, DATASET_VERSION, MANIFEST_HEADER, readDatasetInfo } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
-import { csvField, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
-import { IMAGE_EXTENSIONS, listImageFiles } from './image-files';
+import { tryInspectPath, FileAccessError } from '../file-access';
+import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
+import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
+import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
 import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
 import { loadHarmonizedRgb } from './harmonize';
 import { loadImageRgb } from './images';
@@ -72,8 +76,10 @@ export interface PreprocessResult {
 export function sourceFingerprint(files: string[]): string {
   const hash = createHash('sha256');
   for (const file of files) {
-    const stat = fs.statSync(file, { throwIfNoEntry: false });
-    hash.update(`${path.basename(path.dirname(file))}/${path.basename(file)}\t${stat?.size ?? -1}\t${stat?.mtimeMs ?? -1}\n`);
+    // Any file-system error (a link loop, a locked folder) hashes as "unreadable", never aborts.
+    const info = tryInspectPath(file);
+    const [size, mtime] = info instanceof FileAccessError ? [-1, -1] : [info.size, info.mtimeMs];
+    hash.update(`${path.basename(path.dirname(file))}/${path.basename(file)}\t${size}\t${mtime}\n`);
   }
   return hash.digest('hex');
 }
@@ -87,6 +93,16 @@ function resolved(options: PreprocessOptions) {
     harmonize: options.harmonize ?? false,
     concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
   };
+}
+
+/**
+ * A class folder's image files and the entries its listing could not look into (recorded in `problems`, path to
+ * reason), together in sorted order: the files preprocessing tries, each of which gets a manifest row.
+ */
+function classCandidates(dir: string, problems = new Map<string, string>()): string[] {
+  const listing = scanImageFolder(dir);
+  listing.problems.forEach((p) => problems.set(p.path, p.reason));
+  return [...listing.files, ...listing.problems.map((p) => p.path)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
 /**
@@ -107,10 +123,30 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false; // resolved on read
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
-    return sourceFingerprint([...listImageFiles(o.realDir), ...listImageFiles(o.fakeDir)]) === info.sourceFingerprint;
+    return sourceFingerprint([...classCandidates(o.realDir), ...classCandidates(o.fakeDir)]) === info.sourceFingerprint;
   } catch {
     return false;
   }
+}
+
+/**
+ * Throws one line when the two class folders are the same folder or one holds the other (folders are walked
+ * with their subfolders, so every image there would be labelled both ways). Links are resolved first.
+ */
+export function checkClassFolders(realDir: string, fakeDir: string): void {
+  const resolve = (dir: string) => {
+    try {
+      return fs.realpathSync(dir);
+    } catch {
+      return path.resolve(dir); // a missing folder is reported when it is listed
+    }
+  };
+  const real = resolve(realDir);
+  const fake = resolve(fakeDir);
+  const inside = (child: string, parent: string) => child.startsWith(parent.endsWith(path.sep) ? parent : parent + path.sep);
+  if (real === fake) throw new Error(`--real and --fake are the same folder (${real}): every image would be labelled both ways`);
+  if (inside(fake, real)) throw new Error(`--fake (${fakeDir}) is inside --real (${realDir}): subfolders are read, so its images would be labelled both ways`);
+  if (inside(real, fake)) throw new Error(`--real (${realDir}) is inside --fake (${fakeDir}): subfolders are read, so its images would be labelled both ways`);
 }
 
 // Both members carry `reason`, so code reads it without narrowing (tslab compiles notebooks without strict mode).
@@ -129,6 +165,7 @@ function loadInOrder(
   concurrency: number,
   load: (file: string) => Promise<Loaded>,
   commit: (index: number, outcome: Outcome) => void,
+  stopped: () => boolean = () => false,
 ): Promise<void> {
   const maxUncommitted = concurrency * 4;
   const finished = new Map<number, Outcome>();
@@ -139,7 +176,7 @@ function loadInOrder(
   let succeeded = 0;
   return new Promise((resolve, reject) => {
     const pump = () => {
-      while (running < concurrency && uncommitted < maxUncommitted && next < files.length && succeeded + uncommitted < limit) {
+      while (!stopped() && running < concurrency && uncommitted < maxUncommitted && next < files.length && succeeded + uncommitted < limit) {
         const index = next++;
         running++;
         uncommitted++;
@@ -197,7 +234,12 @@ function allocatePixels(capacity: number, size: number): Uint8Array {
 }
 
 /** Decodes each class's candidates in file order into one buffer, real first, skipping (and recording) bad files. */
-async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassName, string>, candidates: Record<ClassName, string[]>): Promise<DecodedClasses> {
+async function decodeClasses(
+  o: ReturnType<typeof resolved>,
+  dirs: Record<ClassName, string>,
+  candidates: Record<ClassName, string[]>,
+  unlisted: Map<string, string>,
+): Promise<DecodedClasses> {
   const limit = o.limitPerClass ?? Infinity;
   const planned = Object.fromEntries(CLASSES.map(({ name }) => [name, Math.min(limit, candidates[name].length)])) as Record<ClassName, number>;
   const imageBytes = o.size * o.size * 3;
@@ -208,7 +250,7 @@ async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassN
   const skipped: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
   // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
-  const load = async (file: string): Promise<Loaded> => {
+  const loadWithFacts = async (file: string): Promise<Loaded> => {
     if (o.harmonize) {
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
       return { pixels, facts: await imageFacts(source, file) };
@@ -221,6 +263,12 @@ async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassN
   // oversubscribing the cores (sharp's default on glibc Linux is already 1).
   const sharpThreads = sharp.concurrency();
   sharp.concurrency(1);
+  // Ctrl-C: stop starting files; the ones decoding finish, then nothing is written (see below).
+  const stopListening = onInterrupt(() => undefined);
+  const load = (file: string) => {
+    const problem = unlisted.get(file);
+    return problem === undefined ? loadWithFacts(file) : Promise.reject(new Error(`${file}: ${problem}`));
+  };
   try {
     for (const { name, label } of CLASSES) {
       const files = candidates[name];
@@ -233,7 +281,14 @@ async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassN
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
         }
-        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason: outcome.reason, facts: outcome.ok ? outcome.facts : null });
+        manifest.push({
+          path: files[index],
+          label,
+          status: outcome.ok ? 'ok' : 'skipped',
+          reason: outcome.reason,
+          relativePath: path.relative(dirs[name], files[index]),
+          facts: outcome.ok ? outcome.facts : null,
+        });
         o.onProgress?.({
           className: name,
           file: files[index],
@@ -242,7 +297,8 @@ async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassN
           done: manifest.length,
           total: planned.real + planned.fake,
         });
-      });
+      }, interruptRequested);
+      if (interruptRequested()) break;
       if (counts[name] === 0) {
         const first = manifest.find((row) => row.label === label && row.status === 'skipped');
         throw new Error(`${dirs[name]}: no usable images for class ${name} (${skipped[name]} tried, all skipped; first: ${first?.reason})`);
@@ -250,6 +306,10 @@ async function decodeClasses(o: ReturnType<typeof resolved>, dirs: Record<ClassN
     }
   } finally {
     sharp.concurrency(sharpThreads);
+    stopListening();
+  }
+  if (interruptRequested()) {
+    throw new InterruptedError(`preprocessing interrupted (Ctrl-C) after ${manifest.length} files; nothing written to ${o.out}`);
   }
   return { x: x.subarray(0, n * imageBytes), y: y.subarray(0, n), n, manifest, counts, skipped };
 }
@@ -265,12 +325,14 @@ export function contentFingerprint(x: Uint8Array, y: Uint8Array): string {
  */
 function writeDatasetFolder(out: string, decoded: DecodedClasses, info: DatasetInfo): void {
   fs.mkdirSync(out, { recursive: true });
+  removeStaleTempFiles(out);
   // Remove the completion marker first: if we are interrupted below, the folder no longer claims to be complete.
   fs.rmSync(path.join(out, DATASET_FILES.info), { force: true });
   writeNpy(path.join(out, DATASET_FILES.x), decoded.x, [decoded.n, info.size, info.size, 3]);
   writeNpy(path.join(out, DATASET_FILES.y), decoded.y, [decoded.n]);
-  const row = (r: ManifestRow) => [storedPath(r.path, out), r.label, r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(',');
-  const header = [...MANIFEST_BASE_COLUMNS, ...AUDIT_COLUMNS].join(',');
+  const row = (r: ManifestRow) =>
+    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', ...factsFields(r.facts)].map(csvField).join(',');
+  const header = [...MANIFEST_HEADER, ...AUDIT_COLUMNS].join(',');
   writeFileAtomic(path.join(out, DATASET_FILES.manifest), [header, ...decoded.manifest.map(row)].join('\n') + '\n');
   const sources = { real: storedPath(info.sources.real, out), fake: storedPath(info.sources.fake, out) };
   writeJsonAtomic(path.join(out, DATASET_FILES.info), { ...info, sources });
@@ -285,13 +347,17 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   }
   const started = Date.now();
   const dirs: Record<ClassName, string> = { real: o.realDir, fake: o.fakeDir };
-  const candidates = Object.fromEntries(CLASSES.map(({ name }) => [name, listImageFiles(dirs[name])])) as Record<ClassName, string[]>;
+  checkClassFolders(o.realDir, o.fakeDir);
+  // Entries the listing could not look into (a locked subfolder, a link loop) are tried like files: they fail
+  // with their reason, so they are reported and recorded instead of stopping the run.
+  const unlisted = new Map<string, string>();
+  const candidates = Object.fromEntries(CLASSES.map(({ name }) => [name, classCandidates(dirs[name], unlisted)])) as Record<ClassName, string[]>;
   for (const { name } of CLASSES) {
     if (candidates[name].length === 0) {
       throw new Error(`${dirs[name]}: no image files for class ${name} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
     }
   }
-  const decoded = await decodeClasses(o, dirs, candidates);
+  const decoded = await decodeClasses(o, dirs, candidates, unlisted);
   const { n, counts, skipped } = decoded;
   const info: DatasetInfo = {
     format: 'realfake-dataset',

@@ -7,6 +7,7 @@
 import * as path from 'path';
 import type { Config } from '../config';
 import { listImageFiles } from './image-files';
+import { extractionIsComplete } from './unzip';
 import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, type SynthOptions } from './synth';
 
 export interface DataSource {
@@ -35,7 +36,11 @@ export function findImageData(dataRoot = DEFAULT_DATA_ROOT): DataSource | null {
     { kind: 'user', realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake') },
     { kind: 'kaggle', realDir: path.join(dataRoot, 'kaggle', 'real'), fakeDir: path.join(dataRoot, 'kaggle', 'fake') },
   ];
-  return candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
+  const found = candidates.find((c) => hasImages(c.realDir) && hasImages(c.fakeDir)) ?? null;
+  // An interrupted `realfake data kaggle` leaves some images but no completion marker: never train on it.
+  const unfinished = found?.kind === 'kaggle' ? [found.realDir, found.fakeDir].find((dir) => !extractionIsComplete(dir)) : undefined;
+  if (unfinished) throw new Error(`${unfinished}: extraction did not finish (interrupted?); re-run \`realfake data kaggle\` to complete it`);
+  return found;
 }
 
 /** data/synth as a source, whether or not it has been generated yet. */

@@ -11,6 +11,7 @@ import { Transform } from 'stream';
 import { pipeline } from 'stream/promises';
 import * as yauzl from 'yauzl';
 import { isImageFile } from './image-files';
+import { releaseTempPath, removeStaleTempFiles, tempPathFor, writeJsonAtomic } from '../files';
 
 
 export interface ZipImage {
@@ -30,6 +31,22 @@ export interface ExtractOptions {
   /** Rewrite files that already exist. */
   overwrite?: boolean;
   onProgress?: (done: number, total: number) => void;
+  /** Checked before each file: when it returns true, extraction stops (the files written so far are complete). */
+  stopped?: () => boolean;
+}
+
+/**
+ * Written beside the class folder (`<dir>.extracted.json`) when every chosen image is extracted, removed when
+ * extraction starts: a folder without it (an interrupted extraction) is never taken for a finished dataset
+ * (see lib/data/sources.ts). Beside, not inside, so the class folder holds images only.
+ */
+export function extractedMarkerPath(dir: string): string {
+  return `${path.resolve(dir)}.extracted.json`;
+}
+
+/** True when `dir` holds a finished extraction. */
+export function extractionIsComplete(dir: string): boolean {
+  return fs.existsSync(extractedMarkerPath(dir));
 }
 
 export interface ExtractResult {
@@ -39,6 +56,8 @@ export interface ExtractResult {
   /** Already present with the right size. */
   skipped: number;
   destDir: string;
+  /** False when `stopped` ended the extraction early. */
+  complete: boolean;
 }
 
 /** The one-line reason a zip cannot be used; carries the zip's path. */
@@ -67,7 +86,7 @@ function readEntries(zip: yauzl.ZipFile, zipPath: string): Promise<yauzl.Entry[]
   });
 }
 
-/** Images under `classFolder` (a path segment at any depth), sorted by path, with collision-free flat names. */
+/** Images under `classFolder` (one or more path segments, at any depth), sorted by path, with collision-free flat names. */
 export function selectClassImages(entries: yauzl.Entry[], classFolder: string, limit?: number | null): ZipImage[] {
   const images = entries
     .filter((e) => !e.fileName.endsWith('/'))
@@ -89,8 +108,12 @@ export function selectClassImages(entries: yauzl.Entry[], classFolder: string, l
 /** "x/thumbnails128x128/00000/1.png" with folder "thumbnails128x128" → "00000/1.png"; null when outside. */
 function pathInsideFolder(zipPath: string, folder: string): string | null {
   const parts = zipPath.split('/');
-  const at = parts.indexOf(folder);
-  return at >= 0 && at < parts.length - 1 ? parts.slice(at + 1).join('/') : null;
+  // A folder may be several segments ("real_vs_fake/real-vs-fake/train/real"); it matches at any depth.
+  const want = folder.split('/').filter(Boolean);
+  for (let at = 0; at + want.length < parts.length; at++) {
+    if (want.every((segment, k) => parts[at + k] === segment)) return parts.slice(at + want.length).join('/');
+  }
+  return null;
 }
 
 /** Opens the zip and reads its central directory: resolves with the entry count, rejects with a ZipError. */
@@ -111,9 +134,12 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
     if (available === 0) throw new ZipError(`${zipPath}: no images in a folder named "${options.classFolder}"`);
     const chosen = selectClassImages(all, options.classFolder, options.limit);
     fs.mkdirSync(options.destDir, { recursive: true });
+    fs.rmSync(extractedMarkerPath(options.destDir), { force: true });
+    removeStaleTempFiles(options.destDir);
     let extracted = 0;
     let skipped = 0;
     for (const [i, image] of chosen.entries()) {
+      if (options.stopped?.()) return { available, extracted, skipped, destDir: options.destDir, complete: false };
       const outPath = path.join(options.destDir, image.outName);
       if (!options.overwrite && sizeOf(outPath) === image.entry.uncompressedSize) {
         skipped++;
@@ -123,14 +149,15 @@ export async function extractClassImages(zipPath: string, options: ExtractOption
       }
       options.onProgress?.(i + 1, chosen.length);
     }
-    return { available, extracted, skipped, destDir: options.destDir };
+    writeJsonAtomic(extractedMarkerPath(options.destDir), { zip: path.basename(zipPath), classFolder: options.classFolder, limit: options.limit ?? null, images: chosen.length });
+    return { available, extracted, skipped, destDir: options.destDir, complete: true };
   } finally {
     zip.close();
   }
 }
 
 async function extractEntry(zip: yauzl.ZipFile, image: ZipImage, outPath: string, zipPath: string): Promise<void> {
-  const tmpPath = `${outPath}.tmp`;
+  const tmpPath = tempPathFor(outPath);
   const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) =>
     zip.openReadStream(image.entry, (err, s) => (err ? reject(new ZipError(`${zipPath}: ${image.zipPath}: ${err.message}`)) : resolve(s))),
   );
@@ -148,11 +175,13 @@ async function extractEntry(zip: yauzl.ZipFile, image: ZipImage, outPath: string
     await pipeline(stream, crcCheck, fs.createWriteStream(tmpPath));
   } catch (err) {
     fs.rmSync(tmpPath, { force: true });
+    releaseTempPath(tmpPath);
     // File-system errors (ENOSPC…) are explained by the caller; yauzl's and zlib's checks get the zip's name.
     if (err instanceof ZipError || (err as NodeJS.ErrnoException).syscall) throw err;
     throw new ZipError(`${zipPath}: ${image.zipPath}: ${(err as Error).message}`);
   }
   fs.renameSync(tmpPath, outPath);
+  releaseTempPath(tmpPath);
 }
 
 function sizeOf(file: string): number {

@@ -8,6 +8,7 @@ import type { HistoryData } from '../train/callbacks';
 import { loadDataset } from '../data/dataset';
 import { csvField, readJson, storedPath, writeFileAtomic } from '../files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
+import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
 import { DEFAULT_ENGINE, EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from '../viz/plots';
 import type { InferenceEngine } from '../infer/predict';
@@ -51,7 +52,7 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
 
 
 /** `engine` picks the inference engine (lib/infer/onnx-engine.ts): ONNX when available, else tfjs, by default. */
-export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice } = {}): Promise<RunEvaluation> {
+export async function evaluateRun(runDir: string, options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice; ttaFlip?: boolean; ensemble?: string[] } = {}): Promise<RunEvaluation> {
   const run = openRun(runDir);
   const external = options.dataDir !== undefined;
   const dataDir = options.dataDir ?? run.meta.dataDir;
@@ -63,7 +64,14 @@ export async function evaluateRun(runDir: string, options: { dataDir?: string; w
   const split: EvaluatedSplit = external ? 'external' : run.split.test.length > 0 ? 'test' : 'val';
   const rows = external ? Array.from({ length: dataset.n }, (_, i) => i) : run.split[split as 'val' | 'test'];
   let engineNote = '';
-  const engine = await loadEngine(runDir, options.engine ?? DEFAULT_ENGINE, (line) => (engineNote = line));
+  // Flip averaging: the run's config says (ttaFlip), an explicit option overrides; ensemble members average in.
+  const ttaFlip = options.ttaFlip ?? run.config.ttaFlip ?? false;
+  const members = options.ensemble ?? [];
+  checkEnsembleMembers(runDir, members);
+  const engines = [await loadEngine(runDir, options.engine ?? DEFAULT_ENGINE, (line) => (engineNote = line))];
+  for (const member of members) engines.push(await loadEngine(member, options.engine ?? DEFAULT_ENGINE));
+  const engine = ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+  if (engine !== engines[0]) engineNote += `; scores averaged: ${engine.name}`;
   let scores: Float32Array;
   try {
     scores = await scoreRows(engine, dataset, rows, 64);

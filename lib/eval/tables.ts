@@ -24,19 +24,34 @@ export function metricsTableRows(m: Metrics & { split?: string }): MetricsRow[] 
   return [
     { metric: 'images scored', value: String(m.n), note: `${m.split ?? 'n/a'} split, threshold ${m.threshold}` },
     { metric: 'accuracy', value: formatRate(m.accuracy), note: '(TP + TN) / n' },
-    { metric: 'precision', value: formatRate(m.precision), note: 'TP / (TP + FP): of the images called fake, how many are' },
+    {
+      metric: 'precision',
+      value: formatRate(m.precision),
+      note: 'TP / (TP + FP): of the images called fake, how many are',
+    },
     { metric: 'recall', value: formatRate(m.recall), note: 'TP / (TP + FN): of the fakes, how many were caught' },
     { metric: 'f1', value: formatRate(m.f1), note: 'harmonic mean of precision and recall' },
-    { metric: 'specificity', value: formatRate(m.specificity), note: 'TN / (TN + FP): of the real faces, how many were passed' },
+    {
+      metric: 'specificity',
+      value: formatRate(m.specificity),
+      note: 'TN / (TN + FP): of the real faces, how many were passed',
+    },
     { metric: 'ROC AUC', value: formatRate(m.auc), note: 'from the scores (pFake), not from hard labels' },
-    { metric: 'average precision', value: formatRate(m.averagePrecision), note: 'area under the precision-recall steps' },
+    {
+      metric: 'average precision',
+      value: formatRate(m.averagePrecision),
+      note: 'area under the precision-recall steps',
+    },
     { metric: 'TP / FP / FN / TN', value: `${c.tp} / ${c.fp} / ${c.fn} / ${c.tn}`, note: 'fake = positive' },
   ];
 }
 
 /** The metrics table for the terminal. */
 export function formatMetricsTable(m: Metrics & { split?: string }): string {
-  return textTable(['Metric', 'Value', 'How'], metricsTableRows(m).map((r) => [r.metric, r.value, r.note]));
+  return textTable(
+    ['Metric', 'Value', 'How'],
+    metricsTableRows(m).map((r) => [r.metric, r.value, r.note]),
+  );
 }
 
 function columnWidths(headers: string[], rows: string[][]): number[] {
@@ -46,7 +61,11 @@ function columnWidths(headers: string[], rows: string[][]): number[] {
 /** A plain aligned table for the terminal. */
 export function textTable(headers: string[], rows: string[][]): string {
   const widths = columnWidths(headers, rows);
-  const line = (cells: string[]) => cells.map((cell, i) => cell.padEnd(widths[i])).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, i) => cell.padEnd(widths[i]))
+      .join('  ')
+      .trimEnd();
   return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
 }
 

@@ -17,6 +17,8 @@ import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { writeFileAtomic } from '../files';
 import { loadModel } from '../model/model-io';
+import { FACE_RESNET_STAGE_ENDS, FACE_RESNET_UNITS } from '../model/face-backbone';
+import { HIGHPASS_KERNEL } from '../model/input-transform';
 
 const OPSET = 13;
 const SOURCE_KEY = 'realfake.modelJsonSha256';
@@ -80,87 +82,202 @@ function samePads(kernel: [number, number], dilation: [number, number]): number[
   return [before[0], before[1], total[0] - before[0], total[1] - before[1]];
 }
 
-/** Where the graph being built stands: the name of the current tensor and its layout. */
-interface GraphState {
-  x: string;
+interface Value {
+  name: string;
   layout: Layout;
 }
 
-/** Appends one Keras layer's ONNX nodes (and weights) to the graph, updating `state`; throws for what is unsupported. */
-function addLayer(graph: GraphBuilder, state: GraphState, layer: tf.layers.Layer): void {
+/** Conv (+bias) in NCHW from a tfjs kernel [kh, kw, in, out]; TF padding written out for stride 1 'same'. */
+function convNode(graph: GraphBuilder, x: string, prefix: string, kernel: tf.Tensor, bias: tf.Tensor | undefined,
+  opts: { stride?: number; dilation?: [number, number]; padding?: string; group?: number } = {}): string {
+  const kernelSize = [kernel.shape[0], kernel.shape[1]] as [number, number];
+  const dilations = opts.dilation ?? [1, 1];
+  const stride = opts.stride ?? 1;
+  const padding = opts.padding ?? 'same';
+  if (padding === 'same' && stride !== 1) throw new Error(`ONNX export: ${prefix}: 'same' padding with stride ${stride} is not supported`);
+  const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
+  const inputs = [x, graph.floats(`${prefix}.weight`, convKernel(kernel), [kernel.shape[3] as number, kernel.shape[2] as number, ...kernelSize])];
+  if (bias) inputs.push(graph.floats(`${prefix}.bias`, bias.dataSync() as Float32Array, bias.shape));
+  return graph.node('Conv', inputs, [ints('kernel_shape', kernelSize), ints('dilations', dilations), ints('strides', [stride, stride]), ints('pads', pads), int('group', opts.group ?? 1)]);
+}
+
+/** A per-channel vector broadcast over NCHW ([C, 1, 1]) or flat ([C]) values. */
+function channelVector(graph: GraphBuilder, name: string, v: tf.Tensor | Float32Array, layout: Layout): string {
+  const data = v instanceof Float32Array ? v : (v.dataSync() as Float32Array);
+  return graph.floats(name, data, layout === 'NCHW' ? [data.length, 1, 1] : [data.length]);
+}
+
+/** InputTransform (lib/model/input-transform.ts) on an NCHW value. */
+function inputTransform(graph: GraphBuilder, x: string, mode: string, channels: number, where: string): string {
+  switch (mode) {
+    case 'unit': return x;
+    case 'rgb': return graph.node('Div', [graph.node('Sub', [x, graph.floats(`${where}.half`, Float32Array.of(0.5), [])]), graph.floats(`${where}.quarter`, Float32Array.of(0.25), [])]);
+    case 'npr': {
+      const big = graph.int64s(`${where}.ends`, [2 ** 31 - 1, 2 ** 31 - 1]);
+      const corners = graph.node('Slice', [x, graph.int64s(`${where}.starts`, [0, 0]), big, graph.int64s(`${where}.axes`, [2, 3]), graph.int64s(`${where}.steps`, [2, 2])]);
+      const up = graph.node('Resize', [corners, '', graph.floats(`${where}.scales`, Float32Array.of(1, 1, 2, 2), [4])],
+        [{ name: 'mode', type: Attr.STRING, s: new TextEncoder().encode('nearest') },
+          { name: 'coordinate_transformation_mode', type: Attr.STRING, s: new TextEncoder().encode('asymmetric') },
+          { name: 'nearest_mode', type: Attr.STRING, s: new TextEncoder().encode('floor') }]);
+      return graph.node('Sub', [x, up]);
+    }
+    case 'highpass': {
+      const kernel = new Float32Array(channels * 9);
+      for (let c = 0; c < channels; c++) kernel.set(HIGHPASS_KERNEL, c * 9);
+      return graph.node('Conv', [x, graph.floats(`${where}.weight`, kernel, [channels, 1, 3, 3])],
+        [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), int('group', channels)]);
+    }
+  }
+  throw new Error(`ONNX export: ${where}: input mode ${mode} is not supported`);
+}
+
+/** FaceResNetBackbone (lib/model/face-backbone.ts) as ONNX ops, for a fixed input size. */
+function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, size: number, where: string): string {
+  const w = new Map(layer.weights.map((v, i) => [v.originalName.split('/').pop()!, layer.getWeights()[i]]));
+  let spatial = size;
+  const convScale = (input: string, name: string, stride: number, relu: boolean, padding: string) => {
+    const key = name.replace('/', '_');
+    const y = convNode(graph, input, `${where}.${key}`, w.get(`${key}_filters`)!, w.get(`${key}_bias`), { stride, padding });
+    const scaled = graph.node('Add', [graph.node('Mul', [y, channelVector(graph, `${where}.${key}.scale`, w.get(`${key}_scale`)!, 'NCHW')]),
+      channelVector(graph, `${where}.${key}.shift`, w.get(`${key}_shift`)!, 'NCHW')]);
+    return relu ? graph.node('Relu', [scaled]) : scaled;
+  };
+  let a = graph.node('Sub', [x, channelVector(graph, `${where}.mean`, Float32Array.of(122.782 / 255, 117.001 / 255, 104.298 / 255), 'NCHW')]);
+  a = convScale(a, 'conv32_down', 2, true, 'valid');
+  spatial = Math.floor((spatial - 7) / 2) + 1;
+  a = graph.node('MaxPool', [a], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2])]);
+  spatial = Math.floor((spatial - 3) / 2) + 1;
+  let channels = 32;
+  const pooled: string[] = [];
+  for (const [unit, down] of FACE_RESNET_UNITS) {
+    let y = convScale(a, `${unit}/conv1`, down ? 2 : 1, true, down ? 'valid' : 'same');
+    y = convScale(y, `${unit}/conv2`, 1, false, 'same');
+    let shortcut = a;
+    if (down) {
+      const outChannels = w.get(`${unit}_conv2_filters`)!.shape[3] as number;
+      const conv = Math.floor((spatial - 3) / 2) + 1;
+      const pool = Math.floor((spatial - 2) / 2) + 1;
+      shortcut = graph.node('AveragePool', [a], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])]);
+      if (pool > conv) y = graph.node('Pad', [y, graph.int64s(`${where}.${unit}.pad`, [0, 0, 0, 0, 0, 0, pool - conv, pool - conv])]);
+      if (outChannels > channels) shortcut = graph.node('Pad', [shortcut, graph.int64s(`${where}.${unit}.cpad`, [0, 0, 0, 0, 0, outChannels - channels, 0, 0])]);
+      spatial = pool;
+      channels = outChannels;
+    }
+    a = graph.node('Relu', [graph.node('Add', [y, shortcut])]);
+    if (FACE_RESNET_STAGE_ENDS.includes(unit)) pooled.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
+  }
+  return graph.node('Concat', pooled, [int('axis', 1)]);
+}
+
+function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[]): Value {
   const config = layer.getConfig() as Record<string, unknown>;
   const className = layer.getClassName();
   const weights = layer.getWeights();
   const where = `${layer.name} (${className})`;
+  const [{ name: x, layout }] = inputs;
+  const image = () => {
+    if (layout !== 'NCHW') throw new Error(`ONNX export: ${where} needs image input`);
+  };
   switch (className) {
     case 'InputLayer':
     case 'Dropout':
     case 'SeededDropout':
-      return;
+      return inputs[0];
+    case 'InputTransform':
+      image();
+      return { name: inputTransform(graph, x, config.mode as string, (layer.inputSpec?.[0]?.shape?.[3] as number | undefined) ?? 3, layer.name), layout };
+    case 'FaceResNetBackbone': {
+      image();
+      const shapes = layer.inboundNodes[0].inputShapes as unknown as Array<number | null> | Array<Array<number | null>>;
+      const size = (Array.isArray(shapes[0]) ? shapes[0] : shapes)[1];
+      if (typeof size !== 'number') throw new Error(`ONNX export: ${where} needs a fixed input size`);
+      return { name: faceBackbone(graph, x, layer, size, layer.name), layout: 'flat' };
+    }
     case 'Conv2D':
     case 'DilatedConv2D': {
-      if (state.layout !== 'NCHW') throw new Error(`ONNX export: ${where} needs image input`);
+      image();
       const strides = pair((config.strides as number | number[] | undefined) ?? 1);
       if (strides[0] !== 1 || strides[1] !== 1) throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
-      const dilations = pair((config.dilationRate as number | number[] | undefined) ?? 1);
-      const kernelSize = pair(config.kernelSize as number | number[]);
-      const padding = (config.padding as string | undefined) ?? 'same';
-      const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
+      const dilation = pair((config.dilationRate as number | number[] | undefined) ?? 1);
       const [kernel, bias] = weights;
-      const inputs = [state.x, graph.floats(`${layer.name}.weight`, convKernel(kernel), [kernel.shape[3], kernel.shape[2], ...kernelSize] as number[])];
-      if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-      const conv = graph.node('Conv', inputs, [ints('kernel_shape', kernelSize), ints('dilations', dilations), ints('strides', [1, 1]), ints('pads', pads)]);
-      state.x = activation(graph, conv, config.activation as string | undefined, where, state.layout);
-      return;
+      const y = convNode(graph, x, layer.name, kernel, bias, { dilation, padding: (config.padding as string | undefined) ?? 'same' });
+      return { name: activation(graph, y, config.activation as string | undefined, where, layout), layout };
     }
-    case 'MaxPooling2D': {
+    case 'BatchNormalization': {
+      // tfjs order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
+      const c = weights[weights.length - 1].shape[0];
+      const ones = new Float32Array(c).fill(1);
+      const [gamma, beta] = config.scale === false ? [ones, config.center === false ? new Float32Array(c) : weights[0]] : [weights[0], config.center === false ? new Float32Array(c) : weights[1]];
+      const [mean, variance] = weights.slice(-2);
+      const vec = (suffix: string, v: tf.Tensor | Float32Array) => graph.floats(`${layer.name}.${suffix}`, v instanceof Float32Array ? v : (v.dataSync() as Float32Array), [c]);
+      const y = graph.node('BatchNormalization', [x, vec('scale', gamma), vec('bias', beta), vec('mean', mean), vec('var', variance)],
+        [{ name: 'epsilon', type: Attr.FLOAT, f: config.epsilon as number }]);
+      return { name: y, layout };
+    }
+    case 'ReLU':
+      return { name: graph.node('Relu', [x]), layout };
+    case 'Add':
+      return { name: inputs.slice(1).reduce((sum, v) => graph.node('Add', [sum, v.name]), x), layout };
+    case 'MaxPooling2D':
+    case 'AveragePooling2D': {
+      image();
       if (config.padding !== 'valid') throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
       const poolSize = pair(config.poolSize as number | number[]);
       const strides = pair((config.strides as number | number[] | null) ?? poolSize);
-      state.x = graph.node('MaxPool', [state.x], [ints('kernel_shape', poolSize), ints('strides', strides)]);
-      return;
+      return { name: graph.node(className === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x], [ints('kernel_shape', poolSize), ints('strides', strides)]), layout };
     }
     case 'GlobalAveragePooling2D':
-      state.x = graph.node('Flatten', [graph.node('GlobalAveragePool', [state.x])], [int('axis', 1)]);
-      state.layout = 'flat';
-      return;
-    case 'Flatten':
+      image();
+      return { name: graph.node('Flatten', [graph.node('GlobalAveragePool', [x])], [int('axis', 1)]), layout: 'flat' };
+    case 'Flatten': {
       // Keras flattens in NHWC order; go back to it first so Dense weights line up.
-      if (state.layout === 'NCHW') state.x = graph.node('Transpose', [state.x], [ints('perm', [0, 2, 3, 1])]);
-      state.x = graph.node('Flatten', [state.x], [int('axis', 1)]);
-      state.layout = 'flat';
-      return;
+      const nhwc = layout === 'NCHW' ? graph.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]) : x;
+      return { name: graph.node('Flatten', [nhwc], [int('axis', 1)]), layout: 'flat' };
+    }
     case 'Dense': {
-      if (state.layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
+      if (layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
       const [kernel, bias] = weights;
-      const inputs = [state.x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
-      if (bias) inputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-      state.x = activation(graph, graph.node('Gemm', inputs), config.activation as string | undefined, where, state.layout);
-      return;
+      const gemmInputs = [x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
+      if (bias) gemmInputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
+      return { name: activation(graph, graph.node('Gemm', gemmInputs), config.activation as string | undefined, where, layout), layout };
     }
     case 'Activation':
-      state.x = activation(graph, state.x, config.activation as string, where, state.layout);
-      return;
-    default:
-      throw new Error(`ONNX export: layer ${where} is not supported`);
+      return { name: activation(graph, x, config.activation as string, where, layout), layout };
   }
+  throw new Error(`ONNX export: layer ${where} is not supported`);
 }
 
-/** The two named outputs: "probabilities" (the two sigmoids) and "pFake" = p(fake) / (p(real) + p(fake)). */
-function addOutputs(graph: GraphBuilder, x: string): void {
+/** The ONNX ModelProto bytes for a tfjs model (sequential or functional) taking [N, H, W, 3] images. */
+export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, string> = {}): Uint8Array {
+  const inputShape = model.inputs[0].shape;
+  if (inputShape.length !== 4) throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
+  const graph = new GraphBuilder();
+  const input: Value = { name: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
+  // Each layer's output value, by layer name; layers come in topological order (sequential or functional).
+  const values = new Map<string, Value>();
+  let last: Value = input;
+  for (const layer of model.layers) {
+    const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
+    const inputs = inbound.map((l) => values.get(l.name) ?? input);
+    last = exportLayer(graph, layer, inputs.length ? inputs : [input]);
+    values.set(layer.name, last);
+  }
+  // A reloaded Sequential lists no outputLayers; its output is its last layer's.
+  const output = values.get(model.outputLayers?.[0]?.name ?? model.layers[model.layers.length - 1].name) ?? last;
+  const { name: x, layout } = output;
+  if (layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
+    throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
+  }
   const probabilities = graph.node('Identity', [x], [], 'probabilities');
   const pFake = graph.node('Slice', [probabilities, graph.int64s('one', [1]), graph.int64s('two', [2]), graph.int64s('axis1', [1])]);
   const total = graph.node('Max', [graph.node('ReduceSum', [probabilities, 'axis1'], [int('keepdims', 1)]), graph.floats('tiny', Float32Array.of(1e-12), [])]);
   graph.node('Reshape', [graph.node('Div', [pFake, total]), graph.int64s('flat', [-1])], [], 'pFake');
-}
 
-/** The ModelProto around a finished graph: input "input" [N, H, W, C], outputs "probabilities" [N, 2] and "pFake" [N]. */
-function modelProto(model: tf.LayersModel, graph: GraphBuilder, metadata: Record<string, string>): onnx.IModelProto {
-  const [, h, w, c] = model.inputs[0].shape;
+  const [, h, w, c] = inputShape;
   const tensorType = (dims: Array<number | string>) => ({
     tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
   });
-  return {
+  const proto: onnx.IModelProto = {
     irVersion: 8,
     opsetImport: [{ domain: '', version: OPSET }],
     producerName: 'realfake',
@@ -170,32 +287,14 @@ function modelProto(model: tf.LayersModel, graph: GraphBuilder, metadata: Record
       name: model.name,
       node: graph.nodes,
       initializer: graph.initializers,
-      input: [{ name: 'input', type: tensorType(['N', h as number, w as number, c as number]) }],
+      input: [{ name: 'input', type: tensorType(['N', h ?? 'H', w ?? 'W', c as number]) }],
       output: [
         { name: 'probabilities', type: tensorType(['N', 2]) },
         { name: 'pFake', type: tensorType(['N']) },
       ],
     },
   };
-}
-
-/** The ONNX ModelProto bytes for a sequential tfjs model taking [N, H, W, 3] images. */
-export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, string> = {}): Uint8Array {
-  const inputShape = model.inputs[0].shape;
-  if (inputShape.length !== 4) throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
-  const graph = new GraphBuilder();
-  const state: GraphState = { x: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
-  model.layers.forEach((layer, index) => {
-    if (index > 0 && layer.inboundNodes[0]?.inboundLayers[0] !== model.layers[index - 1]) {
-      throw new Error(`ONNX export: only sequential models are supported (${layer.name} (${layer.getClassName()}) does not follow ${model.layers[index - 1].name})`);
-    }
-    addLayer(graph, state, layer);
-  });
-  if (state.layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
-    throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
-  }
-  addOutputs(graph, state.x);
-  return onnx.ModelProto.encode(modelProto(model, graph, metadata)).finish();
+  return onnx.ModelProto.encode(proto).finish();
 }
 
 function sourceHash(modelDir: string): string {

@@ -4,10 +4,10 @@
  *
  * Scoring goes through an InferenceEngine so the same code runs on tfjs or, when installed, onnxruntime.
  */
-import * as fs from 'fs';
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config';
-import { listImageFiles } from '../data/image-files';
+import { inspectPath } from '../file-access';
+import { ListingProblem, scanImageFolder } from '../data/image-files';
 import { loadImageRgb } from '../data/images';
 import { fakeScores } from '../model/model';
 import { loadModel } from '../model/model-io';
@@ -60,15 +60,29 @@ export function verdictFor(pFake: number, threshold: number): { verdict: Verdict
   return pFake >= threshold ? { verdict: 'Fake (AI-generated)', confidence: pFake } : { verdict: 'Real', confidence: 1 - pFake };
 }
 
-/** Expands folders (recursively, sorted) and keeps files as given; a missing path is an error. */
-export function collectImagePaths(paths: string[]): string[] {
+/**
+ * Expands folders (with their subfolders, sorted; lib/data/image-files.ts) and keeps files as given. A path
+ * that cannot be looked at throws its true reason ("not found", "permission denied" ...); entries inside a
+ * folder that cannot be looked into come back as `problems`, for the caller to report as skipped.
+ */
+export function collectImageInputs(paths: string[]): { files: string[]; problems: ListingProblem[] } {
   const files: string[] = [];
+  const problems: ListingProblem[] = [];
   for (const p of paths) {
-    if (!fs.existsSync(p)) throw new Error(`${p}: no such file or folder`);
-    if (fs.statSync(p).isDirectory()) files.push(...listImageFiles(p, { recursive: true }));
-    else files.push(p);
+    if (inspectPath(p).kind === 'folder') {
+      const listing = scanImageFolder(p);
+      files.push(...listing.files);
+      problems.push(...listing.problems);
+    } else {
+      files.push(p);
+    }
   }
-  return files;
+  return { files, problems };
+}
+
+/** The files of collectImageInputs. */
+export function collectImagePaths(paths: string[]): string[] {
+  return collectImageInputs(paths).files;
 }
 
 export type EngineLoader = (runDir: string) => Promise<InferenceEngine>;

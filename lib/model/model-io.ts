@@ -12,6 +12,8 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../files';
 import './layers'; // registers DilatedConv2D and SeededDropout so saved models deserialise
+import './input-transform'; // and InputTransform
+import './face-backbone'; // and FaceResNetBackbone
 
 interface ModelJson {
   modelTopology: object;

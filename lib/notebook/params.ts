@@ -81,17 +81,27 @@ export function readNotebookParams(file = paramsFile()): NotebookParams {
  * Saves changes into the parameters file (merged into its overrides; `preset` switches the preset), so every
  * notebook uses them from its next run; returns the new parameters. Values are checked before anything is written.
  */
-export function editNotebookParams(changes: Partial<Config> & { preset?: string }, file = paramsFile()): NotebookParams {
+export function editNotebookParams(
+  changes: Partial<Config> & { preset?: string },
+  file = paramsFile(),
+): NotebookParams {
   const raw = fs.existsSync(file) ? readJson<ParamsFile>(file, 'notebook parameters') : { preset: 'smoke' };
   const { preset, ...values } = changes;
-  const next: ParamsFile = { ...raw, preset: preset ? presetNamed(preset) : raw.preset, overrides: { ...raw.overrides, ...values } };
+  const next: ParamsFile = {
+    ...raw,
+    preset: preset ? presetNamed(preset) : raw.preset,
+    overrides: { ...raw.overrides, ...values },
+  };
   resolveConfig({ preset: next.preset, overrides: next.overrides }); // throws on a bad value, before writing
   writeJsonAtomic(file, next);
   return readNotebookParams(file);
 }
 
 /** Setting | value | study, for the given settings; differences from the study are marked. */
-export function configRows(config: Config, keys: ReadonlyArray<keyof Config> = Object.keys(STUDY_DEFAULTS) as Array<keyof Config>): Array<Record<string, string>> {
+export function configRows(
+  config: Config,
+  keys: ReadonlyArray<keyof Config> = Object.keys(STUDY_DEFAULTS) as Array<keyof Config>,
+): Array<Record<string, string>> {
   const show = (v: unknown) => (v === null ? 'all' : String(v));
   return keys.map((key) => ({
     setting: key,
@@ -110,8 +120,15 @@ export function configDifferences(wanted: Config, actual: Config): string[] {
   const show = (v: unknown) => (v === undefined ? '(unset)' : JSON.stringify(v));
   return [...keys]
     .filter((key) => !IRRELEVANT_TO_A_RUN.has(key))
-    .filter((key) => JSON.stringify((wanted as unknown as Record<string, unknown>)[key]) !== JSON.stringify((actual as unknown as Record<string, unknown>)[key]))
-    .map((key) => `${key}: params ${show((wanted as unknown as Record<string, unknown>)[key])} ≠ run ${show((actual as unknown as Record<string, unknown>)[key])}`);
+    .filter(
+      (key) =>
+        JSON.stringify((wanted as unknown as Record<string, unknown>)[key]) !==
+        JSON.stringify((actual as unknown as Record<string, unknown>)[key]),
+    )
+    .map(
+      (key) =>
+        `${key}: params ${show((wanted as unknown as Record<string, unknown>)[key])} ≠ run ${show((actual as unknown as Record<string, unknown>)[key])}`,
+    );
 }
 
 /**
@@ -122,12 +139,15 @@ export function requireRunFor(config: Config, runDir: string | null, runsRoot: s
   if (runDir) {
     const differences = configDifferences(config, openRun(runDir).config);
     if (differences.length) {
-      throw new Error(`${runDir} was trained with other parameters (${differences.join('; ')}): use a run made with these parameters, or change notebooks/params.json to match`);
+      throw new Error(
+        `${runDir} was trained with other parameters (${differences.join('; ')}): use a run made with these parameters, or change notebooks/params.json to match`,
+      );
     }
     return runDir;
   }
   const runs = trainedRuns(runsRoot);
-  if (runs.length === 0) throw new Error(`no trained run in ${runsRoot}: run notebooks/03_training.ipynb first (or \`realfake train\`)`);
+  if (runs.length === 0)
+    throw new Error(`no trained run in ${runsRoot}: run notebooks/03_training.ipynb first (or \`realfake train\`)`);
   const match = runs.find((dir) => {
     try {
       return configDifferences(config, openRun(dir).config).length === 0;

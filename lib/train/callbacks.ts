@@ -14,6 +14,8 @@ export interface EpochLogs {
   accuracy: number;
   val_loss: number;
   val_accuracy: number;
+  /** ROC AUC of the validation scores (NaN when validation holds one class). */
+  val_auc: number;
   seconds: number;
 }
 
@@ -34,7 +36,7 @@ export interface Callback {
 }
 
 export type HistoryKey = keyof EpochLogs;
-export const HISTORY_KEYS: readonly HistoryKey[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'seconds'];
+export const HISTORY_KEYS: readonly HistoryKey[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_auc', 'seconds'];
 export type HistoryData = Record<HistoryKey, number[]>;
 
 export function emptyHistory(): HistoryData {
@@ -65,20 +67,24 @@ export class CSVLogger implements Callback {
   }
 }
 
-type Monitor = 'val_accuracy' | 'val_loss' | 'accuracy' | 'loss';
+export type Monitor = 'val_accuracy' | 'val_loss' | 'val_auc' | 'accuracy' | 'loss';
+// A NaN (e.g. val_auc on one-class validation) never counts as an improvement.
 const isBetter = (monitor: Monitor, value: number, best: number) =>
-  monitor.endsWith('loss') ? value < best : value > best;
+  Number.isNaN(value) ? false : Number.isNaN(best) ? true : monitor.endsWith('loss') ? value < best : value > best;
 
 /** Saves the model whenever the monitored value improves (Keras's ModelCheckpoint with save_best_only). */
 export class ModelCheckpoint implements Callback {
   best = NaN;
   bestEpoch = 0;
+  /** The whole epoch's logs at the best epoch (whatever the monitor). */
+  bestLogs?: EpochLogs;
   constructor(private readonly dir: string, private readonly monitor: Monitor = 'val_accuracy', private readonly onSave?: (logs: EpochLogs) => void) {}
   async onEpochEnd(logs: EpochLogs, ctx: TrainingContext): Promise<void> {
     const value = logs[this.monitor];
     if (Number.isNaN(this.best) || isBetter(this.monitor, value, this.best)) {
       this.best = value;
       this.bestEpoch = logs.epoch;
+      this.bestLogs = logs;
       await saveModel(ctx.model, path.join(this.dir, 'model'));
       writeJsonAtomic(path.join(this.dir, 'checkpoint.json'), { monitor: this.monitor, best: value, epoch: logs.epoch, logs });
       this.onSave?.(logs);

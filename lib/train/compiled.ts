@@ -36,10 +36,17 @@ export function ensureCompiledLib(root = projectRoot(), log: (line: string) => v
   const example = path.relative(root, stale[0]);
   const tsc = path.join(root, 'node_modules', 'typescript', 'bin', 'tsc');
   if (!fs.existsSync(tsc)) {
-    throw new Error(`${example} is newer than its compiled copy in dist/ and TypeScript is not installed: run \`npm run build\``);
+    throw new Error(
+      `${example} is newer than its compiled copy in dist/ and TypeScript is not installed: run \`npm run build\``,
+    );
   }
-  log(`lib/ changed since the last build (${stale.length} file(s), e.g. ${example}): compiling for the training workers`);
-  const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { cwd: root, encoding: 'utf8' });
+  log(
+    `lib/ changed since the last build (${stale.length} file(s), e.g. ${example}): compiling for the training workers`,
+  );
+  const result = spawnSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], {
+    cwd: root,
+    encoding: 'utf8',
+  });
   if (result.status !== 0) {
     const first = `${result.stdout}${result.stderr}`.trim().split('\n')[0];
     throw new Error(`compiling lib/ for the training workers failed: ${first}`);

@@ -7,10 +7,14 @@ import type { Config } from '../config';
 import { initBackend, describeBackend, BackendInfo } from '../backend/backend';
 import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, TrainingContext } from './callbacks';
 import { loadDataset, Dataset } from '../data/dataset';
-import { buildModel } from '../model/model';
+import * as tf from '@tensorflow/tfjs';
+import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
+import { cacheFeatures, featureBatchMaker, featureTensor, frozenFeatureProblem } from './frozen-features';
 import { selectRows, splitRows } from '../data/split';
-import { createRun, Run, updateRunMeta } from './runs';
-import { fit, TrainStepper } from './train';
+import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
+import { removeStaleTempFiles } from '../files';
+import { interruptRequested, InterruptedError } from '../interrupt';
+import { fit, FitOptions, imageBatchMaker, LocalStepper, makeOptimizer, TrainStepper } from './train';
 
 export interface TrainRunOptions {
   dataDir: string;
@@ -47,6 +51,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
   const backend = await initBackend();
+  // Temporary files of a run killed mid-save (SIGKILL, power loss) are removed here, before the next run starts.
+  removeStaleTempFiles(options.runsDir ?? DEFAULT_RUNS_DIR, 2);
   const run = createRun({
     root: options.runsDir,
     config,
@@ -59,18 +65,40 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   log(`backend: ${describeBackend(backend)}`);
   log(`run: ${run.dir}`);
   log(`data: ${rows.length} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`);
-  const model = buildModel(config);
-  const checkpoint = new ModelCheckpoint(run.dir, 'val_accuracy');
+  const checkpoint = new ModelCheckpoint(run.dir, config.monitor);
   const callbacks: Callback[] = [new CSVLogger(run.dir), checkpoint];
-  if (config.earlyStoppingPatience !== null) callbacks.push(new EarlyStopping(config.earlyStoppingPatience));
+  if (config.earlyStoppingPatience !== null) callbacks.push(new EarlyStopping(config.earlyStoppingPatience, config.monitor));
   if (options.log !== null) callbacks.push(new EpochLogger(log));
   callbacks.push(...(options.callbacks ?? []));
-  const stepper = await options.makeStepper?.({ run, dataset, model, backend });
+  let model: tf.LayersModel;
+  let stepper: TrainStepper | undefined;
+  let validation: FitOptions['validation'];
+  if (config.model === 'facefeat') {
+    const problem = frozenFeatureProblem(config);
+    if (problem) throw new Error(`config: ${problem}`);
+    const head = buildFaceHead(config);
+    model = assembleFaceModel(config.imageSize, head);
+    const started = Date.now();
+    const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
+    const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped);
+    log(`features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`);
+    stepper = new LocalStepper(head, dataset, makeOptimizer(config), { batches: featureBatchMaker(cache, dataset, config), weightDecay: config.weightDecay });
+    validation = { model: head, inputs: (rows) => featureTensor(cache, rows) };
+    updateRunMeta(run, { workers: 1 });
+  } else {
+    model = buildFamilyModel(config);
+    stepper = await options.makeStepper?.({ run, dataset, model, backend });
+    stepper ??= new LocalStepper(model, dataset, makeOptimizer(config), { batches: imageBatchMaker(dataset, config), weightDecay: config.weightDecay });
+  }
   try {
-    const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper });
+    const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper, validation });
     updateRunMeta(run, { finishedAt: new Date().toISOString(), stopReason: context.stopReason, bestEpoch: checkpoint.bestEpoch });
-    log(`best val_accuracy ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
-    return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.best };
+    log(`best ${config.monitor} ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
+    if (interruptRequested()) {
+      const where = checkpoint.bestEpoch ? `best checkpoint: ${path.join(run.dir, 'model')} (epoch ${checkpoint.bestEpoch}, ${config.monitor} ${checkpoint.best.toFixed(4)})` : 'no epoch finished, no checkpoint';
+      throw new InterruptedError(`training interrupted (Ctrl-C); ${where}`);
+    }
+    return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.bestLogs?.val_accuracy ?? NaN };
   } finally {
     model.dispose();
   }

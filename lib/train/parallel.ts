@@ -319,10 +319,29 @@ export class WorkerStepper implements TrainStepper {
     });
   }
 
+  setLearningRate(lr: number): void {
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+  }
+
   async dispose(): Promise<void> {
     await Promise.all(this.handles.map((h) => h.close()));
     this.optimizer.dispose();
   }
+}
+
+/**
+ * Options the worker replicas cannot reproduce (null: none): BatchNorm statistics would update on the replicas
+ * only; augmentation, label smoothing and weight decay are applied by the one-thread stepper. Learning-rate
+ * schedules do work (the main thread owns the optimizer).
+ */
+export function parallelUnsupported(config: Config): string | null {
+  const found: string[] = [];
+  if (config.model !== 'study') found.push(`model ${config.model}`);
+  if (config.input !== 'unit') found.push(`input ${config.input}`);
+  if (config.augment) found.push('augment');
+  if (config.labelSmoothing > 0) found.push('labelSmoothing');
+  if (config.weightDecay > 0) found.push('weightDecay');
+  return found.length ? found.join(', ') : null;
 }
 
 /**
@@ -333,7 +352,9 @@ export class WorkerStepper implements TrainStepper {
 export function parallelStepperFactory(config: Config, log: (line: string) => void = () => undefined): NonNullable<TrainRunOptions['makeStepper']> {
   return async ({ run, dataset, model, backend }) => {
     const workers = Math.min(resolveWorkerCount(config.workers), config.batchSize);
-    if (workers <= 1 || (backend.name !== 'wasm' && backend.name !== 'cpu')) {
+    const unsupported = parallelUnsupported(config);
+    if (unsupported && workers > 1) log(`workers: 1 (data-parallel training does not support ${unsupported}; training on one thread)`);
+    if (workers <= 1 || unsupported || (backend.name !== 'wasm' && backend.name !== 'cpu')) {
       updateRunMeta(run, { workers: 1 });
       return undefined;
     }

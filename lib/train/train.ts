@@ -11,6 +11,9 @@ import { Callback, EpochLogs, History, TrainingContext } from './callbacks';
 import { setDropoutStep } from '../model/layers';
 import { fakeScores } from '../model/model';
 import { makeRng, shuffleInPlace } from '../random';
+import { augmentRows } from '../data/augment';
+import { rocAuc } from '../eval/metrics';
+import { learningRateAt } from './schedule';
 
 /** Images (N x size x size x 3, uint8) and labels (0 real, 1 fake). */
 export interface ImageData {
@@ -32,14 +35,43 @@ export function scaledRows(data: ImageData, rows: ArrayLike<number>): Float32Arr
   return out;
 }
 
-/** Builds the float32 [0,1] inputs and one-hot labels for the given rows. */
-export function makeBatch(data: ImageData, indices: ArrayLike<number>): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
-  const ys = new Float32Array(indices.length * 2);
-  for (let b = 0; b < indices.length; b++) ys[b * 2 + data.y[indices[b]]] = 1;
-  return {
-    xs: tf.tensor4d(scaledRows(data, indices), [indices.length, data.size, data.size, 3]),
-    ys: tf.tensor2d(ys, [indices.length, 2]),
+/** One-hot labels for the given rows; with label smoothing e, the targets are 1 - e/2 and e/2. */
+export function oneHotLabels(y: Uint8Array, indices: ArrayLike<number>, labelSmoothing = 0): tf.Tensor2D {
+  const ys = new Float32Array(indices.length * 2).fill(labelSmoothing / 2);
+  for (let b = 0; b < indices.length; b++) ys[b * 2 + y[indices[b]]] = 1 - labelSmoothing / 2;
+  return tf.tensor2d(ys, [indices.length, 2]);
+}
+
+/** Builds the float32 [0,1] inputs and one-hot labels for the given rows (pixels: already-augmented rows). */
+export function makeBatch(data: ImageData, indices: ArrayLike<number>, options: { labelSmoothing?: number; pixels?: Uint8Array } = {}): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+  let xs: Float32Array;
+  if (options.pixels) {
+    xs = new Float32Array(options.pixels.length);
+    scaleToUnit(options.pixels, xs);
+  } else xs = scaledRows(data, indices);
+  return { xs: tf.tensor4d(xs, [indices.length, data.size, data.size, 3]), ys: oneHotLabels(data.y, indices, options.labelSmoothing) };
+}
+
+/** Makes a training batch (inputs, targets) for the given rows at a given step. */
+export type BatchMaker = (rows: number[], step: number) => Promise<{ xs: tf.Tensor; ys: tf.Tensor2D }>;
+
+/** The image batch maker: augmentation (seeded by step and row) and label smoothing per config. */
+export function imageBatchMaker(data: ImageData, config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>): BatchMaker {
+  return async (rows, step) => {
+    const pixels = config.augment ? await augmentRows(data.x, data.size, rows, config.augment, config.seed, step) : undefined;
+    return makeBatch(data, rows, { labelSmoothing: config.labelSmoothing, pixels });
   };
+}
+
+/**
+ * Decoupled weight decay (AdamW): w <- w - lr * wd * w on kernels (weights of rank >= 2), not on biases or
+ * BatchNorm parameters, as is usual.
+ */
+export function applyWeightDecay(variables: tf.Variable[], learningRate: number, weightDecay: number): void {
+  if (weightDecay === 0) return;
+  tf.tidy(() => {
+    for (const v of variables) if (v.rank >= 2) v.assign(v.mul(1 - learningRate * weightDecay));
+  });
 }
 
 /** Keras's binary_crossentropy: predictions clipped to [1e-7, 1 - 1e-7], mean over outputs and rows. */
@@ -68,14 +100,31 @@ export interface StepResult {
 /** Computes and applies one update. The local one below; lib/parallel offers one over worker threads. */
 export interface TrainStepper {
   step(indices: number[], stepNumber: number): Promise<StepResult>;
+  /** Sets the optimizer's learning rate (for schedules); steppers without it train at a constant rate. */
+  setLearningRate?(lr: number): void;
   dispose?(): Promise<void> | void;
 }
 
 export class LocalStepper implements TrainStepper {
-  constructor(private readonly model: tf.LayersModel, private readonly data: ImageData, private readonly optimizer: tf.Optimizer) {}
+  private readonly batches: BatchMaker;
+  private learningRate: number;
+
+  constructor(private readonly model: tf.LayersModel, data: ImageData, private readonly optimizer: tf.Optimizer,
+    options: { batches?: BatchMaker; weightDecay?: number } = {}) {
+    this.batches = options.batches ?? (async (rows) => makeBatch(data, rows));
+    this.weightDecay = options.weightDecay ?? 0;
+    this.learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+  }
+
+  private readonly weightDecay: number;
+
+  setLearningRate(lr: number): void {
+    this.learningRate = lr;
+    (this.optimizer as unknown as { learningRate: number }).learningRate = lr;
+  }
 
   async step(indices: number[], stepNumber: number): Promise<StepResult> {
-    const { xs, ys } = makeBatch(this.data, indices);
+    const { xs, ys } = await this.batches(indices, stepNumber);
     let correct: tf.Scalar | undefined;
     const variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
     const loss = this.optimizer.minimize(() => {
@@ -85,6 +134,7 @@ export class LocalStepper implements TrainStepper {
       return binaryCrossEntropy(ys, outputs);
     }, true, variables) as tf.Scalar;
     setDropoutStep(null);
+    applyWeightDecay(variables, this.learningRate, this.weightDecay);
     const result = { loss: (await loss.data())[0], correct: (await correct!.data())[0] };
     tf.dispose([xs, ys, loss, correct!]);
     return result;
@@ -103,15 +153,17 @@ export interface Evaluation {
   labels: Uint8Array;
 }
 
-/** Runs the model in inference mode (no dropout) over the given rows, in batches. */
-export async function evaluateRows(model: tf.LayersModel, data: ImageData, indices: number[], batchSize: number): Promise<Evaluation> {
+/** Runs the model in inference mode (no dropout) over the given rows, in batches (inputs from `inputs`, default the images). */
+export async function evaluateRows(model: tf.LayersModel, data: ImageData, indices: number[], batchSize: number,
+  inputs: (rows: number[]) => tf.Tensor = (rows) => makeBatch(data, rows).xs): Promise<Evaluation> {
   const scores = new Float32Array(indices.length);
   const labels = new Uint8Array(indices.length);
   let lossSum = 0;
   let correct = 0;
   for (let start = 0; start < indices.length; start += batchSize) {
     const rows = indices.slice(start, start + batchSize);
-    const { xs, ys } = makeBatch(data, rows);
+    const xs = inputs(rows);
+    const ys = oneHotLabels(data.y, rows);
     const [batchLoss, batchCorrect, batchScores] = tf.tidy(() => {
       const outputs = model.predict(xs) as tf.Tensor2D;
       return [binaryCrossEntropy(ys, outputs), countCorrect(ys, outputs), fakeScores(outputs)];
@@ -131,10 +183,13 @@ export interface FitOptions {
   data: ImageData;
   trainIndices: number[];
   valIndices: number[];
-  config: Pick<Config, 'epochs' | 'batchSize' | 'seed' | 'learningRate' | 'beta1' | 'beta2' | 'epsilon'>;
+  config: Pick<Config, 'epochs' | 'batchSize' | 'seed' | 'learningRate' | 'beta1' | 'beta2' | 'epsilon'> &
+    Partial<Pick<Config, 'lrSchedule' | 'warmupEpochs' | 'balancedSampling'>>;
   callbacks?: Callback[];
   /** Defaults to a LocalStepper with the study's Adam. */
   stepper?: TrainStepper;
+  /** Validates with this model and these inputs instead (e.g. a head on cached features); default: model, images. */
+  validation?: { model: tf.LayersModel; inputs: (rows: number[]) => tf.Tensor };
   /** Epoch to start from (1-based), for resumed runs. */
   initialEpoch?: number;
 }
@@ -158,24 +213,36 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   try {
     for (let epoch = options.initialEpoch ?? 1; epoch <= config.epochs && !context.stopTraining; epoch++) {
       const started = performance.now();
-      const order = shuffleInPlace(trainIndices.slice(), makeRng(config.seed * 7919 + epoch));
+      const rng = makeRng(config.seed * 7919 + epoch);
+      const order = config.balancedSampling ? balancedOrder(trainIndices, data.y, rng) : shuffleInPlace(trainIndices.slice(), rng);
       let lossSum = 0;
       let correct = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const rows = order.slice(s * config.batchSize, (s + 1) * config.batchSize);
-        const result = await stepper.step(rows, (epoch - 1) * stepsPerEpoch + s);
+        const stepNumber = (epoch - 1) * stepsPerEpoch + s;
+        if ((config.lrSchedule ?? 'constant') !== 'constant' || (config.warmupEpochs ?? 0) > 0) {
+          const schedule = { learningRate: config.learningRate, lrSchedule: config.lrSchedule ?? 'constant', warmupEpochs: config.warmupEpochs ?? 0 };
+          stepper.setLearningRate?.(learningRateAt(stepNumber, config.epochs * stepsPerEpoch, stepsPerEpoch, schedule));
+        }
+        const result = await stepper.step(rows, stepNumber);
         if (!Number.isFinite(result.loss)) throw new Error(`training diverged: loss is ${result.loss} at epoch ${epoch}, step ${s + 1}`);
         lossSum += result.loss * rows.length;
         correct += result.correct;
         for (const cb of all) await cb.onBatchEnd?.(s, { loss: result.loss, accuracy: result.correct / rows.length }, context);
+        // Let the event loop turn: on wasm and cpu every await above resolves as a microtask, so without this a
+        // one-thread run never delivers signals (Ctrl-C was ignored) or timers until training ends.
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      const val = await evaluateRows(model, data, valIndices, Math.max(config.batchSize, 64));
+      const val = options.validation
+        ? await evaluateRows(options.validation.model, data, valIndices, Math.max(config.batchSize, 64), options.validation.inputs)
+        : await evaluateRows(model, data, valIndices, Math.max(config.batchSize, 64));
       const logs: EpochLogs = {
         epoch,
         loss: lossSum / trainIndices.length,
         accuracy: correct / trainIndices.length,
         val_loss: val.loss,
         val_accuracy: val.accuracy,
+        val_auc: rocAuc(val.labels, val.scores),
         seconds: (performance.now() - started) / 1000,
       };
       for (const cb of all) await cb.onEpochEnd?.(logs, context);
@@ -185,4 +252,19 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   }
   for (const cb of all) await cb.onTrainEnd?.(context);
   return { history, context };
+}
+
+/**
+ * Class-balanced epoch order: as many batches as a plain epoch, each row drawn alternately from the real and
+ * the fake training rows (each class shuffled, the smaller one cycled), so every batch is half and half.
+ */
+export function balancedOrder(trainIndices: number[], y: Uint8Array, rng: () => number): number[] {
+  const byClass = [0, 1].map((c) => shuffleInPlace(trainIndices.filter((i) => y[i] === c), rng));
+  if (byClass.some((rows) => rows.length === 0)) return shuffleInPlace(trainIndices.slice(), rng);
+  const order: number[] = [];
+  for (let k = 0; order.length < trainIndices.length; k++) {
+    const rows = byClass[k % 2];
+    order.push(rows[Math.floor(k / 2) % rows.length]);
+  }
+  return order;
 }

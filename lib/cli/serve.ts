@@ -1,0 +1,75 @@
+/** `realfake serve`: the page and the HTTP API over a trained run (logic in lib/serve/server.ts). */
+import { Command } from 'commander';
+import { initBackend } from '../backend/backend';
+import { EngineChoice } from '../infer/onnx-engine';
+import { latestRun } from '../train/runs';
+import { createServer, SERVE_DEFAULTS } from '../serve/server';
+import { action, parseInteger, parseNumber, UsageError } from './common';
+import { engineOption } from './export';
+
+const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
+
+interface ServeFlags {
+  run?: string;
+  host: string;
+  port: number;
+  engine: EngineChoice;
+  maxMb: number;
+  maxMegapixels: number;
+  concurrency: number;
+  queue: number;
+}
+
+export function registerServeCommand(program: Command): void {
+  program
+    .command('serve')
+    .description(
+      'serve the page (GET /) and the JSON API (/api/v1/predict, /api/v1/openapi.json) for a trained run; loopback only unless --host says otherwise',
+    )
+    .option('--run <dir>', 'run folder with a trained model (default: the newest under outputs/runs)')
+    .option('--host <host>', 'interface to listen on (0.0.0.0 exposes the server to the network)', '127.0.0.1')
+    .option('--port <n>', 'port (0 = any free port)', parseInteger, 8080)
+    .option('--max-mb <n>', 'largest upload, MB', parseNumber, SERVE_DEFAULTS.maxBytes / 1024 / 1024)
+    .option('--max-megapixels <n>', 'largest image, megapixels', parseNumber, SERVE_DEFAULTS.maxPixels / 1e6)
+    .option('--concurrency <n>', 'inferences at once', parseInteger, SERVE_DEFAULTS.concurrency)
+    .option('--queue <n>', 'inferences waiting before 503 Retry-After', parseInteger, SERVE_DEFAULTS.maxQueued)
+    .addOption(engineOption())
+    .action(
+      action(async (flags: ServeFlags) => {
+        const runDir = flags.run ?? latestRun();
+        if (!runDir)
+          throw new UsageError('no trained run found under outputs/runs (train one with npm start, or pass --run DIR)');
+        await initBackend();
+        const note = (line: string) => process.stderr.write(line + '\n');
+        const server = await createServer({
+          runDir,
+          engine: flags.engine,
+          maxBytes: Math.round(flags.maxMb * 1024 * 1024),
+          maxPixels: Math.round(flags.maxMegapixels * 1e6),
+          concurrency: flags.concurrency,
+          maxQueued: flags.queue,
+          onNote: note,
+        });
+        const address = await server.app.listen({ host: flags.host, port: flags.port });
+        if (!LOOPBACK.includes(flags.host))
+          note(`warning: listening on ${flags.host}, reachable from other machines; realfake has no authentication`);
+        process.stdout.write(
+          `realfake serve: ${runDir} at ${address}/ (API ${address}/api/v1/openapi.json); Ctrl-C or SIGTERM stops\n`,
+        );
+        // Graceful: stop accepting, finish requests in flight, release the model; a second signal quits at once.
+        await new Promise<void>((resolve) => {
+          const stop = (signal: string) => {
+            note(`${signal}: finishing requests in flight, then stopping`);
+            process.once('SIGINT', () => process.exit(130));
+            process.once('SIGTERM', () => process.exit(143));
+            server.close().then(resolve, (err) => {
+              note(`error while stopping: ${(err as Error).message}`);
+              resolve();
+            });
+          };
+          process.once('SIGINT', () => stop('SIGINT'));
+          process.once('SIGTERM', () => stop('SIGTERM'));
+        });
+      }),
+    );
+}

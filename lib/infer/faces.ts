@@ -1,0 +1,82 @@
+/**
+ * A verdict for every face in a photo: decode (PIL-exact, lib/data/images.ts) > find faces (lib/faces/detector.ts)
+ * > crop each the way the training data was cropped (lib/faces/crop.ts) > resize like training > score.
+ *
+ * `faces: 'whole'` skips detection and scores the whole image as one face, exactly as `realfake predict` does
+ * (the right choice for photos that are already face crops, like the training data).
+ */
+import sharp from 'sharp';
+import { decodeImageRgb, RgbImage } from '../data/images';
+import { Box, cropResizeNearest, wholeImageBox } from '../faces/crop';
+import { detectFaces } from '../faces/detector';
+import { Predictor, Verdict } from './predict';
+
+export type FaceMode = 'detect' | 'whole';
+export const FACE_MODES: readonly FaceMode[] = ['detect', 'whole'];
+
+export interface FaceVerdict {
+  /** The detector's box (the whole image in 'whole' mode), photo pixels. */
+  box: Box;
+  /** The square that was scored (FFHQ-style margin; may extend past the edges, which count as black). */
+  crop: Box;
+  /** The detector's face score (null in 'whole' mode). */
+  detectorScore: number | null;
+  verdict: Verdict;
+  confidence: number;
+  pFake: number;
+  /** A Grad-CAM overlay of the crop as a PNG data URL, when an explainer was given. */
+  gradcam?: string;
+}
+
+export interface PhotoVerdict {
+  width: number;
+  height: number;
+  faces: FaceVerdict[];
+}
+
+/** The crop resized to the model's input the way the run was trained (PIL nearest, or sharp's kernels). */
+export async function cropPixels(image: RgbImage, crop: Box, predictor: Predictor): Promise<Uint8Array> {
+  const { imageSize: size, resize } = predictor.config;
+  if (resize === 'nearest') return cropResizeNearest(image, crop, size, size);
+  // Antialiasing resizers: cut out the crop at its own size (black outside the photo), then let sharp resize it.
+  const region = cropResizeNearest(image, crop, crop.width, crop.height);
+  const kernel = resize === 'bilinear' ? 'linear' : 'lanczos3';
+  const out = await sharp(region, { raw: { width: crop.width, height: crop.height, channels: 3 } })
+    .resize({ width: size, height: size, fit: 'fill', kernel })
+    .raw()
+    .toBuffer();
+  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+}
+
+/** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
+export async function predictFacesInImage(
+  predictor: Predictor,
+  image: RgbImage,
+  mode: FaceMode = 'detect',
+  explain?: (pixels: Uint8Array, size: number) => Promise<string>,
+): Promise<PhotoVerdict> {
+  const regions =
+    mode === 'whole'
+      ? [{ box: wholeImageBox(image), crop: wholeImageBox(image), score: null as number | null }]
+      : await detectFaces(image);
+  const pixels = await Promise.all(regions.map((r) => cropPixels(image, r.crop, predictor)));
+  const scores = pixels.length ? await predictor.predictPixels(pixels) : [];
+  const faces: FaceVerdict[] = regions.map((r, i) => {
+    const { verdict, confidence, pFake } = predictor.toPrediction('', scores[i]);
+    return { box: r.box, crop: r.crop, detectorScore: r.score, verdict, confidence, pFake };
+  });
+  if (explain) {
+    for (const [i, face] of faces.entries()) face.gradcam = await explain(pixels[i], predictor.config.imageSize);
+  }
+  return { width: image.width, height: image.height, faces };
+}
+
+/** Verdicts for the faces in an image file or in image bytes (`name` names it in errors). */
+export async function predictFaces(
+  predictor: Predictor,
+  input: string | Buffer,
+  mode: FaceMode = 'detect',
+  name?: string,
+): Promise<PhotoVerdict> {
+  return predictFacesInImage(predictor, await decodeImageRgb(input, name), mode);
+}

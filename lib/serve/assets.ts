@@ -1,0 +1,72 @@
+/**
+ * The files the page needs, by URL path, all from this repository or node_modules (no CDN, no build step).
+ * The server serves them and `realfake export --format web` copies them, so both use this one list.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { projectRoot } from '../files';
+import { FACE_MODEL_DIR } from '../faces/detector';
+
+/** A package's folder (from its entry point: some packages' exports hide package.json). */
+function resolvePackageDir(pkg: string): string {
+  let dir = path.dirname(require.resolve(pkg));
+  while (
+    !fs.existsSync(path.join(dir, 'package.json')) ||
+    JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== pkg
+  ) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the folder of package ${pkg}`);
+    dir = parent;
+  }
+  return dir;
+}
+
+export const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json; charset=utf-8',
+  '.wasm': 'application/wasm',
+  '.bin': 'application/octet-stream',
+  '.onnx': 'application/octet-stream',
+};
+
+export const mimeOf = (file: string) => MIME[path.extname(file)] ?? 'application/octet-stream';
+
+/** URL path (relative, no leading slash) > file on disk. */
+export function pageAssets(): Record<string, string> {
+  const web = path.join(projectRoot(), 'lib', 'serve', 'web');
+  const faceApi = resolvePackageDir('@vladmandic/face-api');
+  const tfWasm = path.join(resolvePackageDir('@tensorflow/tfjs-backend-wasm'), 'dist');
+  const ort = path.join(resolvePackageDir('onnxruntime-web'), 'dist');
+  const assets: Record<string, string> = {
+    'index.html': path.join(web, 'index.html'),
+    'app.js': path.join(web, 'app.js'),
+    'style.css': path.join(web, 'style.css'),
+    // The crop arithmetic the server uses, compiled from lib/faces/crop.ts (app.js loads it with an exports shim).
+    'crop.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'crop.js'),
+    'vendor/face-api.js': path.join(faceApi, 'dist', 'face-api.js'),
+    'vendor/ort.wasm.min.js': path.join(ort, 'ort.wasm.min.js'),
+    'vendor/ort-wasm-simd-threaded.mjs': path.join(ort, 'ort-wasm-simd-threaded.mjs'),
+    'vendor/ort-wasm-simd-threaded.wasm': path.join(ort, 'ort-wasm-simd-threaded.wasm'),
+  };
+  for (const file of [
+    'tfjs-backend-wasm.wasm',
+    'tfjs-backend-wasm-simd.wasm',
+    'tfjs-backend-wasm-threaded-simd.wasm',
+  ]) {
+    assets[`vendor/${file}`] = path.join(tfWasm, file);
+  }
+  for (const model of ['tiny_face_detector_model', 'face_landmark_68_tiny_model']) {
+    assets[`vendor/face-models/${model}-weights_manifest.json`] = path.join(
+      FACE_MODEL_DIR,
+      `${model}-weights_manifest.json`,
+    );
+    assets[`vendor/face-models/${model}.bin`] = path.join(FACE_MODEL_DIR, `${model}.bin`);
+  }
+  for (const [url, file] of Object.entries(assets)) {
+    if (!fs.existsSync(file)) throw new Error(`page asset ${url}: ${file} is missing (run npm ci, then npm run build)`);
+  }
+  return assets;
+}

@@ -1,0 +1,330 @@
+/**
+ * `realfake serve`: the page (GET /) and a JSON API over one trained run, on fastify.
+ *
+ *   POST /api/v1/predict        one image (multipart field `image`, or the raw bytes as the body) > verdict per face
+ *   POST /api/v1/predict/batch  several images (multipart, any field names) > one result or error per image
+ *   GET  /api/v1/health         liveness and queue state
+ *   GET  /api/v1/model          run id, config, metrics, engine, face detector
+ *   GET  /api/v1/openapi.json   the OpenAPI 3.1 document (lib/serve/openapi.ts)
+ *
+ * Safety: uploads stay in memory (never written to disk); body size and pixel count are limited and checked
+ * before decoding; the type is sniffed from the bytes; inference runs through a bounded queue (503 +
+ * Retry-After when full); every error is JSON, 4xx saying what was wrong, 5xx never carrying a stack trace.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import multipart from '@fastify/multipart';
+import sharp, { Metadata } from 'sharp';
+import { decodeImageRgb, RgbImage } from '../data/images';
+import { FACE_DETECTOR, loadFaceApi } from '../faces/detector';
+import { FACE_MODES, FaceMode, PhotoVerdict, predictFacesInImage } from '../infer/faces';
+import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { exportRunToOnnx } from '../infer/onnx-export';
+import { Predictor } from '../infer/predict';
+import { openRun, Run } from '../train/runs';
+import { mimeOf, pageAssets } from './assets';
+import { loadGradcamExplainer } from './gradcam-hook';
+import { openApiDocument } from './openapi';
+import { InferenceQueue, QueueFullError } from './queue';
+import { ImageType, sniffImageType } from './sniff';
+
+export interface ServeOptions {
+  runDir: string;
+  engine?: EngineChoice;
+  /** Largest accepted upload, bytes (default 10 MB). */
+  maxBytes?: number;
+  /** Largest accepted image, pixels (default 40 megapixels), checked from the header before decoding. */
+  maxPixels?: number;
+  /** Inferences at once (default 1: one engine call uses all cores already) and waiting (default 32). */
+  concurrency?: number;
+  maxQueued?: number;
+  /** Most images in one batch request (default 16). */
+  maxBatch?: number;
+  /** fastify's request log (default off). */
+  logger?: boolean;
+  onNote?: (line: string) => void;
+}
+
+export const SERVE_DEFAULTS = {
+  maxBytes: 10 * 1024 * 1024,
+  maxPixels: 40_000_000,
+  concurrency: 1,
+  maxQueued: 32,
+  maxBatch: 16,
+};
+
+/** A client mistake: answered with this status and a JSON {error: {code, message}}. */
+export class HttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface ImageResult extends PhotoVerdict {
+  type: ImageType;
+  mode: FaceMode;
+  message?: string;
+  ms: number;
+}
+
+export interface RealfakeServer {
+  app: FastifyInstance;
+  predictor: Predictor;
+  queue: InferenceQueue;
+  run: Run;
+  /** Stops accepting requests, lets those in flight finish, releases the model. */
+  close(): Promise<void>;
+}
+
+/** What /api/v1/model and the page say about the model. */
+function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
+  const metricsFile = path.join(run.dir, 'metrics.json');
+  const metrics = fs.existsSync(metricsFile) ? JSON.parse(fs.readFileSync(metricsFile, 'utf8')) : null;
+  return {
+    run: run.meta.id,
+    preset: run.meta.preset,
+    createdAt: run.meta.createdAt,
+    engine: predictor.engine.name,
+    imageSize: run.config.imageSize,
+    resize: run.config.resize,
+    threshold: run.config.threshold,
+    config: run.config,
+    metrics,
+    detector: FACE_DETECTOR,
+    // The page's in-browser mode reproduces the server's pixels only for PIL-nearest runs (see web/app.js).
+    inBrowser:
+      onnxReady && run.config.resize === 'nearest'
+        ? { available: true, onnx: 'model/model.onnx' }
+        : {
+            available: false,
+            reason: onnxReady
+              ? `the run resizes with ${run.config.resize}; the page reproduces only nearest`
+              : 'the model could not be exported to ONNX',
+          },
+  };
+}
+
+export async function createServer(options: ServeOptions): Promise<RealfakeServer> {
+  const o = { ...SERVE_DEFAULTS, ...options };
+  const run = openRun(o.runDir);
+  const predictor = await Predictor.fromRun(o.runDir, (dir) => loadEngine(dir, o.engine ?? 'auto', o.onNote));
+  // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
+  await loadFaceApi();
+  await predictFacesInImage(
+    predictor,
+    { width: 64, height: 64, data: new Uint8Array(64 * 64 * 3).fill(128) },
+    'detect',
+  );
+  await predictor.predictPixels([new Uint8Array(run.config.imageSize * run.config.imageSize * 3)]);
+  let onnxBytes: Uint8Array | null = null;
+  try {
+    onnxBytes = (await exportRunToOnnx(o.runDir, { write: false })).bytes;
+  } catch (err) {
+    o.onNote?.(`in-browser mode unavailable: ${(err as Error).message.split('\n')[0]}`);
+  }
+  const explainer = loadGradcamExplainer(o.runDir);
+  const info = { ...modelInfo(run, predictor, onnxBytes !== null), gradcam: explainer !== null };
+  const modelSummary = { run: info.run, engine: info.engine, imageSize: info.imageSize };
+  const queue = new InferenceQueue(o.concurrency, o.maxQueued);
+  const assets = pageAssets();
+
+  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.maxBytes, return503OnClosing: true });
+
+  // Raw bodies of any type are read as bytes (the type is sniffed later); multipart is parsed by the plugin.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
+  await app.register(multipart, {
+    limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 },
+  });
+
+  // An announced body over the limit is refused before it is read; the rest of it is read and dropped, so the
+  // client, still sending, gets the 413 instead of a reset connection.
+  app.addHook('onRequest', async (request, reply) => {
+    const length = Number(request.headers['content-length'] ?? 0);
+    if (length > o.maxBytes) {
+      request.raw.resume();
+      reply.code(413);
+      return reply.send({
+        error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` },
+      });
+    }
+  });
+
+  app.setErrorHandler((err: FastifyError | HttpError | QueueFullError, request, reply) => {
+    if (err instanceof QueueFullError) {
+      return reply
+        .code(503)
+        .header('Retry-After', String(err.retryAfterSeconds))
+        .send({ error: { code: 'busy', message: err.message } });
+    }
+    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status >= 500) {
+      request.log.error(err);
+      if (!o.logger)
+        process.stderr.write(`realfake serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
+      return reply
+        .code(500)
+        .send({ error: { code: 'internal', message: 'internal error (details are in the server log)' } });
+    }
+    const code = err instanceof HttpError ? err.code : ((err as FastifyError).code ?? 'bad_request');
+    return reply.code(status).send({ error: { code, message: err.message } });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
+  });
+
+  /** Checks and decodes one upload (all in memory), then runs it through the queue. */
+  async function predictBytes(
+    bytes: Buffer | undefined,
+    mode: FaceMode,
+    name: string,
+    gradcam = false,
+    closed?: () => boolean,
+  ): Promise<ImageResult> {
+    if (!bytes || bytes.length === 0)
+      throw new HttpError(
+        400,
+        'no_image',
+        'no image: send it as the multipart field "image" or as the raw request body',
+      );
+    const type = sniffImageType(bytes);
+    if (!type)
+      throw new HttpError(
+        415,
+        'unsupported_type',
+        `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`,
+      );
+    let meta: Metadata;
+    try {
+      meta = await sharp(bytes).metadata();
+    } catch (err) {
+      throw new HttpError(
+        422,
+        'undecodable',
+        `${name}: cannot read the image header (${(err as Error).message.split('\n')[0]})`,
+      );
+    }
+    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
+    if (pixels > o.maxPixels) {
+      throw new HttpError(
+        413,
+        'too_many_pixels',
+        `${name}: ${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels (limit ${(o.maxPixels / 1e6).toFixed(1)})`,
+      );
+    }
+    return queue.run(async () => {
+      // A client that gave up while queued (closed its connection) gets no answer: skip the work.
+      if (closed?.()) throw new HttpError(499, 'client_closed', 'the client closed the connection');
+      const started = performance.now();
+      let image: RgbImage;
+      try {
+        image = await decodeImageRgb(bytes, name);
+      } catch (err) {
+        throw new HttpError(422, 'undecodable', (err as Error).message);
+      }
+      const result = await predictFacesInImage(predictor, image, mode, gradcam && explainer ? explainer : undefined);
+      const ms = Math.round((performance.now() - started) * 10) / 10;
+      return { type, mode, ...result, ...(result.faces.length === 0 ? { message: 'no face found' } : {}), ms };
+    });
+  }
+
+  function faceMode(request: FastifyRequest): FaceMode {
+    const mode = ((request.query as Record<string, string>).faces ?? 'detect') as FaceMode;
+    if (!FACE_MODES.includes(mode))
+      throw new HttpError(400, 'bad_faces', `faces must be one of ${FACE_MODES.join(', ')} (got "${mode}")`);
+    return mode;
+  }
+
+  app.post('/api/v1/predict', async (request, reply) => {
+    const mode = faceMode(request);
+    let bytes: Buffer | undefined;
+    let name = 'upload';
+    if (request.isMultipart()) {
+      for await (const part of request.parts()) {
+        if (part.type === 'file' && part.fieldname === 'image' && !bytes) {
+          bytes = await part.toBuffer();
+          name = part.filename || name;
+        } else if (part.type === 'file') {
+          await part.toBuffer(); // drain parts we do not use
+        }
+      }
+      if (!bytes) throw new HttpError(400, 'no_image', 'multipart request without a file field named "image"');
+    } else {
+      bytes = request.body as Buffer | undefined;
+    }
+    const clientGone = () => request.raw.socket?.destroyed === true;
+    const result = await predictBytes(
+      bytes,
+      mode,
+      name,
+      (request.query as Record<string, string>).gradcam === '1',
+      clientGone,
+    );
+    return reply.send({ ...result, model: modelSummary });
+  });
+
+  app.post('/api/v1/predict/batch', async (request, reply) => {
+    const mode = faceMode(request);
+    if (!request.isMultipart())
+      throw new HttpError(415, 'not_multipart', 'send the images as multipart/form-data file fields');
+    const started = performance.now();
+    const files: Array<{ name: string; bytes: Buffer }> = [];
+    for await (const part of request.parts()) {
+      if (part.type === 'file')
+        files.push({ name: part.filename || `${part.fieldname}#${files.length + 1}`, bytes: await part.toBuffer() });
+    }
+    if (files.length === 0) throw new HttpError(400, 'no_image', 'no file fields in the request');
+    const results = [];
+    for (const file of files) {
+      try {
+        results.push({ name: file.name, ...(await predictBytes(file.bytes, mode, file.name)) });
+      } catch (err) {
+        if (!(err instanceof HttpError)) throw err; // busy (503) and internal errors fail the whole request
+        results.push({ name: file.name, error: { code: err.code, message: err.message } });
+      }
+    }
+    return reply.send({ results, model: modelSummary, ms: Math.round((performance.now() - started) * 10) / 10 });
+  });
+
+  app.get('/api/v1/health', async () => ({
+    status: 'ok',
+    model: modelSummary,
+    queue: queue.stats,
+    uptimeSeconds: Math.round(process.uptime()),
+  }));
+  app.get('/api/v1/model', async () => info);
+  app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o }));
+
+  // The page and everything it loads.
+  const sendFile = (reply: FastifyReply, file: string) =>
+    reply.type(mimeOf(file)).header('Cache-Control', 'no-cache').send(fs.createReadStream(file));
+  app.get('/', (_request, reply) => sendFile(reply, assets['index.html']));
+  for (const [url, file] of Object.entries(assets)) app.get(`/${url}`, (_request, reply) => sendFile(reply, file));
+  app.get('/config.js', (_request, reply) => {
+    reply
+      .type(mimeOf('x.js'))
+      .send(`window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...info, config: undefined } })};\n`);
+  });
+  if (onnxBytes) {
+    const model = Buffer.from(onnxBytes);
+    app.get('/model/model.onnx', (_request, reply) => reply.type('application/octet-stream').send(model));
+  }
+
+  return {
+    app,
+    predictor,
+    queue,
+    run,
+    async close() {
+      await app.close();
+      await predictor.dispose();
+    },
+  };
+}

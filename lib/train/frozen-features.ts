@@ -1,0 +1,95 @@
+/**
+ * Training the facefeat family fast: its backbone is frozen, so each image's features are computed once (and
+ * once more mirrored, when augment.flip > 0), and the head trains on those cached rows. The head's layers are
+ * the full model's own, so the checkpoint (the full model) always holds the trained head.
+ * Other augmentations would need the backbone per step; they are refused here with a clear message.
+ */
+import * as tf from '@tensorflow/tfjs';
+import type { Config } from '../config';
+import { FACE_FEATURE_COUNT } from '../model/face-backbone';
+import { BatchMaker, ImageData, makeBatch, oneHotLabels } from './train';
+import { augmentRng } from '../data/augment';
+import { flipHorizontal } from '../data/augment';
+
+export interface FeatureCache {
+  /** Features of every cached row, by dataset row; mirrored features where computed. */
+  plain: Map<number, Float32Array>;
+  flipped: Map<number, Float32Array>;
+}
+
+/** Backbone features (the model's layer named face_backbone) for `rows`, in batches; mirrored too if asked. */
+export async function cacheFeatures(
+  model: tf.LayersModel,
+  data: ImageData,
+  rows: number[],
+  flippedRows: number[],
+  onProgress?: (done: number, total: number) => void,
+): Promise<FeatureCache> {
+  const backbone = model.getLayer('face_backbone');
+  const cache: FeatureCache = { plain: new Map(), flipped: new Map() };
+  const jobs: Array<[number, boolean]> = [
+    ...rows.map((r) => [r, false] as [number, boolean]),
+    ...flippedRows.map((r) => [r, true] as [number, boolean]),
+  ];
+  const pixels = data.size * data.size * 3;
+  const batch = 16;
+  for (let start = 0; start < jobs.length; start += batch) {
+    const chunk = jobs.slice(start, start + batch);
+    const x = new Uint8Array(chunk.length * pixels);
+    chunk.forEach(([row, flip], i) => {
+      const image = data.x.subarray(row * pixels, (row + 1) * pixels);
+      x.set(flip ? flipHorizontal(image, data.size) : image, i * pixels);
+    });
+    const { xs, ys } = makeBatch(
+      data,
+      chunk.map(([row]) => row),
+      { pixels: x },
+    );
+    const features = tf.tidy(() => backbone.apply(xs) as tf.Tensor2D);
+    const values = (await features.data()) as Float32Array;
+    tf.dispose([xs, ys, features]);
+    chunk.forEach(([row, flip], i) =>
+      (flip ? cache.flipped : cache.plain).set(row, values.slice(i * FACE_FEATURE_COUNT, (i + 1) * FACE_FEATURE_COUNT)),
+    );
+    onProgress?.(Math.min(start + batch, jobs.length), jobs.length);
+  }
+  return cache;
+}
+
+/** Features for the rows as a tensor (mirrored ones where `flip` says so). */
+export function featureTensor(
+  cache: FeatureCache,
+  rows: number[],
+  flip: (row: number) => boolean = () => false,
+): tf.Tensor2D {
+  const out = new Float32Array(rows.length * FACE_FEATURE_COUNT);
+  rows.forEach((row, i) => {
+    const f = flip(row) ? cache.flipped.get(row) : cache.plain.get(row);
+    if (!f) throw new Error(`feature cache: row ${row} was not computed`);
+    out.set(f, i * FACE_FEATURE_COUNT);
+  });
+  return tf.tensor2d(out, [rows.length, FACE_FEATURE_COUNT]);
+}
+
+/** Training batches from the cache: a seeded coin per (step, row) picks the mirrored features. */
+export function featureBatchMaker(
+  cache: FeatureCache,
+  data: ImageData,
+  config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>,
+): BatchMaker {
+  const p = config.augment?.flip ?? 0;
+  return async (rows, step) => ({
+    xs: featureTensor(cache, rows, (row) => p > 0 && augmentRng(config.seed, step, row)() < p),
+    ys: oneHotLabels(data.y, rows, config.labelSmoothing),
+  });
+}
+
+/** Why a config cannot train on cached features (null: it can). */
+export function frozenFeatureProblem(config: Pick<Config, 'augment'>): string | null {
+  const a = config.augment;
+  if (!a) return null;
+  const others = (['crop', 'jitter', 'jpeg', 'blur'] as const).filter((k) => a[k] > 0);
+  return others.length
+    ? `model facefeat trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})`
+    : null;
+}
