@@ -54,6 +54,11 @@ export interface Config {
    * libjpeg's DCT scaling shrinks them by up to 8x while decoding, several times faster but not PIL's pixels.
    */
   decode: DecodeMode;
+  /**
+   * Bring both classes to the same source first (lib/data/harmonize.ts: same side by antialiased resize, same
+   * format and JPEG quality), then apply `resize`. The study: false (its classes differ in size and format).
+   */
+  harmonize: boolean;
   /** At most this many images per class, taken in sorted file order (null: all). The study: 3000. */
   limitPerClass: number | null;
   /** Fraction of the data held out for validation (checkpoint selection). The study: 0.2. */
@@ -108,6 +113,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   imageSize: 128,
   resize: 'nearest',
   decode: 'full',
+  harmonize: false,
   limitPerClass: 3000,
   valFraction: 0.2,
   testFraction: 0,
@@ -213,6 +219,7 @@ export function validateConfig(config: Config): Config {
   if (config.imageSize < 64) fail('imageSize', `must be at least 64 (six 2x poolings; got ${config.imageSize})`);
   if (!DECODE_MODES.includes(config.decode)) fail('decode', `must be one of ${DECODE_MODES.join(', ')} (got ${config.decode})`);
   if (!RESIZE_METHODS.includes(config.resize)) fail('resize', `must be one of ${RESIZE_METHODS.join(', ')} (got ${config.resize})`);
+  if (typeof config.harmonize !== 'boolean') fail('harmonize', `must be true or false (got ${config.harmonize})`);
   if (config.limitPerClass !== null && !(Number.isInteger(config.limitPerClass) && config.limitPerClass > 0)) {
     fail('limitPerClass', `must be a positive integer or null (got ${config.limitPerClass})`);
   }

@@ -18,7 +18,7 @@ import * as path from 'path';
 import { projectRoot, readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files';
 import { readNotebookParams } from '../lib/notebook/params';
 
-export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '07_experiments'] as const;
+export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '06_shortcut_audit', '07_experiments'] as const;
 export const KERNEL_NAME = 'tslab';
 
 export interface RunnerPaths {

@@ -1,5 +1,5 @@
 /**
- * The five notebooks: committed without outputs; the lib code they import compiles under tslab's own
+ * The notebooks: committed without outputs; the lib code they import compiles under tslab's own
  * compiler settings; they execute headless with the smoke preset (npm run notebooks:run); and the exported
  * HTML of the evaluation notebook draws its Plotly charts in headless Chromium (screenshot saved under
  * outputs/notebooks/). The headless run is reused when outputs/notebooks/run.json is newer than every
@@ -31,7 +31,7 @@ function readNotebook(file: string): { cells: Cell[]; metadata: { kernelspec?: {
 const notebookFile = (name: string) => path.join(paths.notebooks, `${name}.ipynb`);
 const sourceText = (cell: Cell) => (Array.isArray(cell.source) ? cell.source.join('') : cell.source);
 
-test('the five notebooks are committed without outputs and use the tslab kernel', () => {
+test('every notebook is committed without outputs and uses the tslab kernel', () => {
   for (const name of NOTEBOOKS) {
     const nb = readNotebook(notebookFile(name));
     assert.equal(nb.metadata.kernelspec?.name, 'tslab', `${name}: kernel`);
@@ -95,7 +95,7 @@ function freshSmokeRun(): RunSummary | null {
 let headless: RunSummary | null = null;
 const jupyterPython = findJupyterPython();
 
-test('npm run notebooks:run executes all five notebooks headless without a cell error (smoke preset)', { skip: toolSkip(jupyterPython ? false : `Jupyter not installed: ${JUPYTER_INSTALL_HINT}`) }, (t) => {
+test('npm run notebooks:run executes every notebook headless without a cell error (smoke preset)', { skip: toolSkip(jupyterPython ? false : `Jupyter not installed: ${JUPYTER_INSTALL_HINT}`) }, (t) => {
   headless = freshSmokeRun();
   if (headless) {
     t.diagnostic(`reusing the headless run of ${headless.startedAt} (${headless.seconds} s): nothing changed since`);

@@ -44,13 +44,13 @@ test('converts what it can, records the rest with reasons, output independent of
   }
   assert.deepEqual(fs.readdirSync(path.join(root, 'c1')).sort(), ['X.npy', 'Y.npy', 'dataset.json', 'manifest.csv']);
 
-  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /^path,label,status,reason,relative_path\n/);
+  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /^path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n/);
   const body = manifestRows(path.join(root, 'c1', 'manifest.csv'));
   assert.equal(body.length, 12 + 6 + 3);
   // Sorted per class, real first; the .txt file is not listed at all.
   assert.deepEqual(body.map((r) => r[0]), [...listImageFiles(realDir), ...listImageFiles(fakeDir)]);
   assert.ok(body.some((r) => r[0].endsWith('b,with comma.png')), 'comma survives CSV quoting');
-  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /\n"[^"\n]*b,with comma\.png",1,ok,,"b,with comma\.png"\n/);
+  assert.match(fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'), /\n"[^"\n]*b,with comma\.png",1,ok,,"b,with comma\.png",png,30,26,\d+,[\d.]+,,srgb,0\n/);
   for (const [name, { reason }] of Object.entries(bad)) {
     const row = body.find((r) => path.basename(r[0]) === name)!;
     assert.equal(row[2], 'skipped', name);

@@ -12,6 +12,7 @@ export interface ConfigFlags {
   size?: number;
   resize?: Config['resize'];
   decode?: Config['decode'];
+  harmonize?: boolean;
   limit?: number;
   valFraction?: number;
   testFraction?: number;
@@ -40,6 +41,7 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
     .option('--size <px>', 'image side in pixels (>= 64)', parseInteger)
     .addOption(new Option('--resize <method>', 'resize method').choices(RESIZE_METHODS as string[]))
     .addOption(new Option('--decode <mode>', 'JPEG decoding: full (as Keras load_img) or fast (shrink while decoding; not PIL-exact)').choices(DECODE_MODES as string[]))
+    .option('--harmonize', 'give both classes the same source size, format and JPEG quality before resizing')
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
@@ -67,6 +69,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         imageSize: flags.size,
         resize: flags.resize,
         decode: flags.decode,
+        harmonize: flags.harmonize,
         limitPerClass: flags.limit,
         valFraction: flags.valFraction,
         testFraction: flags.testFraction,

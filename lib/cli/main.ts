@@ -1,5 +1,6 @@
 /** The `realfake` command line: one thin subcommand per step; the logic lives in lib/. */
 import { Command, CommanderError } from 'commander';
+import { registerAuditCommand } from './audit';
 import { installInterruptHandlers } from '../interrupt';
 import { registerAnalyzeCommand } from './analyze';
 import { registerCompareCommand } from './compare';
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommand(program);
   registerCompareCommand(program);
   registerSweepCommand(program);
+  registerAuditCommand(program);
   return program;
 }
 

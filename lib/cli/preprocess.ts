@@ -13,6 +13,7 @@ interface PreprocessFlags {
   size: number;
   resize: ResizeMethod;
   decode: DecodeMode;
+  harmonize?: boolean;
   concurrency?: number;
   maxPixels: number;
 }
@@ -36,6 +37,7 @@ export function registerPreprocessCommand(program: Command): void {
         .choices(DECODE_MODES as string[])
         .default(STUDY_DEFAULTS.decode),
     )
+    .option('--harmonize', 'first bring both classes to the same source size, format and JPEG quality (lib/data/harmonize.ts)')
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
     .action(action(async (flags: PreprocessFlags) => {
@@ -54,6 +56,7 @@ export function registerPreprocessCommand(program: Command): void {
         size: flags.size,
         resize: flags.resize,
         decode: flags.decode,
+        harmonize: flags.harmonize ?? false,
         limitPerClass: flags.limit ?? null,
         concurrency: flags.concurrency,
         onProgress: (p) => {

@@ -1,6 +1,6 @@
 /** `realfake synth`: the embedded default dataset (logic in lib/data/synth.ts). */
-import { Command } from 'commander';
-import { generateSynthDataset, MIN_SYNTH_SIZE, SYNTH_DEFAULTS } from '../data/synth';
+import { Command, Option } from 'commander';
+import { generateSynthDataset, MIN_SYNTH_SIZE, SYNTH_DEFAULTS, SynthFormats } from '../data/synth';
 import { action, parseInteger, parseNumber, UsageError } from './common';
 
 export function registerSynthCommand(program: Command): void {
@@ -12,7 +12,8 @@ export function registerSynthCommand(program: Command): void {
     .option('--size <px>', `image side in pixels (even, >= ${MIN_SYNTH_SIZE})`, parseInteger, SYNTH_DEFAULTS.size)
     .option('--seed <n>', 'random seed', parseInteger, SYNTH_DEFAULTS.seed)
     .option('--difficulty <d>', '0 (obvious generator traces) to 1 (faint)', parseNumber, SYNTH_DEFAULTS.difficulty)
-    .action(action(async (flags: { out: string; count: number; size: number; seed: number; difficulty: number }) => {
+    .addOption(new Option('--formats <kind>', 'same: both classes PNG; study: reals PNG, fakes 4x larger JPEG (the study\'s data shape)').choices(['same', 'study']).default('same'))
+    .action(action(async (flags: { out: string; count: number; size: number; seed: number; difficulty: number; formats: SynthFormats }) => {
       if (flags.count <= 0) throw new UsageError(`--count must be positive (got ${flags.count})`);
       if (flags.size < MIN_SYNTH_SIZE) throw new UsageError(`--size must be at least ${MIN_SYNTH_SIZE} (got ${flags.size})`);
       if (!(flags.difficulty >= 0 && flags.difficulty <= 1)) throw new UsageError(`--difficulty must be in [0, 1] (got ${flags.difficulty})`);

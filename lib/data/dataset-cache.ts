@@ -1,7 +1,7 @@
 /**
  * The preprocessed-dataset cache under data/cache/: one folder per distinct input, named by a key that covers
  * everything that changes the dataset's bytes (the source files' names, sizes and times; image size; resize
- * method; limit; the dataset format). The CLI's pipeline and the notebooks find datasets through these
+ * method; harmonisation; limit; the dataset format). The CLI's pipeline and the notebooks find datasets through these
  * functions only, so they always agree on which folder holds what.
  */
 import { createHash } from 'crypto';
@@ -13,7 +13,7 @@ import { listImageFiles } from './image-files';
 import { datasetCacheIsFresh, preprocessFolders, sourceFingerprint } from './preprocess';
 import { currentDataSource, type DataSource } from './sources';
 
-type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'> & Partial<Pick<Config, 'decode'>>;
+type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'> & Partial<Pick<Config, 'decode' | 'harmonize'>>;
 
 /** The cache key: a hash of every input that changes the dataset's bytes. Throws when a source folder is missing. */
 export function datasetCacheKey(source: DataSource, settings: DatasetSettings): string {
@@ -26,6 +26,7 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
     limitPerClass: settings.limitPerClass,
     // Only the opt-in joins the key, so full-decode caches keep the keys they had.
     ...(settings.decode === 'fast' ? { decode: 'fast' } : {}),
+    harmonize: settings.harmonize ?? false,
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
 }
@@ -34,12 +35,22 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
 export function datasetCacheDir(source: DataSource, settings: DatasetSettings, dataRoot: string): string {
   const limit = settings.limitPerClass === null ? 'all' : `${settings.limitPerClass}`;
   const decode = settings.decode === 'fast' ? '-fastdecode' : '';
-  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}${decode}-${limit}-${datasetCacheKey(source, settings)}`;
+  const harmonized = settings.harmonize ? '-harmonized' : '';
+  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}${decode}${harmonized}-${limit}-${datasetCacheKey(source, settings)}`;
   return path.join(dataRoot, 'cache', name);
 }
 
 function preprocessOptions(source: DataSource, settings: DatasetSettings, out: string) {
-  return { realDir: source.realDir, fakeDir: source.fakeDir, out, size: settings.imageSize, resize: settings.resize, decode: settings.decode ?? 'full', limitPerClass: settings.limitPerClass };
+  return {
+    realDir: source.realDir,
+    fakeDir: source.fakeDir,
+    out,
+    size: settings.imageSize,
+    resize: settings.resize,
+    decode: settings.decode ?? 'full',
+    harmonize: settings.harmonize ?? false,
+    limitPerClass: settings.limitPerClass,
+  };
 }
 
 /** The complete, current cached dataset of `source` with these settings, or null. */

@@ -2,8 +2,9 @@
  * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
- *   manifest.csv path,label,status,reason,relative_path for every file tried; the status=ok rows are X's rows, in
- *                order; relative_path is the file's path inside its class folder (subfolders are read)
+ *   manifest.csv path,label,status,reason,relative_path, then the image's audit columns (lib/audit/image-facts.ts
+ *                AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in order; relative_path is
+ *                the file's path inside its class folder (subfolders are read)
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
  * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
  * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
@@ -14,9 +15,11 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DecodeMode, ResizeMethod } from '../config';
 import { readJson, resolveStoredPath } from '../files';
+import { parseFacts } from '../audit/image-facts';
+import type { ImageFacts } from '../audit/image-facts';
 import { readNpy } from './npy';
 
-export const DATASET_VERSION = 2;
+export const DATASET_VERSION = 3; // 3: manifest audit columns and dataset.json `harmonize` (issue 9)
 
 export const DATASET_FILES = {
   x: 'X.npy',
@@ -33,13 +36,18 @@ export interface ClassCounts {
 /** dataset.json */
 export interface DatasetInfo {
   format: 'realfake-dataset';
-  /** 2: paths stored relative to the dataset folder, content fingerprint (1 stored paths relative to the cwd). */
+  /**
+   * 3: manifest.csv carries each image's audit columns, dataset.json `harmonize`; 2: paths stored relative to the
+   * dataset folder, content fingerprint (1 stored paths relative to the cwd).
+   */
   version: typeof DATASET_VERSION;
   /** Images are size x size x 3. */
   size: number;
   resize: ResizeMethod;
   /** How JPEGs were decoded ('fast': shrink-on-load, an opt-in); absent in datasets made before it existed: 'full'. */
   decode?: DecodeMode;
+  /** Both classes' sources were harmonised before the resize (lib/data/harmonize.ts). */
+  harmonize: boolean;
   /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
   limitPerClass: number | null;
   /** Rows of X.npy. */
@@ -79,9 +87,11 @@ export interface ManifestRow {
   reason: string;
   /** The file's path inside its class folder (absent in manifests written before subfolders were read). */
   relativePath?: string;
+  /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
+  facts?: ImageFacts | null;
 }
 
-/** manifest.csv's columns, in order. Readers find columns by name, so later columns can be added. */
+/** manifest.csv's first columns, in order; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
 export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path'] as const;
 
 /**
@@ -127,6 +137,7 @@ export function readManifest(file: string): ManifestRow[] {
     status: r[column.status] as ManifestRow['status'],
     reason: r[column.reason] ?? '',
     ...('relative_path' in column ? { relativePath: r[column.relative_path] ?? '' } : {}),
+    facts: parseFacts(Object.fromEntries(header.map((name, i) => [name, r[i]]))),
   }));
 }
 

@@ -24,6 +24,8 @@ import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
 import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
+import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
+import { loadHarmonizedRgb } from './harmonize';
 import { loadImageRgb } from './images';
 import { writeNpy } from './npy';
 
@@ -46,6 +48,8 @@ export interface PreprocessOptions {
   decode?: DecodeMode;
   /** At most this many usable images per class (null: all). */
   limitPerClass?: number | null;
+  /** Harmonise both classes' sources first (lib/data/harmonize.ts). Default false, as in the study. */
+  harmonize?: boolean;
   /** Images decoded at once. Default: the number of CPU cores. */
   concurrency?: number;
   onProgress?: (progress: PreprocessProgress) => void;
@@ -89,6 +93,7 @@ function resolved(options: PreprocessOptions) {
     resize: options.resize ?? ('nearest' as ResizeMethod),
     decode: options.decode ?? ('full' as DecodeMode),
     limitPerClass: options.limitPerClass ?? null,
+    harmonize: options.harmonize ?? false,
     concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
   };
 }
@@ -118,6 +123,7 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   if (!info) return false;
   if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
   if ((info.decode ?? 'full') !== o.decode) return false;
+  if ((info.harmonize ?? false) !== o.harmonize) return false;
   if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false; // resolved on read
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
@@ -148,7 +154,8 @@ export function checkClassFolders(realDir: string, fakeDir: string): void {
 }
 
 // Both members carry `reason`, so code reads it without narrowing (tslab compiles notebooks without strict mode).
-type Outcome = { ok: true; pixels: Uint8Array; reason: '' } | { ok: false; reason: string };
+type Outcome = { ok: true; pixels: Uint8Array; facts: ImageFacts; reason: '' } | { ok: false; reason: string };
+type Loaded = { pixels: Uint8Array; facts: ImageFacts };
 
 /**
  * Loads files[0..] with up to `concurrency` loads running, and hands each outcome to `commit` strictly in
@@ -160,7 +167,7 @@ function loadInOrder(
   files: string[],
   limit: number,
   concurrency: number,
-  load: (file: string) => Promise<Uint8Array>,
+  load: (file: string) => Promise<Loaded>,
   commit: (index: number, outcome: Outcome) => void,
   stopped: () => boolean = () => false,
 ): Promise<void> {
@@ -179,7 +186,7 @@ function loadInOrder(
         uncommitted++;
         load(files[index])
           .then(
-            (pixels): Outcome => ({ ok: true, pixels, reason: '' }),
+            ({ pixels, facts }): Outcome => ({ ok: true, pixels, facts, reason: '' }),
             (err): Outcome => ({ ok: false, reason: reasonOf(err, files[index]) }),
           )
           .then((outcome) => {
@@ -246,6 +253,15 @@ async function decodeClasses(
   const counts: ClassCounts = { real: 0, fake: 0 };
   const skipped: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
+  // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
+  const loadWithFacts = async (file: string): Promise<Loaded> => {
+    if (o.harmonize) {
+      const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
+      return { pixels, facts: await imageFacts(source, file) };
+    }
+    const pixels = await loadImageRgb(file, o.size, o.resize, o.decode);
+    return { pixels, facts: await imageFacts(await fs.promises.readFile(file), file) };
+  };
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
   // oversubscribing the cores (sharp's default on glibc Linux is already 1).
@@ -255,7 +271,7 @@ async function decodeClasses(
   const stopListening = onInterrupt(() => undefined);
   const load = (file: string) => {
     const problem = unlisted.get(file);
-    return problem === undefined ? loadImageRgb(file, o.size, o.resize, o.decode) : Promise.reject(new Error(`${file}: ${problem}`));
+    return problem === undefined ? loadWithFacts(file) : Promise.reject(new Error(`${file}: ${problem}`));
   };
   try {
     for (const { name, label } of CLASSES) {
@@ -269,7 +285,14 @@ async function decodeClasses(
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
         }
-        manifest.push({ path: files[index], label, status: outcome.ok ? 'ok' : 'skipped', reason: outcome.reason, relativePath: path.relative(dirs[name], files[index]) });
+        manifest.push({
+          path: files[index],
+          label,
+          status: outcome.ok ? 'ok' : 'skipped',
+          reason: outcome.reason,
+          relativePath: path.relative(dirs[name], files[index]),
+          facts: outcome.ok ? outcome.facts : null,
+        });
         o.onProgress?.({
           className: name,
           file: files[index],
@@ -311,8 +334,10 @@ function writeDatasetFolder(out: string, decoded: DecodedClasses, info: DatasetI
   fs.rmSync(path.join(out, DATASET_FILES.info), { force: true });
   writeNpy(path.join(out, DATASET_FILES.x), decoded.x, [decoded.n, info.size, info.size, 3]);
   writeNpy(path.join(out, DATASET_FILES.y), decoded.y, [decoded.n]);
-  const row = (r: ManifestRow) => [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? ''].map(csvField).join(',');
-  writeFileAtomic(path.join(out, DATASET_FILES.manifest), [MANIFEST_HEADER.join(','), ...decoded.manifest.map(row)].join('\n') + '\n');
+  const row = (r: ManifestRow) =>
+    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', ...factsFields(r.facts)].map(csvField).join(',');
+  const header = [...MANIFEST_HEADER, ...AUDIT_COLUMNS].join(',');
+  writeFileAtomic(path.join(out, DATASET_FILES.manifest), [header, ...decoded.manifest.map(row)].join('\n') + '\n');
   const sources = { real: storedPath(info.sources.real, out), fake: storedPath(info.sources.fake, out) };
   writeJsonAtomic(path.join(out, DATASET_FILES.info), { ...info, sources });
 }
@@ -344,6 +369,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     size: o.size,
     resize: o.resize,
     decode: o.decode,
+    harmonize: o.harmonize,
     limitPerClass: o.limitPerClass,
     count: n,
     counts,
@@ -358,7 +384,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
 
   const seconds = (Date.now() - started) / 1000;
   const summary =
-    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''} -> ${o.out} ` +
+    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
     `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };

@@ -11,7 +11,7 @@ import { extractionIsComplete } from './unzip';
 import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, type SynthOptions } from './synth';
 
 export interface DataSource {
-  kind: 'user' | 'kaggle' | 'synthetic';
+  kind: 'user' | 'kaggle' | 'synthetic' | 'synthetic-study';
   realDir: string;
   fakeDir: string;
 }
@@ -54,14 +54,14 @@ export function currentDataSource(dataRoot: string): DataSource {
   return findImageData(dataRoot) ?? synthSource(dataRoot);
 }
 
-/** data/synth, (re)generated when missing or made with other settings. */
-export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void): Promise<DataSource> {
-  const out = path.join(dataRoot, 'synth');
+/** data/synth (or data/<folder>), (re)generated when missing or made with other settings. */
+export async function ensureSynthData(dataRoot: string, params: Omit<SynthOptions, 'out'>, log: (line: string) => void, folder = 'synth'): Promise<DataSource> {
+  const out = path.join(dataRoot, folder);
   if (!synthDatasetIsFresh({ out, ...params })) {
     log(`generating the synthetic smoke-test dataset (${params.count} + ${params.count} images, ${params.size}px) in ${out}`);
     await generateSynthDataset({ out, ...params });
   }
-  return synthSource(dataRoot);
+  return { kind: 'synthetic', realDir: path.join(out, 'real'), fakeDir: path.join(out, 'fake') };
 }
 
 /** The synthetic set's settings for a config: the config's image size and limit, its seed. */

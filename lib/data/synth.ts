@@ -12,7 +12,10 @@
  * `difficulty` in [0, 1] blends the fake towards the camera path: fake = t * generator + (1 - t) * camera with
  * t = 1 - difficulty. At 0 the traces are at full strength; at 1 both classes come from the same process and
  * nothing can tell them apart (accuracy 50% is the honest answer).
- * Both classes are saved as RGB PNG of the same size, so the file format carries no label.
+ * By default both classes are saved as RGB PNG of the same size, so the file format carries no label. With
+ * `formats: 'study'` they are saved in the study's data shape instead (real: PNG at `size`; fake: upscaled
+ * STUDY_FORMAT.scale x with Lanczos and saved as JPEG q STUDY_FORMAT.quality), so that the file alone gives the
+ * label away: the embedded data for `realfake audit` and its tests.
  * Deterministic: image i of a class depends only on (seed, class, i), so output bytes do not depend on timing.
  */
 import * as fs from 'fs';
@@ -47,6 +50,12 @@ const SENSOR_NOISE_RANGE: [number, number] = [1.5, 4];
 /** Generator path: |gain - 1| of interpolated pixels, per image in this range (the checkerboard strength). */
 const CHECKERBOARD_GAIN_RANGE: [number, number] = [0.15, 0.3];
 
+/** How `formats: 'study'` saves the fakes: like the study's 1024 px JPEGs against 128 px PNG thumbnails. */
+export const STUDY_FORMAT = Object.freeze({ scale: 4, quality: 95 });
+
+/** 'same': both classes PNG at `size`; 'study': reals PNG at `size`, fakes JPEG at STUDY_FORMAT.scale x `size`. */
+export type SynthFormats = 'same' | 'study';
+
 export interface SynthOptions {
   /** Output folder; images go to <out>/real and <out>/fake. */
   out: string;
@@ -57,6 +66,8 @@ export interface SynthOptions {
   seed?: number;
   /** 0 = strongest generator traces, 1 = none (classes indistinguishable). */
   difficulty?: number;
+  /** File formats of the two classes (default 'same'). */
+  formats?: SynthFormats;
   concurrency?: number;
   onProgress?: (done: number, total: number) => void;
 }
@@ -68,6 +79,7 @@ export interface SynthResult {
   size: number;
   seed: number;
   difficulty: number;
+  formats: SynthFormats;
   seconds: number;
 }
 
@@ -80,6 +92,8 @@ interface SynthInfo {
   size: number;
   seed: number;
   difficulty: number;
+  /** Absent in folders written before formats existed: 'same'. */
+  formats?: SynthFormats;
 }
 
 type Rgb = [number, number, number];
@@ -288,8 +302,11 @@ async function cameraImage(drawing: string, size: number, rng: Rng): Promise<Flo
   return pixels;
 }
 
-/** One synthetic image of class `label` (0 real, 1 fake) as RGB PNG bytes. */
-export async function synthImage(seed: number, label: 0 | 1, index: number, size: number, difficulty: number): Promise<Buffer> {
+/**
+ * One synthetic image of class `label` (0 real, 1 fake) as RGB PNG bytes; with formats 'study', fakes come as
+ * STUDY_FORMAT JPEG bytes instead.
+ */
+export async function synthImage(seed: number, label: 0 | 1, index: number, size: number, difficulty: number, formats: SynthFormats = 'same'): Promise<Buffer> {
   const rng = makeRng(imageSeed(seed, label, index));
   const drawing = faceDrawing(rng);
   let pixels: Float32Array;
@@ -308,7 +325,12 @@ export async function synthImage(seed: number, label: 0 | 1, index: number, size
   }
   const bytes = new Uint8Array(pixels.length); // a plain loop: Uint8Array.from with a mapper is 20x slower
   for (let i = 0; i < pixels.length; i++) bytes[i] = clamp255(Math.round(pixels[i]));
-  return sharp(bytes, { raw: { width: size, height: size, channels: 3 } }).png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
+  const image = sharp(bytes, { raw: { width: size, height: size, channels: 3 } });
+  if (formats === 'study' && label === 1) {
+    const big = size * STUDY_FORMAT.scale;
+    return image.resize({ width: big, height: big, kernel: 'lanczos3' }).jpeg({ quality: STUDY_FORMAT.quality, mozjpeg: false }).toBuffer();
+  }
+  return image.png({ compressionLevel: 6, adaptiveFiltering: false }).toBuffer();
 }
 
 function readSynthInfo(out: string): SynthInfo | null {
@@ -321,13 +343,14 @@ function readSynthInfo(out: string): SynthInfo | null {
 
 function resolveOptions(options: SynthOptions) {
   const given = Object.fromEntries(Object.entries(options).filter(([, v]) => v !== undefined)) as SynthOptions;
-  const o = { ...SYNTH_DEFAULTS, concurrency: os.availableParallelism(), ...given };
+  const o = { ...SYNTH_DEFAULTS, formats: 'same' as SynthFormats, concurrency: os.availableParallelism(), ...given };
   if (!Number.isInteger(o.count) || o.count <= 0) throw new Error(`synth: count must be a positive integer (got ${o.count})`);
   if (!Number.isInteger(o.size) || o.size < MIN_SYNTH_SIZE || o.size % 2 !== 0) {
     throw new Error(`synth: size must be an even integer >= ${MIN_SYNTH_SIZE} (got ${o.size})`);
   }
   if (!Number.isInteger(o.seed)) throw new Error(`synth: seed must be an integer (got ${o.seed})`);
   if (!(o.difficulty >= 0 && o.difficulty <= 1)) throw new Error(`synth: difficulty must be in [0, 1] (got ${o.difficulty})`);
+  if (o.formats !== 'same' && o.formats !== 'study') throw new Error(`synth: formats must be 'same' or 'study' (got ${o.formats})`);
   return o;
 }
 
@@ -335,7 +358,7 @@ function resolveOptions(options: SynthOptions) {
 export function synthDatasetIsFresh(options: SynthOptions): boolean {
   const o = resolveOptions(options);
   const info = readSynthInfo(o.out);
-  return !!info && info.version === SYNTH_GENERATOR_VERSION && info.count === o.count && info.size === o.size && info.seed === o.seed && info.difficulty === o.difficulty;
+  return !!info && info.version === SYNTH_GENERATOR_VERSION && info.count === o.count && info.size === o.size && info.seed === o.seed && info.difficulty === o.difficulty && (info.formats ?? 'same') === o.formats;
 }
 
 /** Writes <out>/real/00000.png ... and <out>/fake/00000.png ...; see the module comment. */
@@ -347,7 +370,7 @@ export async function generateSynthDataset(options: SynthOptions): Promise<Synth
   fs.mkdirSync(o.out, { recursive: true });
   fs.rmSync(infoFile, { force: true }); // not complete until rewritten at the end
   const digits = Math.max(5, String(o.count - 1).length);
-  const ours = /^\d+\.png$/;
+  const ours = /^\d+\.(png|jpg)$/;
   for (const dir of Object.values(dirs)) {
     fs.mkdirSync(dir, { recursive: true });
     // Remove images of an earlier, larger run (only files named like ours), so counts stay exact.
@@ -360,15 +383,16 @@ export async function generateSynthDataset(options: SynthOptions): Promise<Synth
   const worker = async () => {
     while (next < jobs.length) {
       const { label, index } = jobs[next++];
-      const png = await synthImage(o.seed, label, index, o.size, o.difficulty);
+      const bytes = await synthImage(o.seed, label, index, o.size, o.difficulty, o.formats);
       const dir = label === 0 ? dirs.real : dirs.fake;
-      writeFileAtomic(path.join(dir, `${String(index).padStart(digits, '0')}.png`), png);
+      const ext = o.formats === 'study' && label === 1 ? 'jpg' : 'png';
+      writeFileAtomic(path.join(dir, `${String(index).padStart(digits, '0')}.${ext}`), bytes);
       o.onProgress?.(++done, jobs.length);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, o.concurrency) }, worker));
 
-  const info: SynthInfo = { format: 'realfake-synth', version: SYNTH_GENERATOR_VERSION, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty };
+  const info: SynthInfo = { format: 'realfake-synth', version: SYNTH_GENERATOR_VERSION, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty, formats: o.formats };
   writeJsonAtomic(infoFile, info);
-  return { realDir: dirs.real, fakeDir: dirs.fake, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty, seconds: (Date.now() - started) / 1000 };
+  return { realDir: dirs.real, fakeDir: dirs.fake, count: o.count, size: o.size, seed: o.seed, difficulty: o.difficulty, formats: o.formats, seconds: (Date.now() - started) / 1000 };
 }

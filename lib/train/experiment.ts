@@ -44,6 +44,10 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   if (dataset.size !== config.imageSize) {
     throw new Error(`${options.dataDir}: images are ${dataset.size}px but the config asks for ${config.imageSize}px (preprocess with --size ${config.imageSize})`);
   }
+  if ((dataset.info.harmonize ?? false) !== config.harmonize) {
+    const made = dataset.info.harmonize ? 'with' : 'without';
+    throw new Error(`${options.dataDir}: preprocessed ${made} --harmonize but the config says harmonize ${config.harmonize}`);
+  }
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
   const backend = await initBackend();
