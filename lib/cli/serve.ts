@@ -1,6 +1,7 @@
 /** `realfake serve`: the page and the HTTP API over a trained run (logic in lib/serve/server.ts). */
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
+import { onInterrupt } from '../interrupt';
 import { EngineChoice } from '../infer/onnx-engine';
 import { latestRun } from '../train/runs';
 import { createServer, SERVE_DEFAULTS } from '../serve/server';
@@ -56,19 +57,20 @@ export function registerServeCommand(program: Command): void {
         process.stdout.write(
           `realfake serve: ${runDir} at ${address}/ (API ${address}/api/v1/openapi.json); Ctrl-C or SIGTERM stops\n`,
         );
-        // Graceful: stop accepting, finish requests in flight, release the model; a second signal quits at once.
+        // Graceful, through lib/interrupt.ts: the first SIGINT/SIGTERM stops accepting, lets requests in flight
+        // finish and releases the model (exit 0); a second one quits at once.
         await new Promise<void>((resolve) => {
-          const stop = (signal: string) => {
-            note(`${signal}: finishing requests in flight, then stopping`);
-            process.once('SIGINT', () => process.exit(130));
-            process.once('SIGTERM', () => process.exit(143));
-            server.close().then(resolve, (err) => {
-              note(`error while stopping: ${(err as Error).message}`);
-              resolve();
-            });
-          };
-          process.once('SIGINT', () => stop('SIGINT'));
-          process.once('SIGTERM', () => stop('SIGTERM'));
+          const unregister = onInterrupt(() => {
+            note('finishing requests in flight, then stopping');
+            server.close().then(
+              () => (unregister(), resolve()),
+              (err) => {
+                note(`error while stopping: ${(err as Error).message}`);
+                unregister();
+                resolve();
+              },
+            );
+          });
         });
       }),
     );
