@@ -5,7 +5,7 @@
 import * as dfd from 'danfojs-node';
 import type { HistoryData } from './callbacks';
 
-/** One row per epoch: epoch, loss, accuracy, val_loss, val_accuracy, seconds, and gap = val_loss - loss. */
+/** One row per epoch: epoch, loss, accuracy, val_loss, val_accuracy, val_auc, gap = val_loss - loss, seconds. */
 export function historyFrame(history: HistoryData): dfd.DataFrame {
   return new dfd.DataFrame({
     epoch: history.epoch,
@@ -13,6 +13,8 @@ export function historyFrame(history: HistoryData): dfd.DataFrame {
     accuracy: history.accuracy,
     val_loss: history.val_loss,
     val_accuracy: history.val_accuracy,
+    // Older histories have no val_auc; their column is NaN.
+    val_auc: history.epoch.map((_, i) => history.val_auc?.[i] ?? NaN),
     gap: history.val_loss.map((v, i) => v - history.loss[i]),
     seconds: history.seconds,
   });
