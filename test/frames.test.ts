@@ -38,11 +38,20 @@ test('history: one row per epoch with the loss gap, and describe()', () => {
     accuracy: [0.5, 0.7, 0.9],
     val_loss: [0.69, 0.6, 0.65],
     val_accuracy: [0.5, 0.6, 0.55],
-    val_auc: [0.5, 0.65, 0.6],
+    val_auc: [0.5, 0.7, 0.65],
     seconds: [2, 2, 2],
   };
   const frame = historyFrame(history);
-  assert.deepEqual(frame.columns, ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_auc', 'gap', 'seconds']);
+  assert.deepEqual(frame.columns, [
+    'epoch',
+    'loss',
+    'accuracy',
+    'val_loss',
+    'val_accuracy',
+    'val_auc',
+    'gap',
+    'seconds',
+  ]);
   const gap = frame.column('gap').values as number[];
   [-0.01, 0.1, 0.35].forEach((want, i) => assert.ok(Math.abs(gap[i] - want) < 1e-12, `gap ${i}`));
   const described = historySummary(history);

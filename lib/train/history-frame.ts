@@ -13,7 +13,8 @@ export function historyFrame(history: HistoryData): dfd.DataFrame {
     accuracy: history.accuracy,
     val_loss: history.val_loss,
     val_accuracy: history.val_accuracy,
-    val_auc: history.val_auc,
+    // Older histories have no val_auc; their column is NaN.
+    val_auc: history.epoch.map((_, i) => history.val_auc?.[i] ?? NaN),
     gap: history.val_loss.map((v, i) => v - history.loss[i]),
     seconds: history.seconds,
   });
