@@ -23,7 +23,10 @@ export default tseslint.config(
   {
     // native/build.js: the install-time build of the oneDNN addon, plain CommonJS run by `npm ci` before tsc.
     files: ['native/*.js'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: { require: 'readonly', process: 'readonly', __dirname: 'readonly' },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );

@@ -15,7 +15,15 @@ import { projectRoot, writeFileAtomic } from '../lib/files';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
 import { measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
-import { InferenceSpeed, measureInferenceSpeed, measureKernelProfile, measureTrainingMemory, measureTrainingSpeed, TrainingMemory, TrainingSpeed } from './speed';
+import {
+  InferenceSpeed,
+  measureInferenceSpeed,
+  measureKernelProfile,
+  measureTrainingMemory,
+  measureTrainingSpeed,
+  TrainingMemory,
+  TrainingSpeed,
+} from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
 
@@ -33,7 +41,19 @@ export function serveSection(text: string): string {
  * Floating-point work of one 128 px image through the study's model: 2 x multiply-adds of the convolutions
  * (128^2*64*75 + 64^2*64*1600 + 32^2*64*1600 + 16^2*32*576 + 8^2*16*288 + 4^2*16*144) and dense layers.
  */
-const STUDY_GFLOP_128 = (2 * (128 ** 2 * 64 * 75 + 64 ** 2 * 64 * 1600 + 32 ** 2 * 64 * 1600 + 16 ** 2 * 32 * 576 + 8 ** 2 * 16 * 288 + 4 ** 2 * 16 * 144 + 16 * 400 + 400 * 512 + 512 * 400 + 400 * 2)) / 1e9;
+const STUDY_GFLOP_128 =
+  (2 *
+    (128 ** 2 * 64 * 75 +
+      64 ** 2 * 64 * 1600 +
+      32 ** 2 * 64 * 1600 +
+      16 ** 2 * 32 * 576 +
+      8 ** 2 * 16 * 288 +
+      4 ** 2 * 16 * 144 +
+      16 * 400 +
+      400 * 512 +
+      512 * 400 +
+      400 * 2)) /
+  1e9;
 
 interface TorchResult {
   imageSize: number;
@@ -47,8 +67,14 @@ interface TorchResult {
 function measureTorch(threads: number): { version: string; results: TorchResult[] } | { skipped: string } {
   const script = path.join(projectRoot(), 'bench', 'torch_bench.py');
   const probe = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { encoding: 'utf8' });
-  if (probe.status !== 0) return { skipped: 'PyTorch comparison skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)' };
-  const run = spawnSync('/usr/bin/python3', [script, String(threads), '64', '128'], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  if (probe.status !== 0)
+    return {
+      skipped: 'PyTorch comparison skipped: /usr/bin/python3 cannot import torch (apt-get install python3-torch)',
+    };
+  const run = spawnSync('/usr/bin/python3', [script, String(threads), '64', '128'], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (run.status !== 0) return { skipped: `PyTorch comparison failed: ${(run.stderr || '').trim().split('\n').pop()}` };
   const parsed = JSON.parse(run.stdout.trim().split('\n').pop()!);
   return { version: parsed.torch, results: parsed.results };
@@ -56,7 +82,11 @@ function measureTorch(threads: number): { version: string; results: TorchResult[
 
 const f1 = (v: number) => v.toFixed(1);
 const table = (headers: string[], rows: Array<Array<string | number>>) =>
-  [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 
 function versions(): string {
   const ort = loadOnnxRuntime();
@@ -86,7 +116,9 @@ async function main(): Promise<void> {
   const training: TrainingSpeed[] = [];
   for (const imageSize of [64, 128]) {
     for (const run of trainingRuns) {
-      training.push(await measureTrainingSpeed({ imageSize, workers: run.workers, backend: run.backend, steps: 4, warmup: 1 }));
+      training.push(
+        await measureTrainingSpeed({ imageSize, workers: run.workers, backend: run.backend, steps: 4, warmup: 1 }),
+      );
       log(JSON.stringify(training[training.length - 1]));
     }
   }
@@ -117,21 +149,39 @@ async function main(): Promise<void> {
 
   const torchAt = (size: number) => ('results' in torch ? torch.results.find((r) => r.imageSize === size) : undefined);
   const ratio = (ours: number, theirs: number | undefined) => (theirs ? `${(ours / theirs).toFixed(2)}x` : 'n/a');
-  const fastest = (size: number) => training.filter((t) => t.imageSize === size).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
-  const wasmOne = (size: number) => training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === 1)!;
-  const wasmAll = (size: number) => training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === cores)!;
+  const fastest = (size: number) =>
+    training.filter((t) => t.imageSize === size).sort((a, b) => b.imagesPerSecond - a.imagesPerSecond)[0];
+  const wasmOne = (size: number) =>
+    training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === 1)!;
+  const wasmAll = (size: number) =>
+    training.find((t) => t.imageSize === size && t.backend === 'wasm' && t.workers === cores)!;
   const onnx128 = inference.find((i) => i.imageSize === 128 && i.engine.startsWith('onnx'));
-  const ours = (size: number, concurrency: number, resize: string, decode = 'full') => preprocess.find((p) => p.engine === 'realfake' && p.input === '1024px JPEG' && p.outputSize === size && p.resize === resize && p.decode === decode && p.concurrency === concurrency)!;
-  const pil = (size: number, concurrency: number) => preprocess.find((p) => p.engine.startsWith('PIL') && p.outputSize === size && p.concurrency === concurrency);
+  const ours = (size: number, concurrency: number, resize: string, decode = 'full') =>
+    preprocess.find(
+      (p) =>
+        p.engine === 'realfake' &&
+        p.input === '1024px JPEG' &&
+        p.outputSize === size &&
+        p.resize === resize &&
+        p.decode === decode &&
+        p.concurrency === concurrency,
+    )!;
+  const pil = (size: number, concurrency: number) =>
+    preprocess.find((p) => p.engine.startsWith('PIL') && p.outputSize === size && p.concurrency === concurrency);
   const check = (ok: boolean) => (ok ? 'met' : '**missed**');
   const trainTarget = (size: number) => {
     const best = fastest(size);
     const theirs = torchAt(size)?.trainImagesPerSecond;
-    return [`training ${size} px >= 1.0x PyTorch (batch 32)`, `${f1(best.imagesPerSecond)} img/s (${best.backend}) vs ${theirs ? f1(theirs) : 'n/a'}: ${ratio(best.imagesPerSecond, theirs)}`, check(!!theirs && best.imagesPerSecond >= theirs)];
+    return [
+      `training ${size} px >= 1.0x PyTorch (batch 32)`,
+      `${f1(best.imagesPerSecond)} img/s (${best.backend}) vs ${theirs ? f1(theirs) : 'n/a'}: ${ratio(best.imagesPerSecond, theirs)}`,
+      check(!!theirs && best.imagesPerSecond >= theirs),
+    ];
   };
   const pil128 = pil(128, cores);
   const pil128One = pil(128, 1);
-  const workersLabel = (t: TrainingSpeed) => (t.backend === 'native' ? `1 process, ${cores} threads` : `${t.workers} worker${t.workers > 1 ? 's' : ''}`);
+  const workersLabel = (t: TrainingSpeed) =>
+    t.backend === 'native' ? `1 process, ${cores} threads` : `${t.workers} worker${t.workers > 1 ? 's' : ''}`;
 
   const md = [
     '# Benchmarks',
@@ -144,48 +194,148 @@ async function main(): Promise<void> {
     '',
     '## Targets (issue 14)',
     '',
-    table(['target', 'measured', ''], [
-      trainTarget(128),
-      trainTarget(64),
-      ['inference >= 2x PyTorch at batch 32, 128 px (onnxruntime-node)', onnx128 ? `${f1(onnx128.imagesPerSecond)} img/s vs ${f1(torchAt(128)?.inferenceImagesPerSecond ?? NaN)}: ${ratio(onnx128.imagesPerSecond, torchAt(128)?.inferenceImagesPerSecond)}` : 'onnxruntime-node absent', check(!!onnx128 && !!torchAt(128) && onnx128.imagesPerSecond >= 2 * torchAt(128)!.inferenceImagesPerSecond)],
-      ['one image <= 8 ms, 128 px (onnxruntime-node)', onnx128 ? `${f1(onnx128.oneImageMs)} ms` : 'onnxruntime-node absent', check(!!onnx128 && onnx128.oneImageMs <= 8)],
-      [`peak memory training on 6,000 images at 128 px <= 1.5 GB (${memory.backend})`, `${memory.peakRssMB} MB`, check(memory.peakRssMB <= 1536)],
-      ['preprocessing 1024px JPEG to 128 nearest (PIL-exact), per core >= PIL load_img per core', pil128One ? `${f1(ours(128, 1, 'nearest').imagesPerSecond)} vs ${f1(pil128One.imagesPerSecond)} img/s on 1 core` : 'PIL absent', check(!!pil128One && ours(128, 1, 'nearest').imagesPerSecond >= pil128One.imagesPerSecond)],
-      [`the same on all ${cores} cores`, pil128 ? `${f1(ours(128, cores, 'nearest').imagesPerSecond)} vs ${f1(pil128.imagesPerSecond)} img/s` : 'PIL absent', check(!!pil128 && ours(128, cores, 'nearest').imagesPerSecond >= pil128.imagesPerSecond)],
-      [`--decode fast (opt-in, shrink-on-load), 128 px nearest, all ${cores} cores`, `${f1(ours(128, cores, 'nearest', 'fast').imagesPerSecond)} img/s`, 'opt-in'],
-    ]),
+    table(
+      ['target', 'measured', ''],
+      [
+        trainTarget(128),
+        trainTarget(64),
+        [
+          'inference >= 2x PyTorch at batch 32, 128 px (onnxruntime-node)',
+          onnx128
+            ? `${f1(onnx128.imagesPerSecond)} img/s vs ${f1(torchAt(128)?.inferenceImagesPerSecond ?? NaN)}: ${ratio(onnx128.imagesPerSecond, torchAt(128)?.inferenceImagesPerSecond)}`
+            : 'onnxruntime-node absent',
+          check(!!onnx128 && !!torchAt(128) && onnx128.imagesPerSecond >= 2 * torchAt(128)!.inferenceImagesPerSecond),
+        ],
+        [
+          'one image <= 8 ms, 128 px (onnxruntime-node)',
+          onnx128 ? `${f1(onnx128.oneImageMs)} ms` : 'onnxruntime-node absent',
+          check(!!onnx128 && onnx128.oneImageMs <= 8),
+        ],
+        [
+          `peak memory training on 6,000 images at 128 px <= 1.5 GB (${memory.backend})`,
+          `${memory.peakRssMB} MB`,
+          check(memory.peakRssMB <= 1536),
+        ],
+        [
+          'preprocessing 1024px JPEG to 128 nearest (PIL-exact), per core >= PIL load_img per core',
+          pil128One
+            ? `${f1(ours(128, 1, 'nearest').imagesPerSecond)} vs ${f1(pil128One.imagesPerSecond)} img/s on 1 core`
+            : 'PIL absent',
+          check(!!pil128One && ours(128, 1, 'nearest').imagesPerSecond >= pil128One.imagesPerSecond),
+        ],
+        [
+          `the same on all ${cores} cores`,
+          pil128
+            ? `${f1(ours(128, cores, 'nearest').imagesPerSecond)} vs ${f1(pil128.imagesPerSecond)} img/s`
+            : 'PIL absent',
+          check(!!pil128 && ours(128, cores, 'nearest').imagesPerSecond >= pil128.imagesPerSecond),
+        ],
+        [
+          `--decode fast (opt-in, shrink-on-load), 128 px nearest, all ${cores} cores`,
+          `${f1(ours(128, cores, 'nearest', 'fast').imagesPerSecond)} img/s`,
+          'opt-in',
+        ],
+      ],
+    ),
     '',
     '## Preprocessing (decode, RGB, resize; images/s)',
     '',
-    table(['engine', 'input', 'output', 'resize', 'decode', 'concurrency', 'images', 'img/s'], preprocess.map((p) => [p.engine, p.input, `${p.outputSize} px`, p.resize, p.decode, p.concurrency, p.images, f1(p.imagesPerSecond)])),
+    table(
+      ['engine', 'input', 'output', 'resize', 'decode', 'concurrency', 'images', 'img/s'],
+      preprocess.map((p) => [
+        p.engine,
+        p.input,
+        `${p.outputSize} px`,
+        p.resize,
+        p.decode,
+        p.concurrency,
+        p.images,
+        f1(p.imagesPerSecond),
+      ]),
+    ),
     '',
-    '## Training (the study\'s model, batch 32, Adam, dropout on; images/s)',
+    "## Training (the study's model, batch 32, Adam, dropout on; images/s)",
     '',
-    table(['size', 'backend', 'parallelism', 'img/s', 'vs wasm 1 worker', 'CPU s/img', 'PyTorch img/s', 'realfake / PyTorch', 'load'], training.map((t) => [
-      `${t.imageSize} px`, t.backend, workersLabel(t), f1(t.imagesPerSecond), `${(t.imagesPerSecond / wasmOne(t.imageSize).imagesPerSecond).toFixed(2)}x`,
-      t.cpuSecondsPerImage.toFixed(3), torchAt(t.imageSize) ? f1(torchAt(t.imageSize)!.trainImagesPerSecond) : 'n/a',
-      ratio(t.imagesPerSecond, torchAt(t.imageSize)?.trainImagesPerSecond), t.load.loadAverage1m,
-    ])),
+    table(
+      [
+        'size',
+        'backend',
+        'parallelism',
+        'img/s',
+        'vs wasm 1 worker',
+        'CPU s/img',
+        'PyTorch img/s',
+        'realfake / PyTorch',
+        'load',
+      ],
+      training.map((t) => [
+        `${t.imageSize} px`,
+        t.backend,
+        workersLabel(t),
+        f1(t.imagesPerSecond),
+        `${(t.imagesPerSecond / wasmOne(t.imageSize).imagesPerSecond).toFixed(2)}x`,
+        t.cpuSecondsPerImage.toFixed(3),
+        torchAt(t.imageSize) ? f1(torchAt(t.imageSize)!.trainImagesPerSecond) : 'n/a',
+        ratio(t.imagesPerSecond, torchAt(t.imageSize)?.trainImagesPerSecond),
+        t.load.loadAverage1m,
+      ]),
+    ),
     '',
-    ...(training.some((t) => t.phasesMs) ? ['Milliseconds per step with wasm workers, by phase:', '', table(['size', ...Object.keys(training.find((t) => t.phasesMs)!.phasesMs!)], training.filter((t) => t.phasesMs).map((t) => [`${t.imageSize} px`, ...Object.values(t.phasesMs!)])), ''] : []),
-    ...(profile ? [
-      '## Where a native training step\'s time goes (128 px, batch 32)',
-      '',
-      `Wall time per tfjs kernel, ${f1(profile.stepMs)} ms per step in all (load ${os.loadavg()[0].toFixed(2)}); kernels in **bold** run natively (oneDNN or the addon's OpenMP loops), the rest are tfjs's JavaScript CPU kernels.`,
-      '',
-      table(['kernel', 'ms per step', 'calls per step', 'share of the step'], profile.kernels.filter((k) => k.share >= 0.002).map((k) => [
-        k.kernel in NATIVE_KERNELS ? `**${k.kernel}**` : k.kernel, f1(k.msPerStep), k.callsPerStep, `${(100 * k.share).toFixed(1)} %`,
-      ])),
-      '',
-      `Native kernels: ${Object.keys(NATIVE_KERNELS).join(', ')}; every other op runs tfjs's CPU kernel on the same Float32Arrays.`,
-      '',
-    ] : []),
+    ...(training.some((t) => t.phasesMs)
+      ? [
+          'Milliseconds per step with wasm workers, by phase:',
+          '',
+          table(
+            ['size', ...Object.keys(training.find((t) => t.phasesMs)!.phasesMs!)],
+            training.filter((t) => t.phasesMs).map((t) => [`${t.imageSize} px`, ...Object.values(t.phasesMs!)]),
+          ),
+          '',
+        ]
+      : []),
+    ...(profile
+      ? [
+          "## Where a native training step's time goes (128 px, batch 32)",
+          '',
+          `Wall time per tfjs kernel, ${f1(profile.stepMs)} ms per step in all (load ${os.loadavg()[0].toFixed(2)}); kernels in **bold** run natively (oneDNN or the addon's OpenMP loops), the rest are tfjs's JavaScript CPU kernels.`,
+          '',
+          table(
+            ['kernel', 'ms per step', 'calls per step', 'share of the step'],
+            profile.kernels
+              .filter((k) => k.share >= 0.002)
+              .map((k) => [
+                k.kernel in NATIVE_KERNELS ? `**${k.kernel}**` : k.kernel,
+                f1(k.msPerStep),
+                k.callsPerStep,
+                `${(100 * k.share).toFixed(1)} %`,
+              ]),
+          ),
+          '',
+          `Native kernels: ${Object.keys(NATIVE_KERNELS).join(', ')}; every other op runs tfjs's CPU kernel on the same Float32Arrays.`,
+          '',
+        ]
+      : []),
     '## Inference (preprocessed input; batch 32 images/s, and one image)',
     '',
-    table(['size', 'engine', 'img/s (batch 32)', 'one image (ms, median)', 'PyTorch img/s', 'PyTorch one image (ms)', 'load'], inference.map((i) => [
-      `${i.imageSize} px`, i.engine, f1(i.imagesPerSecond), f1(i.oneImageMs),
-      torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.inferenceImagesPerSecond) : 'n/a', torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.oneImageMs) : 'n/a', i.load.loadAverage1m,
-    ])),
+    table(
+      [
+        'size',
+        'engine',
+        'img/s (batch 32)',
+        'one image (ms, median)',
+        'PyTorch img/s',
+        'PyTorch one image (ms)',
+        'load',
+      ],
+      inference.map((i) => [
+        `${i.imageSize} px`,
+        i.engine,
+        f1(i.imagesPerSecond),
+        f1(i.oneImageMs),
+        torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.inferenceImagesPerSecond) : 'n/a',
+        torchAt(i.imageSize) ? f1(torchAt(i.imageSize)!.oneImageMs) : 'n/a',
+        i.load.loadAverage1m,
+      ]),
+    ),
     '',
     '## Memory',
     '',
@@ -205,7 +355,9 @@ async function main(): Promise<void> {
     `- **Training**: the native backend is tfjs's CPU backend with oneDNN kernels (lib/backend/native-kernels.ts) on the tensors' own ` +
       `Float32Arrays, one process on all cores. CPU seconds per image (all threads) hardly depend on other load: at 128 px native ` +
       `${native ? fastest(128).cpuSecondsPerImage.toFixed(3) : 'n/a'}, wasm ${wasmAll(128).cpuSecondsPerImage.toFixed(3)}` +
-      (torchAt(128) ? `, PyTorch at most ${(cores / torchAt(128)!.trainImagesPerSecond).toFixed(3)} (= ${cores} threads / its img/s).` : '.'),
+      (torchAt(128)
+        ? `, PyTorch at most ${(cores / torchAt(128)!.trainImagesPerSecond).toFixed(3)} (= ${cores} threads / its img/s).`
+        : '.'),
     `- **ONNX inference**: the study's model costs ${STUDY_GFLOP_128.toFixed(2)} GFLOP per 128 px image, almost all in the three 5x5 convolutions; ` +
       `${onnx128 ? f1(onnx128.imagesPerSecond) : 'n/a'} img/s is ${onnx128 ? f1(onnx128.imagesPerSecond * STUDY_GFLOP_128) : 'n/a'} GFLOP/s on ${cores} cores.`,
     `- **Preprocessing 1024 px JPEG**: PIL-exact nearest needs the full 1024x1024 decode (what Keras's load_img does); bilinear can shrink on ` +
@@ -224,8 +376,12 @@ async function main(): Promise<void> {
 function writeBenchmarks(md: string): string {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const realSection = previous.includes(REAL_SECTION_MARKER) ? previous.slice(previous.indexOf(REAL_SECTION_MARKER)) : '';
-  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map((m) => m[0].trimEnd() + '\n');
+  const realSection = previous.includes(REAL_SECTION_MARKER)
+    ? previous.slice(previous.indexOf(REAL_SECTION_MARKER))
+    : '';
+  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map(
+    (m) => m[0].trimEnd() + '\n',
+  );
   writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
   return file;
 }

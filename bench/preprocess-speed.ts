@@ -28,7 +28,10 @@ export interface PreprocessSpeed {
 
 /** `count` images per class of side `side` in `format`, under `dir`/{real,fake}. */
 async function makeInputs(dir: string, count: number, side: number, format: 'jpeg' | 'png'): Promise<void> {
-  for (const [label, name] of [[0, 'real'], [1, 'fake']] as const) {
+  for (const [label, name] of [
+    [0, 'real'],
+    [1, 'fake'],
+  ] as const) {
     fs.mkdirSync(path.join(dir, name), { recursive: true });
     for (let i = 0; i < count; i++) {
       const face = sharp(await synthImage(7, label, i, 256, 0.5)).resize(side, side, { kernel: 'lanczos3' });
@@ -39,14 +42,23 @@ async function makeInputs(dir: string, count: number, side: number, format: 'jpe
 }
 
 /** PIL's own load_img over `files` with `processes` processes, when Debian's python3-pil is installed. */
-function measurePil(files: string[], size: number, processes: number): { pillow: string; images: number; imagesPerSecond: number } | { skipped: string } {
+function measurePil(
+  files: string[],
+  size: number,
+  processes: number,
+): { pillow: string; images: number; imagesPerSecond: number } | { skipped: string } {
   const script = path.join(projectRoot(), 'bench', 'pil_bench.py');
   const run = spawnSync('/usr/bin/python3', [script, String(size), String(processes), ...files], { encoding: 'utf8' });
-  if (run.status !== 0) return { skipped: `PIL comparison skipped: ${(run.stderr || 'python3 failed').trim().split('\n').pop()} (apt-get install python3-pil)` };
+  if (run.status !== 0)
+    return {
+      skipped: `PIL comparison skipped: ${(run.stderr || 'python3 failed').trim().split('\n').pop()} (apt-get install python3-pil)`,
+    };
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
 }
 
-export async function measurePreprocessSpeed(options: { count?: number; log?: (line: string) => void } = {}): Promise<PreprocessSpeed[]> {
+export async function measurePreprocessSpeed(
+  options: { count?: number; log?: (line: string) => void } = {},
+): Promise<PreprocessSpeed[]> {
   const count = options.count ?? 100;
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-bench-pre-'));
   const results: PreprocessSpeed[] = [];
@@ -57,24 +69,52 @@ export async function measurePreprocessSpeed(options: { count?: number; log?: (l
     ];
     for (const input of inputs) await makeInputs(input.dir, count, input.side, input.format);
     // nearest is the study's (full decode, then PIL's sampling); bilinear lets libjpeg shrink on load.
-    const cases = inputs.flatMap((input) => [64, 128].flatMap((outputSize) => [
-      ...(['nearest', 'bilinear'] as ResizeMethod[]).map((resize) => ({ input, outputSize, resize, decode: 'full' as DecodeMode })),
-      ...(input.format === 'jpeg' ? [{ input, outputSize, resize: 'nearest' as ResizeMethod, decode: 'fast' as DecodeMode }] : []),
-    ]));
+    const cases = inputs.flatMap((input) =>
+      [64, 128].flatMap((outputSize) => [
+        ...(['nearest', 'bilinear'] as ResizeMethod[]).map((resize) => ({
+          input,
+          outputSize,
+          resize,
+          decode: 'full' as DecodeMode,
+        })),
+        ...(input.format === 'jpeg'
+          ? [{ input, outputSize, resize: 'nearest' as ResizeMethod, decode: 'fast' as DecodeMode }]
+          : []),
+      ]),
+    );
     for (const { input, outputSize, resize, decode } of cases) {
       for (const concurrency of [1, os.availableParallelism()]) {
         const out = path.join(root, 'out');
-        const run = { realDir: path.join(input.dir, 'real'), fakeDir: path.join(input.dir, 'fake'), out, size: outputSize, resize, decode, concurrency };
+        const run = {
+          realDir: path.join(input.dir, 'real'),
+          fakeDir: path.join(input.dir, 'fake'),
+          out,
+          size: outputSize,
+          resize,
+          decode,
+          concurrency,
+        };
         // One untimed pass warms the page cache, so both concurrencies read from memory.
         if (concurrency === 1) await preprocessFolders(run);
         const result = await preprocessFolders(run);
-        const row = { engine: 'realfake', input: input.input, outputSize, resize, decode, concurrency, images: result.info.count, imagesPerSecond: result.info.count / result.seconds };
+        const row = {
+          engine: 'realfake',
+          input: input.input,
+          outputSize,
+          resize,
+          decode,
+          concurrency,
+          images: result.info.count,
+          imagesPerSecond: result.info.count / result.seconds,
+        };
         results.push(row);
         options.log?.(JSON.stringify(row));
       }
     }
     // PIL's load_img on the same JPEGs (nearest is the only resize Keras's study used).
-    const jpegs = ['real', 'fake'].flatMap((label) => fs.readdirSync(path.join(inputs[0].dir, label)).map((f) => path.join(inputs[0].dir, label, f)));
+    const jpegs = ['real', 'fake'].flatMap((label) =>
+      fs.readdirSync(path.join(inputs[0].dir, label)).map((f) => path.join(inputs[0].dir, label, f)),
+    );
     for (const outputSize of [64, 128]) {
       for (const concurrency of [1, os.availableParallelism()]) {
         const pil = measurePil(jpegs, outputSize, concurrency);
@@ -82,7 +122,16 @@ export async function measurePreprocessSpeed(options: { count?: number; log?: (l
           options.log?.(pil.skipped);
           break;
         }
-        const row = { engine: `PIL ${pil.pillow} (Keras load_img)`, input: inputs[0].input, outputSize, resize: 'nearest' as ResizeMethod, decode: 'full' as DecodeMode, concurrency, images: pil.images, imagesPerSecond: pil.imagesPerSecond };
+        const row = {
+          engine: `PIL ${pil.pillow} (Keras load_img)`,
+          input: inputs[0].input,
+          outputSize,
+          resize: 'nearest' as ResizeMethod,
+          decode: 'full' as DecodeMode,
+          concurrency,
+          images: pil.images,
+          imagesPerSecond: pil.imagesPerSecond,
+        };
         results.push(row);
         options.log?.(JSON.stringify(row));
       }

@@ -17,7 +17,13 @@ import { ensureDataset } from '../lib/data/dataset-cache';
 import { REAL_SECTION_MARKER } from './bench';
 
 const FACES = resolveConfig({ preset: 'faces' });
-const SAME_SPLIT = { limitPerClass: FACES.limitPerClass, valFraction: FACES.valFraction, testFraction: FACES.testFraction, splitSeed: FACES.splitSeed, seed: FACES.seed };
+const SAME_SPLIT = {
+  limitPerClass: FACES.limitPerClass,
+  valFraction: FACES.valFraction,
+  testFraction: FACES.testFraction,
+  splitSeed: FACES.splitSeed,
+  seed: FACES.seed,
+};
 
 /**
  * The study's CNN at 64 px (an epoch near a minute on 2 cores; the GUIDE's Adam 1e-4, which learns where 1e-3
@@ -25,7 +31,10 @@ const SAME_SPLIT = { limitPerClass: FACES.limitPerClass, valFraction: FACES.valF
  * REALFAKE_BENCH_ROWS=study or =faces runs one of them.
  */
 export const REAL_BENCH_CONFIGS: Record<string, Config> = {
-  study: resolveConfig({ preset: 'smoke', overrides: { imageSize: 64, epochs: 30, batchSize: 32, learningRate: 1e-4, ...SAME_SPLIT } }),
+  study: resolveConfig({
+    preset: 'smoke',
+    overrides: { imageSize: 64, epochs: 30, batchSize: 32, learningRate: 1e-4, ...SAME_SPLIT },
+  }),
   faces: FACES,
 };
 /** The study row's config (kept under its old name for callers). */
@@ -52,12 +61,30 @@ async function main(): Promise<void> {
   }
 }
 
-async function benchRow(name: string, config: Config, faces: string, root: string, log: (line: string) => void): Promise<void> {
+async function benchRow(
+  name: string,
+  config: Config,
+  faces: string,
+  root: string,
+  log: (line: string) => void,
+): Promise<void> {
   const started = Date.now();
   const work = path.join(root, 'outputs', 'bench-real');
-  const dataDir = await ensureDataset({ kind: 'user', realDir: path.join(faces, 'real'), fakeDir: path.join(faces, 'fake') }, config, work, log);
+  const dataDir = await ensureDataset(
+    { kind: 'user', realDir: path.join(faces, 'real'), fakeDir: path.join(faces, 'fake') },
+    config,
+    work,
+    log,
+  );
   const trainStarted = Date.now();
-  const trained = await trainRun({ dataDir, config, preset: `bench-real-${name}`, runsDir: path.join(work, 'runs'), log, makeStepper: parallelStepperFactory(config, log) });
+  const trained = await trainRun({
+    dataDir,
+    config,
+    preset: `bench-real-${name}`,
+    runsDir: path.join(work, 'runs'),
+    log,
+    makeStepper: parallelStepperFactory(config, log),
+  });
   const trainSeconds = (Date.now() - trainStarted) / 1000;
   const evaluation = await evaluateRun(trained.run.dir);
   const m = evaluation.metrics;
@@ -90,7 +117,9 @@ async function benchRow(name: string, config: Config, faces: string, root: strin
   if (!text.includes(REAL_SECTION_MARKER)) text = `${text.trimEnd()}\n\n${header}\n`;
   text = `${text.trimEnd()}\n| ${row.join(' | ')} |\n`;
   writeFileAtomic(file, text);
-  log(`\nfaces-dev ${name}: accuracy ${m.accuracy.toFixed(4)}, AUC ${m.auc.toFixed(4)} on ${m.n} test images; ${(seconds / 60).toFixed(1)} min; run ${trained.run.dir}\nappended to ${file}`);
+  log(
+    `\nfaces-dev ${name}: accuracy ${m.accuracy.toFixed(4)}, AUC ${m.auc.toFixed(4)} on ${m.n} test images; ${(seconds / 60).toFixed(1)} min; run ${trained.run.dir}\nappended to ${file}`,
+  );
 }
 
 main().catch((err) => {

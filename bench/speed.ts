@@ -23,7 +23,9 @@ function randomImages(n: number, size: number): ImageData {
   const x = new Uint8Array(n * size * size * 3);
   let state = 2463534242;
   for (let i = 0; i < x.length; i++) {
-    state ^= state << 13; state ^= state >>> 17; state ^= state << 5;
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
     x[i] = state & 255;
   }
   return { x, y: Uint8Array.from({ length: n }, (_, i) => i % 2), size };
@@ -34,9 +36,15 @@ export function machineState(): { cores: number; loadAverage1m: number; node: st
   return { cores: os.availableParallelism(), loadAverage1m: Number(os.loadavg()[0].toFixed(2)), node: process.version };
 }
 
-async function makeStepper(model: tf.LayersModel, data: ImageData, workers: number, backend: string): Promise<TrainStepper> {
+async function makeStepper(
+  model: tf.LayersModel,
+  data: ImageData,
+  workers: number,
+  backend: string,
+): Promise<TrainStepper> {
   if (workers === 1 || backend === 'native') return new LocalStepper(model, data, makeOptimizer(STUDY));
-  if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`worker benchmarks need the wasm or cpu backend (got ${backend})`);
+  if (backend !== 'wasm' && backend !== 'cpu')
+    throw new Error(`worker benchmarks need the wasm or cpu backend (got ${backend})`);
   return WorkerStepper.create({ model, data, optimizer: makeOptimizer(STUDY), workers, backend });
 }
 
@@ -59,7 +67,14 @@ export interface TrainingSpeed {
 }
 
 /** Training throughput: `warmup` untimed steps, then `steps` timed ones, study batch 32. */
-export async function measureTrainingSpeed(options: { imageSize: number; workers: number; steps?: number; warmup?: number; batchSize?: number; backend?: BackendName }): Promise<TrainingSpeed> {
+export async function measureTrainingSpeed(options: {
+  imageSize: number;
+  workers: number;
+  steps?: number;
+  warmup?: number;
+  batchSize?: number;
+  backend?: BackendName;
+}): Promise<TrainingSpeed> {
   const { imageSize, workers, steps = 3, warmup = 1, batchSize = 32 } = options;
   const backend = (await initBackend(options.backend)).name;
   const data = randomImages(batchSize * (steps + warmup), imageSize);
@@ -75,7 +90,11 @@ export async function measureTrainingSpeed(options: { imageSize: number; workers
     const seconds = (performance.now() - started) / 1000;
     const cpu = process.cpuUsage(cpuBefore);
     const result: TrainingSpeed = {
-      imageSize, workers, batchSize, backend, steps,
+      imageSize,
+      workers,
+      batchSize,
+      backend,
+      steps,
       imagesPerSecond: (steps * batchSize) / seconds,
       secondsPerStep: seconds / steps,
       cpuSecondsPerImage: (cpu.user + cpu.system) / 1e6 / (steps * batchSize),
@@ -116,11 +135,19 @@ export interface InferenceSpeed {
 }
 
 /** Inference speed of the study model on one engine ('tfjs' = the active tfjs backend, 'onnx' = onnxruntime-node). */
-export async function measureInferenceSpeed(options: { engine: 'tfjs' | 'onnx'; imageSize?: number; batchSize?: number; batches?: number; singles?: number; backend?: BackendName }): Promise<InferenceSpeed> {
+export async function measureInferenceSpeed(options: {
+  engine: 'tfjs' | 'onnx';
+  imageSize?: number;
+  batchSize?: number;
+  batches?: number;
+  singles?: number;
+  backend?: BackendName;
+}): Promise<InferenceSpeed> {
   const { engine: which, imageSize = 128, batchSize = 32, batches = 4, singles = 20 } = options;
   const backend = (await initBackend(options.backend)).name;
   const model = buildModel({ imageSize, ...STUDY });
-  const engine: InferenceEngine = which === 'onnx' ? await OnnxEngine.create(modelToOnnx(model)) : new TfjsEngine(model);
+  const engine: InferenceEngine =
+    which === 'onnx' ? await OnnxEngine.create(modelToOnnx(model)) : new TfjsEngine(model);
   const pixels = imageSize * imageSize * 3;
   const batch = Float32Array.from(randomImages(batchSize, imageSize).x, (v) => v / 255);
   const one = batch.subarray(0, pixels);
@@ -139,7 +166,9 @@ export async function measureInferenceSpeed(options: { engine: 'tfjs' | 'onnx'; 
     latencies.sort((a, b) => a - b);
     return {
       engine: which === 'onnx' ? (engine as OnnxEngine).description : `tfjs (${backend})`,
-      imageSize, batchSize, imagesPerSecond,
+      imageSize,
+      batchSize,
+      imagesPerSecond,
       oneImageMs: latencies[Math.floor(latencies.length / 2)],
       load: machineState(),
     };
@@ -164,21 +193,36 @@ export interface TrainingMemory {
  * study-batch steps on `workers` workers and validates 128 rows at fit()'s validation batch (64), then
  * reports its peak RSS. Every buffer reaches its steady size in that time, so a full run peaks no higher.
  */
-export function measureTrainingMemory(options: { images?: number; imageSize?: number; workers?: number; backend?: BackendName } = {}): TrainingMemory {
+export function measureTrainingMemory(
+  options: { images?: number; imageSize?: number; workers?: number; backend?: BackendName } = {},
+): TrainingMemory {
   const args = { images: 6000, imageSize: 128, workers: 2, backend: 'wasm' as BackendName, ...options };
   const child = spawnSync(process.execPath, [__filename, '--memory-child', JSON.stringify(args)], { encoding: 'utf8' });
-  if (child.status !== 0) throw new Error(`memory benchmark failed: ${(child.stderr || child.stdout).trim().split('\n').pop()}`);
+  if (child.status !== 0)
+    throw new Error(`memory benchmark failed: ${(child.stderr || child.stdout).trim().split('\n').pop()}`);
   return { ...args, peakRssMB: Number(child.stdout.trim().split('\n').pop()), load: machineState() };
 }
 
-async function memoryChild(args: { images: number; imageSize: number; workers: number; backend: BackendName }): Promise<void> {
+async function memoryChild(args: {
+  images: number;
+  imageSize: number;
+  workers: number;
+  backend: BackendName;
+}): Promise<void> {
   const backend = (await initBackend(args.backend)).name;
   const data = randomImages(args.images, args.imageSize);
   const model = buildModel({ imageSize: args.imageSize, ...STUDY });
   const stepper = await makeStepper(model, data, args.workers, backend);
   const train = Array.from({ length: 64 }, (_, i) => i);
   const val = Array.from({ length: 128 }, (_, i) => args.images - 1 - i);
-  await fit({ model, data, trainIndices: train, valIndices: val, config: { ...STUDY, epochs: 1, batchSize: 32 }, stepper });
+  await fit({
+    model,
+    data,
+    trainIndices: train,
+    valIndices: val,
+    config: { ...STUDY, epochs: 1, batchSize: 32 },
+    stepper,
+  });
   process.stdout.write(`${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
 }
 
@@ -193,7 +237,11 @@ export interface KernelTime {
  * Where a native training step's time goes: wall milliseconds per step in each tfjs kernel (the native backend
  * times every kernel, native or CPU, while profiling is on), study model, batch 32.
  */
-export async function measureKernelProfile(options: { imageSize: number; steps?: number; batchSize?: number }): Promise<{ stepMs: number; kernels: KernelTime[] }> {
+export async function measureKernelProfile(options: {
+  imageSize: number;
+  steps?: number;
+  batchSize?: number;
+}): Promise<{ stepMs: number; kernels: KernelTime[] }> {
   const { imageSize, steps = 2, batchSize = 32 } = options;
   await initBackend('native');
   const data = randomImages(batchSize * (steps + 1), imageSize);
@@ -209,7 +257,12 @@ export async function measureKernelProfile(options: { imageSize: number; steps?:
     const stepMs = (performance.now() - started) / steps;
     setKernelProfiling(false);
     const kernels = Object.entries(kernelProfile)
-      .map(([kernel, { ms, calls }]) => ({ kernel, msPerStep: ms / steps, callsPerStep: calls / steps, share: ms / steps / stepMs }))
+      .map(([kernel, { ms, calls }]) => ({
+        kernel,
+        msPerStep: ms / steps,
+        callsPerStep: calls / steps,
+        share: ms / steps / stepMs,
+      }))
       .sort((a, b) => b.msPerStep - a.msPerStep);
     return { stepMs, kernels };
   } finally {
@@ -240,7 +293,10 @@ export async function runSpeedBenchmarks(log: (line: string) => void = () => und
 
 if (require.main === module) {
   const flag = process.argv.indexOf('--memory-child');
-  const job = flag >= 0 ? memoryChild(JSON.parse(process.argv[flag + 1])) : runSpeedBenchmarks((line) => process.stdout.write(line + '\n')).then(() => undefined);
+  const job =
+    flag >= 0
+      ? memoryChild(JSON.parse(process.argv[flag + 1]))
+      : runSpeedBenchmarks((line) => process.stdout.write(line + '\n')).then(() => undefined);
   job.catch((err) => {
     process.stderr.write(`${(err as Error).message}\n`);
     process.exitCode = 1;

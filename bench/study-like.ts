@@ -23,7 +23,16 @@ export const STUDY_LIKE_MARKER = '<!-- bench:study-like -->';
  * 1e-4 the loss had not left ln 2 after 3 epochs), and a held-out test split for honest numbers.
  */
 export const STUDY_LIKE_BENCH_CONFIG = resolveConfig({
-  overrides: { imageSize: 64, limitPerClass: 300, epochs: 10, batchSize: 16, learningRate: 3e-4, valFraction: 0.2, testFraction: 0.2, seed: 42 },
+  overrides: {
+    imageSize: 64,
+    limitPerClass: 300,
+    epochs: 10,
+    batchSize: 16,
+    learningRate: 3e-4,
+    valFraction: 0.2,
+    testFraction: 0.2,
+    seed: 42,
+  },
 });
 
 export function sharedRoot(root = projectRoot()): string {
@@ -37,8 +46,11 @@ async function main(): Promise<void> {
   const realDir = path.join(data, 'real');
   const fakeDir = path.join(data, 'fake');
   if (!fs.existsSync(realDir) || !fs.existsSync(fakeDir)) {
-    if (process.env.REALFAKE_REQUIRE_ALL) throw new Error(`${data}/{real,fake} not found and REALFAKE_REQUIRE_ALL is set`);
-    log(`bench:study-like skipped: ${data}/{real,fake} not found (the study-like faces are not part of the repository)`);
+    if (process.env.REALFAKE_REQUIRE_ALL)
+      throw new Error(`${data}/{real,fake} not found and REALFAKE_REQUIRE_ALL is set`);
+    log(
+      `bench:study-like skipped: ${data}/{real,fake} not found (the study-like faces are not part of the repository)`,
+    );
     return;
   }
   const config = STUDY_LIKE_BENCH_CONFIG;
@@ -46,7 +58,12 @@ async function main(): Promise<void> {
   const started = Date.now();
   const loadBefore = os.loadavg()[0];
 
-  const audit = await auditFolders({ realDir, fakeDir, limitPerClass: config.limitPerClass, onSkip: (f, why) => log(`skipped ${f}: ${why}`) });
+  const audit = await auditFolders({
+    realDir,
+    fakeDir,
+    limitPerClass: config.limitPerClass,
+    onSkip: (f, why) => log(`skipped ${f}: ${why}`),
+  });
   writeAudit(audit, path.join(work, 'audit'));
   const findings = auditFindings(audit);
   log(`audit:\n${markdownTable(auditSummary(audit))}\n${findings.map((f) => `- ${f}`).join('\n')}`);
@@ -65,10 +82,10 @@ async function main(): Promise<void> {
   const cnn = rows.filter((r) => r.model === 'study CNN');
   const section = [
     STUDY_LIKE_MARKER,
-    '## The study\'s data shape on real faces: ../shared/study-like (`npm run bench:study-like`)',
+    "## The study's data shape on real faces: ../shared/study-like (`npm run bench:study-like`)",
     '',
     '300 FFHQ 128 px PNG thumbnails vs 300 thispersondoesnotexist 1024 px JPEGs. Each model is trained on the same',
-    'training split and scored on the same held-out test split, once with the study\'s preprocessing (nearest resize',
+    "training split and scored on the same held-out test split, once with the study's preprocessing (nearest resize",
     'of each file as it is) and once harmonised (both classes first Lanczos-resized to 128 px and saved as JPEG q90,',
     'then the same nearest resize). 95 % percentile-bootstrap intervals (1000 resamples of the test images).',
     '',
@@ -93,7 +110,9 @@ async function main(): Promise<void> {
   if (!text.includes(STUDY_LIKE_MARKER)) text = `${text.trimEnd()}\n\n${section}`;
   text = `${text.trimEnd()}\n\n${run}`;
   fs.writeFileSync(file, text);
-  log(`\n${markdownTable(comparisonTable(rows))}\n${cnn.map((r) => `study CNN ${r.preprocessing}: ${fmt(r.accuracy)} / ${fmt(r.auc)}`).join('\n')}\nappended to ${file}`);
+  log(
+    `\n${markdownTable(comparisonTable(rows))}\n${cnn.map((r) => `study CNN ${r.preprocessing}: ${fmt(r.accuracy)} / ${fmt(r.auc)}`).join('\n')}\nappended to ${file}`,
+  );
 }
 
 if (require.main === module) {

@@ -40,8 +40,15 @@ export interface AugmentConfig {
 
 /** CNNDetection's (Wang et al. 2020) "Blur+JPEG (0.5)" recipe plus flips, at the sizes realfake trains on. */
 export const CNNDETECTION_AUGMENT: Readonly<AugmentConfig> = Object.freeze({
-  flip: 0.5, crop: 0, cropMinScale: 0.8, jitter: 0, jitterStrength: 0.2,
-  jpeg: 0.5, jpegQuality: [30, 100] as [number, number], blur: 0.5, blurSigma: [0.3, 3] as [number, number],
+  flip: 0.5,
+  crop: 0,
+  cropMinScale: 0.8,
+  jitter: 0,
+  jitterStrength: 0.2,
+  jpeg: 0.5,
+  jpegQuality: [30, 100] as [number, number],
+  blur: 0.5,
+  blurSigma: [0.3, 3] as [number, number],
 });
 
 export interface Config {
@@ -217,13 +224,16 @@ export function validateConfig(config: Config): Config {
   positiveInt('epochs');
   positiveInt('batchSize');
   if (config.imageSize < 64) fail('imageSize', `must be at least 64 (six 2x poolings; got ${config.imageSize})`);
-  if (!DECODE_MODES.includes(config.decode)) fail('decode', `must be one of ${DECODE_MODES.join(', ')} (got ${config.decode})`);
-  if (!RESIZE_METHODS.includes(config.resize)) fail('resize', `must be one of ${RESIZE_METHODS.join(', ')} (got ${config.resize})`);
+  if (!DECODE_MODES.includes(config.decode))
+    fail('decode', `must be one of ${DECODE_MODES.join(', ')} (got ${config.decode})`);
+  if (!RESIZE_METHODS.includes(config.resize))
+    fail('resize', `must be one of ${RESIZE_METHODS.join(', ')} (got ${config.resize})`);
   if (typeof config.harmonize !== 'boolean') fail('harmonize', `must be true or false (got ${config.harmonize})`);
   if (config.limitPerClass !== null && !(Number.isInteger(config.limitPerClass) && config.limitPerClass > 0)) {
     fail('limitPerClass', `must be a positive integer or null (got ${config.limitPerClass})`);
   }
-  if (!(config.valFraction > 0 && config.valFraction < 1)) fail('valFraction', `must be in (0, 1) (got ${config.valFraction})`);
+  if (!(config.valFraction > 0 && config.valFraction < 1))
+    fail('valFraction', `must be in (0, 1) (got ${config.valFraction})`);
   if (!(config.testFraction >= 0 && config.valFraction + config.testFraction < 1)) {
     fail('testFraction', `must be >= 0 with valFraction + testFraction < 1 (got ${config.testFraction})`);
   }
@@ -237,10 +247,14 @@ export function validateConfig(config: Config): Config {
     if (!(config[beta] >= 0 && config[beta] < 1)) fail(beta, `must be in [0, 1) (got ${config[beta]})`);
   }
   if (!(config.epsilon > 0)) fail('epsilon', `must be > 0 (got ${config.epsilon})`);
-  if (config.earlyStoppingPatience !== null && !(Number.isInteger(config.earlyStoppingPatience) && config.earlyStoppingPatience > 0)) {
+  if (
+    config.earlyStoppingPatience !== null &&
+    !(Number.isInteger(config.earlyStoppingPatience) && config.earlyStoppingPatience > 0)
+  ) {
     fail('earlyStoppingPatience', `must be a positive integer or null (got ${config.earlyStoppingPatience})`);
   }
-  if (!(Number.isInteger(config.workers) && config.workers >= 0)) fail('workers', `must be an integer >= 0 (got ${config.workers})`);
+  if (!(Number.isInteger(config.workers) && config.workers >= 0))
+    fail('workers', `must be an integer >= 0 (got ${config.workers})`);
   if (!(config.threshold > 0 && config.threshold < 1)) fail('threshold', `must be in (0, 1) (got ${config.threshold})`);
   validateTrainingOptions(config, fail);
   return config;
@@ -255,27 +269,36 @@ function validateTrainingOptions(config: Config, fail: (field: string, why: stri
   oneOf('lrSchedule', LR_SCHEDULES);
   oneOf('monitor', MONITORS);
   // Five 'valid' stride-2 stages: below ~112 px the last one has nothing left to convolve.
-  if (config.model === 'facefeat' && config.imageSize < 112) fail('imageSize', `must be at least 112 for model facefeat (its native size is 150; got ${config.imageSize})`);
+  if (config.model === 'facefeat' && config.imageSize < 112)
+    fail('imageSize', `must be at least 112 for model facefeat (its native size is 150; got ${config.imageSize})`);
   for (const field of ['width', 'depth'] as const) {
-    if (!(Number.isInteger(config[field]) && config[field] > 0)) fail(field, `must be a positive integer (got ${config[field]})`);
+    if (!(Number.isInteger(config[field]) && config[field] > 0))
+      fail(field, `must be a positive integer (got ${config[field]})`);
   }
   if (!(config.weightDecay >= 0)) fail('weightDecay', `must be >= 0 (got ${config.weightDecay})`);
-  if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1)) fail('labelSmoothing', `must be in [0, 1) (got ${config.labelSmoothing})`);
-  if (!(config.warmupEpochs >= 0 && config.warmupEpochs <= config.epochs)) fail('warmupEpochs', `must be in [0, epochs] (got ${config.warmupEpochs})`);
-  if (typeof config.balancedSampling !== 'boolean') fail('balancedSampling', `must be true or false (got ${config.balancedSampling})`);
+  if (!(config.labelSmoothing >= 0 && config.labelSmoothing < 1))
+    fail('labelSmoothing', `must be in [0, 1) (got ${config.labelSmoothing})`);
+  if (!(config.warmupEpochs >= 0 && config.warmupEpochs <= config.epochs))
+    fail('warmupEpochs', `must be in [0, epochs] (got ${config.warmupEpochs})`);
+  if (typeof config.balancedSampling !== 'boolean')
+    fail('balancedSampling', `must be true or false (got ${config.balancedSampling})`);
   if (typeof config.ttaFlip !== 'boolean') fail('ttaFlip', `must be true or false (got ${config.ttaFlip})`);
   const a = config.augment;
   if (a === null) return;
   if (typeof a !== 'object') fail('augment', `must be an object or null (got ${a})`);
-  for (const key of Object.keys(a)) if (!(key in CNNDETECTION_AUGMENT)) fail(`augment.${key}`, 'is not a known setting');
+  for (const key of Object.keys(a))
+    if (!(key in CNNDETECTION_AUGMENT)) fail(`augment.${key}`, 'is not a known setting');
   for (const key of ['flip', 'crop', 'jitter', 'jpeg', 'blur'] as const) {
     if (!(a[key] >= 0 && a[key] <= 1)) fail(`augment.${key}`, `must be a probability in [0, 1] (got ${a[key]})`);
   }
-  if (!(a.cropMinScale > 0 && a.cropMinScale <= 1)) fail('augment.cropMinScale', `must be in (0, 1] (got ${a.cropMinScale})`);
-  if (!(a.jitterStrength >= 0 && a.jitterStrength < 1)) fail('augment.jitterStrength', `must be in [0, 1) (got ${a.jitterStrength})`);
+  if (!(a.cropMinScale > 0 && a.cropMinScale <= 1))
+    fail('augment.cropMinScale', `must be in (0, 1] (got ${a.cropMinScale})`);
+  if (!(a.jitterStrength >= 0 && a.jitterStrength < 1))
+    fail('augment.jitterStrength', `must be in [0, 1) (got ${a.jitterStrength})`);
   const range = (key: 'jpegQuality' | 'blurSigma', lo: number, hi: number) => {
     const r = a[key];
-    if (!Array.isArray(r) || r.length !== 2 || !(r[0] >= lo && r[0] <= r[1] && r[1] <= hi)) fail(`augment.${key}`, `must be [low, high] within [${lo}, ${hi}] (got ${JSON.stringify(r)})`);
+    if (!Array.isArray(r) || r.length !== 2 || !(r[0] >= lo && r[0] <= r[1] && r[1] <= hi))
+      fail(`augment.${key}`, `must be [low, high] within [${lo}, ${hi}] (got ${JSON.stringify(r)})`);
   };
   range('jpegQuality', 1, 100);
   range('blurSigma', 0.3, 20);

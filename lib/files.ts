@@ -132,7 +132,8 @@ export function projectRoot(): string {
   if (cachedRoot) return cachedRoot;
   for (let dir = fs.realpathSync(__dirname); ; dir = path.dirname(dir)) {
     const manifest = path.join(dir, 'package.json');
-    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'realfake') return (cachedRoot = dir);
+    if (fs.existsSync(manifest) && JSON.parse(fs.readFileSync(manifest, 'utf8')).name === 'realfake')
+      return (cachedRoot = dir);
     if (path.dirname(dir) === dir) throw new Error(`cannot find the realfake package folder above ${__dirname}`);
   }
 }

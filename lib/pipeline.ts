@@ -42,11 +42,21 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const dataRoot = options.dataRoot ?? DEFAULT_DATA_ROOT;
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
   const source = await resolveDataSource(config, dataRoot, log);
-  log(source.kind === 'synthetic'
-    ? `data: synthetic smoke-test faces in ${path.dirname(source.realDir)} (put images in ${dataRoot}/real and ${dataRoot}/fake to use your own)`
-    : `data: ${source.realDir} and ${source.fakeDir}`);
+  log(
+    source.kind === 'synthetic'
+      ? `data: synthetic smoke-test faces in ${path.dirname(source.realDir)} (put images in ${dataRoot}/real and ${dataRoot}/fake to use your own)`
+      : `data: ${source.realDir} and ${source.fakeDir}`,
+  );
   const dataDir = await ensureDataset(source, config, dataRoot, log);
-  const trained = await trainRun({ dataDir, config, preset: options.preset, runsDir: options.runsDir, callbacks: options.callbacks, makeStepper: options.makeStepper, log });
+  const trained = await trainRun({
+    dataDir,
+    config,
+    preset: options.preset,
+    runsDir: options.runsDir,
+    callbacks: options.callbacks,
+    makeStepper: options.makeStepper,
+    log,
+  });
   const evaluation = await evaluateRun(trained.run.dir);
   // Two held-back images the model never trained on: the first real and the first fake of the evaluated split.
   const sampleFiles = [0, 1]
@@ -59,7 +69,15 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   } finally {
     await predictor.dispose();
   }
-  return { source, dataDir, runDir: trained.run.dir, backend: trained.backend, evaluation, samples, seconds: (Date.now() - started) / 1000 };
+  return {
+    source,
+    dataDir,
+    runDir: trained.run.dir,
+    backend: trained.backend,
+    evaluation,
+    samples,
+    seconds: (Date.now() - started) / 1000,
+  };
 }
 
 export function formatPipelineSummary(result: PipelineResult): string {
@@ -74,9 +92,18 @@ export function formatPipelineSummary(result: PipelineResult): string {
       .slice(1)
       // With its 95 % bootstrap interval (evaluate stores them in metrics.json).
       .map((r): [string, string] => [r.metric, r.interval ? `${r.value}  95 % ${r.interval}` : r.value]),
-    ...result.samples.map((s): [string, string] => [`predict ${path.basename(s.file)}`, `${s.verdict} (${(s.confidence * 100).toFixed(1)}%)`]),
+    ...result.samples.map((s): [string, string] => [
+      `predict ${path.basename(s.file)}`,
+      `${s.verdict} (${(s.confidence * 100).toFixed(1)}%)`,
+    ]),
     ['run folder', result.runDir],
-    ['figures', result.evaluation.files.filter((f) => /\.(html|png)$/.test(f)).map((f) => path.basename(f)).join(', ')],
+    [
+      'figures',
+      result.evaluation.files
+        .filter((f) => /\.(html|png)$/.test(f))
+        .map((f) => path.basename(f))
+        .join(', '),
+    ],
     ['figure note', result.evaluation.figureNote],
     ['wall time', `${result.seconds.toFixed(1)} s`],
   ];

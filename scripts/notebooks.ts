@@ -18,7 +18,15 @@ import * as path from 'path';
 import { projectRoot, readJson, writeFileAtomic, writeJsonAtomic } from '../lib/files';
 import { readNotebookParams } from '../lib/notebook/params';
 
-export const NOTEBOOKS = ['01_preprocessing', '02_model', '03_training', '04_evaluation', '05_prediction', '06_shortcut_audit', '07_experiments'] as const;
+export const NOTEBOOKS = [
+  '01_preprocessing',
+  '02_model',
+  '03_training',
+  '04_evaluation',
+  '05_prediction',
+  '06_shortcut_audit',
+  '07_experiments',
+] as const;
 export const KERNEL_NAME = 'tslab';
 
 export interface RunnerPaths {
@@ -50,8 +58,12 @@ function pythonHas(python: string, modules: string[]): boolean {
 }
 
 /** A Python with the given Jupyter modules, or null. */
-export function findJupyterPython(modules: string[] = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client']): string | null {
-  const candidates = process.env.REALFAKE_PYTHON ? [process.env.REALFAKE_PYTHON] : ['/usr/bin/python3', 'python3', 'python'];
+export function findJupyterPython(
+  modules: string[] = ['nbclient', 'nbconvert', 'nbformat', 'jupyter_client'],
+): string | null {
+  const candidates = process.env.REALFAKE_PYTHON
+    ? [process.env.REALFAKE_PYTHON]
+    : ['/usr/bin/python3', 'python3', 'python'];
   return candidates.find((python) => pythonHas(python, modules)) ?? null;
 }
 
@@ -62,7 +74,8 @@ function kernelSpecFile(paths: RunnerPaths): string {
 /** Registers the tslab kernel in <project>/.jupyter (again if the project moved); returns the env for Jupyter. */
 export function ensureKernel(python: string, paths: RunnerPaths): NodeJS.ProcessEnv {
   const tslab = path.join(paths.root, 'node_modules', '.bin', 'tslab');
-  if (!fs.existsSync(tslab)) throw new Error(`${tslab}: not found (tslab is a devDependency: run \`npm install\` in ${paths.root})`);
+  if (!fs.existsSync(tslab))
+    throw new Error(`${tslab}: not found (tslab is a devDependency: run \`npm install\` in ${paths.root})`);
   const specFile = kernelSpecFile(paths);
   let current: string | undefined;
   try {
@@ -71,13 +84,21 @@ export function ensureKernel(python: string, paths: RunnerPaths): NodeJS.Process
     current = undefined;
   }
   if (current !== tslab) {
-    const result = spawnSync(tslab, ['install', `--python=${python}`, `--prefix=${paths.jupyterPrefix}`, `--binary=${tslab}`], { encoding: 'utf8' });
+    const result = spawnSync(
+      tslab,
+      ['install', `--python=${python}`, `--prefix=${paths.jupyterPrefix}`, `--binary=${tslab}`],
+      { encoding: 'utf8' },
+    );
     if (result.status !== 0 || !fs.existsSync(specFile)) {
       throw new Error(`tslab install failed: ${(result.stderr || result.stdout || '').trim().split('\n').pop()}`);
     }
-    process.stdout.write(`registered the tslab kernel in ${path.relative(paths.root, paths.jupyterPrefix)}/ (project-local)\n`);
+    process.stdout.write(
+      `registered the tslab kernel in ${path.relative(paths.root, paths.jupyterPrefix)}/ (project-local)\n`,
+    );
   }
-  const jupyterPath = [path.join(paths.jupyterPrefix, 'share', 'jupyter'), process.env.JUPYTER_PATH].filter(Boolean).join(path.delimiter);
+  const jupyterPath = [path.join(paths.jupyterPrefix, 'share', 'jupyter'), process.env.JUPYTER_PATH]
+    .filter(Boolean)
+    .join(path.delimiter);
   return { ...process.env, JUPYTER_PATH: jupyterPath };
 }
 
@@ -101,7 +122,10 @@ export interface RunSummary {
  * Executes notebooks in order (stopping at the first failing cell) and writes run.json; a cell error is
  * reported in the summary, not thrown. The preset is `options.preset`, else REALFAKE_PRESET, else smoke.
  */
-export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { preset?: string; paths?: RunnerPaths } = {}): RunSummary {
+export function runNotebooks(
+  names: readonly string[] = NOTEBOOKS,
+  options: { preset?: string; paths?: RunnerPaths } = {},
+): RunSummary {
   const paths = options.paths ?? notebookRunnerPaths();
   const python = findJupyterPython();
   if (!python) throw new Error(`no Python with Jupyter (nbclient, nbconvert) found: ${JUPYTER_INSTALL_HINT}`);
@@ -116,7 +140,9 @@ export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { pr
   fs.rmSync(paths.runFile, { force: true });
   // Per-cell limit: generous for the smoke preset; none for real runs (the study trains for hours).
   const timeout = process.env.REALFAKE_CELL_TIMEOUT ?? (env.REALFAKE_PRESET === 'smoke' ? '1800' : '0');
-  process.stdout.write(`executing ${files.length} notebook(s) headless with REALFAKE_PRESET=${env.REALFAKE_PRESET} (${python}, kernel ${KERNEL_NAME})\n`);
+  process.stdout.write(
+    `executing ${files.length} notebook(s) headless with REALFAKE_PRESET=${env.REALFAKE_PRESET} (${python}, kernel ${KERNEL_NAME})\n`,
+  );
   const startedAt = new Date();
   const script = path.join(paths.root, 'scripts', 'execute_notebooks.py');
   const result = spawnSync(python, [script, paths.outputs, KERNEL_NAME, timeout, ...files], {
@@ -129,9 +155,17 @@ export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { pr
     .split('\n')
     .filter((line) => line.startsWith('{'))
     .map((line) => JSON.parse(line) as NotebookStatus)
-    .map((s) => ({ notebook: path.relative(paths.root, s.notebook), ok: s.ok, seconds: s.seconds, cell: s.cell, error: s.error }));
+    .map((s) => ({
+      notebook: path.relative(paths.root, s.notebook),
+      ok: s.ok,
+      seconds: s.seconds,
+      cell: s.cell,
+      error: s.error,
+    }));
   for (const s of statuses) {
-    process.stdout.write(`${s.ok ? 'ok    ' : 'FAILED'} ${s.notebook}  ${s.seconds.toFixed(1)} s${s.ok ? '' : `  (cell ${s.cell})`}\n`);
+    process.stdout.write(
+      `${s.ok ? 'ok    ' : 'FAILED'} ${s.notebook}  ${s.seconds.toFixed(1)} s${s.ok ? '' : `  (cell ${s.cell})`}\n`,
+    );
   }
   const ok = result.status === 0 && statuses.length === files.length && statuses.every((s) => s.ok);
   const summary: RunSummary = {
@@ -148,7 +182,10 @@ export function runNotebooks(names: readonly string[] = NOTEBOOKS, options: { pr
 /** Empties outputs and execution counts in place; returns the notebooks that changed. */
 export function clearOutputs(paths = notebookRunnerPaths()): string[] {
   const changed: string[] = [];
-  for (const name of fs.readdirSync(paths.notebooks).filter((f) => f.endsWith('.ipynb')).sort()) {
+  for (const name of fs
+    .readdirSync(paths.notebooks)
+    .filter((f) => f.endsWith('.ipynb'))
+    .sort()) {
     const file = path.join(paths.notebooks, name);
     const text = fs.readFileSync(file, 'utf8');
     const nb = JSON.parse(text);
@@ -190,10 +227,15 @@ function openJupyter(args: string[], paths = notebookRunnerPaths()): void {
   const env = ensureKernel(python, paths);
   const app = lab ? 'jupyterlab' : 'notebook';
   process.stdout.write(paramsNote());
-  process.stdout.write(`starting ${lab ? 'JupyterLab' : 'Jupyter Notebook'} in ${paths.notebooks} (kernel: TypeScript / tslab; Ctrl-C to stop)\n`);
+  process.stdout.write(
+    `starting ${lab ? 'JupyterLab' : 'Jupyter Notebook'} in ${paths.notebooks} (kernel: TypeScript / tslab; Ctrl-C to stop)\n`,
+  );
   // Jupyter refuses to run as root without --allow-root (containers, CI machines).
   const rootFlag = process.getuid?.() === 0 && !args.includes('--allow-root') ? ['--allow-root'] : [];
-  const child = spawn(python, ['-m', app, `--notebook-dir=${paths.notebooks}`, ...rootFlag, ...args], { env, stdio: 'inherit' });
+  const child = spawn(python, ['-m', app, `--notebook-dir=${paths.notebooks}`, ...rootFlag, ...args], {
+    env,
+    stdio: 'inherit',
+  });
   child.on('exit', (code) => process.exit(code ?? 1));
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => child.kill(signal));
 }
@@ -204,13 +246,19 @@ function main(argv: string[]): void {
     if (command === 'run') {
       const summary = runNotebooks(rest.length ? rest : NOTEBOOKS);
       const outputs = path.relative(process.cwd(), notebookRunnerPaths().outputs) || '.';
-      process.stdout.write(`${summary.ok ? 'all notebooks ran' : 'notebook run FAILED'} in ${summary.seconds.toFixed(1)} s; executed notebooks and HTML in ${outputs}/\n`);
+      process.stdout.write(
+        `${summary.ok ? 'all notebooks ran' : 'notebook run FAILED'} in ${summary.seconds.toFixed(1)} s; executed notebooks and HTML in ${outputs}/\n`,
+      );
       process.exit(summary.ok ? 0 : 1);
     } else if (command === 'open') {
       openJupyter(rest);
     } else if (command === 'clear') {
       const changed = clearOutputs();
-      process.stdout.write(changed.length ? `cleared outputs of ${changed.map((f) => path.basename(f)).join(', ')}\n` : 'no notebook had outputs\n');
+      process.stdout.write(
+        changed.length
+          ? `cleared outputs of ${changed.map((f) => path.basename(f)).join(', ')}\n`
+          : 'no notebook had outputs\n',
+      );
     } else {
       process.stderr.write('usage: notebooks.js run [notebook...] | open [jupyter args...] | clear\n');
       process.exit(2);

@@ -12,20 +12,53 @@ import * as path from 'path';
 const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
 
 function realfake(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, REALFAKE_BACKEND: 'wasm' }, timeout: 600_000 });
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
+    timeout: 600_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
 test('sweep (resumable) > compare > analyze > predict --threshold picked --calibrated --explain > evaluate/report with intervals', () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-analysis-'));
   assert.equal(realfake(['synth', '--out', 'faces', '--count', '16', '--size', '64', '--seed', '5'], cwd).code, 0);
-  assert.equal(realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], cwd).code, 0);
+  assert.equal(
+    realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], cwd)
+      .code,
+    0,
+  );
 
-  const sweepArgs = ['sweep', '--data', 'prepared', '--out', 'sweep', '--preset', 'smoke', '--set', 'lr=1e-3,3e-4', '--epochs', '1', '--batch-size', '8', '--test-fraction', '0.25', '--workers', '1'];
+  const sweepArgs = [
+    'sweep',
+    '--data',
+    'prepared',
+    '--out',
+    'sweep',
+    '--preset',
+    'smoke',
+    '--set',
+    'lr=1e-3,3e-4',
+    '--epochs',
+    '1',
+    '--batch-size',
+    '8',
+    '--test-fraction',
+    '0.25',
+    '--workers',
+    '1',
+  ];
   const sweep = realfake(sweepArgs, cwd);
   assert.equal(sweep.code, 0, sweep.stderr + sweep.stdout);
   const state = JSON.parse(fs.readFileSync(path.join(cwd, 'sweep', 'sweep.json'), 'utf8'));
-  assert.deepEqual(state.points.map((p: { key: string; status: string }) => [p.key, p.status]), [['learningRate=0.001', 'done'], ['learningRate=0.0003', 'done']]);
+  assert.deepEqual(
+    state.points.map((p: { key: string; status: string }) => [p.key, p.status]),
+    [
+      ['learningRate=0.001', 'done'],
+      ['learningRate=0.0003', 'done'],
+    ],
+  );
   const comparison = fs.readFileSync(path.join(cwd, 'sweep', 'comparison.md'), 'utf8');
   assert.match(comparison, /\| learningRate \| 0\.001 \| 0\.0003 \|/, 'the differing setting is tabled');
   assert.match(comparison, /McNemar b \/ c/);
@@ -48,18 +81,33 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   const metrics = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'metrics.json'), 'utf8'));
   assert.equal(metrics.split, 'test');
   assert.equal(metrics.intervals.resamples, 1000);
-  assert.ok(metrics.intervals.intervals.accuracy.low <= metrics.accuracy && metrics.accuracy <= metrics.intervals.intervals.accuracy.high);
+  assert.ok(
+    metrics.intervals.intervals.accuracy.low <= metrics.accuracy &&
+      metrics.accuracy <= metrics.intervals.intervals.accuracy.high,
+  );
 
-  const analyze = realfake(['analyze', '--run', runDir, '--robustness', 'quick', '--resamples', '100', '--gradcam', '1'], cwd);
+  const analyze = realfake(
+    ['analyze', '--run', runDir, '--robustness', 'quick', '--resamples', '100', '--gradcam', '1'],
+    cwd,
+  );
   assert.equal(analyze.code, 0, analyze.stderr);
   assert.match(analyze.stdout, /## Metrics with 95 % intervals/);
   assert.match(analyze.stdout, /jpeg q75/);
-  for (const f of ['threshold.json', 'calibration.json', 'analysis/analysis.json', 'analysis/analysis.md', 'analysis/figures.html']) {
+  for (const f of [
+    'threshold.json',
+    'calibration.json',
+    'analysis/analysis.json',
+    'analysis/analysis.md',
+    'analysis/figures.html',
+  ]) {
     assert.ok(fs.existsSync(path.join(cwd, runDir, f)), `${f} written`);
   }
   const analysis = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'analysis', 'analysis.json'), 'utf8'));
   assert.equal(analysis.robustness[0].perturbation, 'none');
-  assert.ok(analysis.gradcam.length >= 1 && fs.existsSync(path.join(cwd, runDir, 'analysis', analysis.gradcam[0].path)), 'a Grad-CAM overlay (path relative to analysis/)');
+  assert.ok(
+    analysis.gradcam.length >= 1 && fs.existsSync(path.join(cwd, runDir, 'analysis', analysis.gradcam[0].path)),
+    'a Grad-CAM overlay (path relative to analysis/)',
+  );
   const stored = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'threshold.json'), 'utf8'));
   assert.equal(stored.pickedOn, 'val');
   const temperature = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'calibration.json'), 'utf8')).temperature;
@@ -67,13 +115,19 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
 
   const image = path.join('faces', 'fake', fs.readdirSync(path.join(cwd, 'faces', 'fake')).sort()[0]);
   const plain = realfake(['predict', '--run', runDir, '--json', image], cwd);
-  const tuned = realfake(['predict', '--run', runDir, '--json', '--threshold', 'picked', '--calibrated', '--explain', 'cams', image], cwd);
+  const tuned = realfake(
+    ['predict', '--run', runDir, '--json', '--threshold', 'picked', '--calibrated', '--explain', 'cams', image],
+    cwd,
+  );
   assert.equal(tuned.code, 0, tuned.stderr);
   const [p0, p1] = [JSON.parse(plain.stdout), JSON.parse(tuned.stdout)];
   const expected = 1 / (1 + Math.exp(-Math.log(p0.pFake / (1 - p0.pFake)) / temperature));
   assert.ok(Math.abs(p1.pFake - expected) < 1e-5, 'temperature-scaled pFake');
   assert.equal(p1.verdict === 'Fake (AI-generated)', p0.pFake >= stored.threshold, 'the picked threshold decides');
-  assert.ok(fs.existsSync(path.join(cwd, 'cams', `${path.basename(image, '.png')}.gradcam.png`)), 'the Grad-CAM overlay');
+  assert.ok(
+    fs.existsSync(path.join(cwd, 'cams', `${path.basename(image, '.png')}.gradcam.png`)),
+    'the Grad-CAM overlay',
+  );
   assert.equal(realfake(['predict', '--run', runDir, '--threshold', 'high', image], cwd).code, 2);
 
   const evaluate = realfake(['evaluate', '--run', runDir, '--threshold', 'picked'], cwd);
@@ -81,5 +135,8 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   assert.match(evaluate.stdout, /95 % interval/);
   assert.equal(JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'metrics.json'), 'utf8')).threshold, stored.threshold);
   assert.equal(realfake(['report', '--run', runDir], cwd).code, 0);
-  assert.match(fs.readFileSync(path.join(cwd, runDir, 'report.md'), 'utf8'), /\| Accuracy +\| [0-9.]+ \[[0-9.]+, [0-9.]+\]/);
+  assert.match(
+    fs.readFileSync(path.join(cwd, runDir, 'report.md'), 'utf8'),
+    /\| Accuracy +\| [0-9.]+ \[[0-9.]+, [0-9.]+\]/,
+  );
 });

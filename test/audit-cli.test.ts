@@ -9,7 +9,12 @@ import * as path from 'path';
 const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
 
 function realfake(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { cwd, encoding: 'utf8', env: { ...process.env, REALFAKE_BACKEND: 'wasm' }, timeout: 600_000 });
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    cwd,
+    encoding: 'utf8',
+    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
+    timeout: 600_000,
+  });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
@@ -31,12 +36,24 @@ test('realfake audit on the embedded data: finds the format difference, prints a
   for (const model of ['spectrum', 'cnn']) assert.match(run.stdout, new RegExp(`\\| ${model} \\| \\d\\.\\d{3} \\[`));
   const [dir] = fs.readdirSync(path.join(cwd, 'out'));
   const files = fs.readdirSync(path.join(cwd, 'out', dir));
-  for (const f of ['audit.csv', 'audit.json', 'audit_file_size.html', 'comparison.json', 'comparison.csv', 'comparison.html']) assert.ok(files.includes(f), f);
+  for (const f of [
+    'audit.csv',
+    'audit.json',
+    'audit_file_size.html',
+    'comparison.json',
+    'comparison.csv',
+    'comparison.html',
+  ])
+    assert.ok(files.includes(f), f);
   const comparison = JSON.parse(fs.readFileSync(path.join(cwd, 'out', dir, 'comparison.json'), 'utf8'));
-  assert.deepEqual(comparison.map((r: { preprocessing: string; model: string }) => `${r.preprocessing} ${r.model}`), [
-    'study metadata', 'study spectrum', 'study cnn', 'harmonized metadata', 'harmonized spectrum', 'harmonized cnn',
-  ]);
-  const audit = fs.readFileSync(path.join(cwd, 'out', dir, 'audit.csv'), 'utf8').trim().split('\n');
+  assert.deepEqual(
+    comparison.map((r: { preprocessing: string; model: string }) => `${r.preprocessing} ${r.model}`),
+    ['study metadata', 'study spectrum', 'study cnn', 'harmonized metadata', 'harmonized spectrum', 'harmonized cnn'],
+  );
+  const audit = fs
+    .readFileSync(path.join(cwd, 'out', dir, 'audit.csv'), 'utf8')
+    .trim()
+    .split('\n');
   assert.equal(audit.length, 81);
   assert.match(audit[1], /,real,ok,,png,64,64,\d+,[\d.]+,,srgb,0$/);
   assert.match(audit[80], /,fake,ok,,jpeg,256,256,\d+,[\d.]+,95,srgb,0$/);

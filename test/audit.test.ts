@@ -49,15 +49,28 @@ test('JPEG quality: the IJG quality libjpeg-turbo encoded with is recovered exac
 
 test('image facts: format, size, bytes per pixel, quality, colour mode, EXIF', async () => {
   const rgb = sharp(noise(40, 4), { raw: { width: 40, height: 20, channels: 3 } });
-  const jpeg = await rgb.clone().jpeg({ quality: 85 }).withExif({ IFD0: { Software: 'test' } }).toBuffer();
+  const jpeg = await rgb
+    .clone()
+    .jpeg({ quality: 85 })
+    .withExif({ IFD0: { Software: 'test' } })
+    .toBuffer();
   const facts = await imageFacts(jpeg, 'x.jpg');
   assert.equal(facts.format, 'jpeg');
-  assert.deepEqual([facts.width, facts.height, facts.jpegQuality, facts.exif, facts.colourMode], [40, 20, 85, true, 'srgb']);
+  assert.deepEqual(
+    [facts.width, facts.height, facts.jpegQuality, facts.exif, facts.colourMode],
+    [40, 20, 85, true, 'srgb'],
+  );
   assert.equal(facts.bytesPerPixel, jpeg.length / 800);
   const png = await rgb.clone().ensureAlpha().png().toBuffer();
   const pngFacts = await imageFacts(png, 'x.png');
-  assert.deepEqual([pngFacts.format, pngFacts.jpegQuality, pngFacts.exif, pngFacts.colourMode], ['png', null, false, 'srgb+alpha']);
-  await assert.rejects(imageFacts(Buffer.from('not an image'), 'bad.png'), /^Error: bad\.png: cannot read image header/);
+  assert.deepEqual(
+    [pngFacts.format, pngFacts.jpegQuality, pngFacts.exif, pngFacts.colourMode],
+    ['png', null, false, 'srgb+alpha'],
+  );
+  await assert.rejects(
+    imageFacts(Buffer.from('not an image'), 'bad.png'),
+    /^Error: bad\.png: cannot read image header/,
+  );
 });
 
 test('bootstrap: seeded, percentile intervals around the point estimates', () => {
@@ -76,12 +89,16 @@ test('bootstrap: seeded, percentile intervals around the point estimates', () =>
 test('spectrum: stripes of period 4 peak at radius side / 4; profiles are min-max scaled; other sides are padded', () => {
   const size = 32;
   const stripes = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) stripes.fill(x % 4 < 2 ? 200 : 50, (y * size + x) * 3, (y * size + x) * 3 + 3);
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) stripes.fill(x % 4 < 2 ? 200 : 50, (y * size + x) * 3, (y * size + x) * 3 + 3);
   const s = azimuthalSpectrum(stripes, size);
   assert.equal(s.length, size / 2);
   assert.equal(Math.max(...s), 1);
   assert.equal(Math.min(...s), 0);
-  assert.ok(s[8] > s[7] && s[8] > s[9], `period-4 stripes should peak at radius 32 / 4 = 8: ${Array.from(s, (v) => v.toFixed(2))}`);
+  assert.ok(
+    s[8] > s[7] && s[8] > s[9],
+    `period-4 stripes should peak at radius 32 / 4 = 8: ${Array.from(s, (v) => v.toFixed(2))}`,
+  );
   assert.ok(azimuthalSpectrum(new Uint8Array(size * size * 3).fill(128), size).every((v) => Number.isFinite(v)));
   assert.equal(azimuthalSpectrum(new Uint8Array(24 * 24 * 3).fill(7), 24).length, 12); // zero-padded to 32
 });
@@ -98,11 +115,18 @@ test('logistic regression (tfjs): separates separable data, and its weight follo
 });
 
 test('harmonised source: every image becomes a 128 px JPEG of the same quality, whatever it was', async () => {
-  const png = await sharp(noise(64, 5), { raw: { width: 64, height: 64, channels: 3 } }).png().toBuffer();
-  const big = await sharp(noise(300, 6), { raw: { width: 300, height: 200, channels: 3 } }).jpeg({ quality: 99 }).toBuffer();
+  const png = await sharp(noise(64, 5), { raw: { width: 64, height: 64, channels: 3 } })
+    .png()
+    .toBuffer();
+  const big = await sharp(noise(300, 6), { raw: { width: 300, height: 200, channels: 3 } })
+    .jpeg({ quality: 99 })
+    .toBuffer();
   for (const input of [png, big]) {
     const facts = await imageFacts(await harmonizedJpeg(input), 'h');
-    assert.deepEqual([facts.format, facts.width, facts.height, facts.jpegQuality], ['jpeg', HARMONIZED_SOURCE.side, HARMONIZED_SOURCE.side, HARMONIZED_SOURCE.quality]);
+    assert.deepEqual(
+      [facts.format, facts.width, facts.height, facts.jpegQuality],
+      ['jpeg', HARMONIZED_SOURCE.side, HARMONIZED_SOURCE.side, HARMONIZED_SOURCE.quality],
+    );
   }
 });
 
@@ -119,15 +143,26 @@ test('preprocess --harmonize: recorded in dataset.json and the cache key; manife
   const plain = await preprocessFolders(base);
   assert.equal(plain.info.harmonize, false);
   const rows = readManifest(path.join(out, 'manifest.csv'));
-  assert.deepEqual(rows.map((r) => `${r.facts?.format} ${r.facts?.width}`), [...Array(4).fill('png 64'), ...Array(4).fill('jpeg 256')]);
-  assert.ok(fs.readFileSync(path.join(out, 'manifest.csv'), 'utf8').startsWith('path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n'));
+  assert.deepEqual(
+    rows.map((r) => `${r.facts?.format} ${r.facts?.width}`),
+    [...Array(4).fill('png 64'), ...Array(4).fill('jpeg 256')],
+  );
+  assert.ok(
+    fs
+      .readFileSync(path.join(out, 'manifest.csv'), 'utf8')
+      .startsWith(
+        'path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n',
+      ),
+  );
   assert.equal(datasetCacheIsFresh(base), true);
   assert.equal(datasetCacheIsFresh({ ...base, harmonize: true }), false);
   const harmonized = await preprocessFolders({ ...base, harmonize: true });
   assert.equal(harmonized.info.harmonize, true);
   assert.equal(datasetCacheIsFresh({ ...base, harmonize: true }), true);
   // The facts describe what the resize received: every image now a 128 px JPEG q90.
-  const facts = readManifest(path.join(out, 'manifest.csv')).map((r) => `${r.facts?.format} ${r.facts?.width} q${r.facts?.jpegQuality}`);
+  const facts = readManifest(path.join(out, 'manifest.csv')).map(
+    (r) => `${r.facts?.format} ${r.facts?.width} q${r.facts?.jpegQuality}`,
+  );
   assert.deepEqual(new Set(facts), new Set(['jpeg 128 q90']));
   assert.equal(loadDataset(out).n, 8);
 });
@@ -137,16 +172,29 @@ test('audit: the study-format synthetic set is flagged in plain words; a same-fo
   const rows = await auditFolders({ realDir: study.realDir, fakeDir: study.fakeDir });
   const findings = auditFindings(rows);
   assert.equal(findings[0], 'every fake is a 256x256 px JPEG; every real a 64x64 px PNG');
-  assert.ok(findings.some((f) => f.startsWith('JPEG quality: every real is not a JPEG; every fake is JPEG quality 95')), findings.join('\n'));
+  assert.ok(
+    findings.some((f) => f.startsWith('JPEG quality: every real is not a JPEG; every fake is JPEG quality 95')),
+    findings.join('\n'),
+  );
   const summary = auditSummary(rows);
-  assert.deepEqual(summary.map((s) => [s.class, s.images, s.format, s['width x height']]), [['real', 6, 'png', '64x64'], ['fake', 6, 'jpeg', '256x256']]);
+  assert.deepEqual(
+    summary.map((s) => [s.class, s.images, s.format, s['width x height']]),
+    [
+      ['real', 6, 'png', '64x64'],
+      ['fake', 6, 'jpeg', '256x256'],
+    ],
+  );
   const same = await synth('same', 0.3, 6);
   const sameFindings = auditFindings(await auditFolders({ realDir: same.realDir, fakeDir: same.fakeDir }));
   assert.ok(!sameFindings.some((f) => /format|size:|JPEG/.test(f)), sameFindings.join('\n'));
   // A broken file is skipped with its reason; the audit goes on.
   fs.writeFileSync(path.join(same.realDir, 'zz-broken.png'), 'not a png');
   const skipped: string[] = [];
-  const withBad = await auditFolders({ realDir: same.realDir, fakeDir: same.fakeDir, onSkip: (f) => skipped.push(path.basename(f)) });
+  const withBad = await auditFolders({
+    realDir: same.realDir,
+    fakeDir: same.fakeDir,
+    onSkip: (f) => skipped.push(path.basename(f)),
+  });
   assert.deepEqual(skipped, ['zz-broken.png']);
   assert.equal(withBad.filter((r) => r.status === 'ok').length, 12);
 });
@@ -167,9 +215,15 @@ test('probes, known answers: when only the label differs, every probe is at chan
   const out = path.join(tmpDir(), 'ds');
   await preprocessFolders({ realDir, fakeDir, out, size: 64 });
   const results = await runProbes(out, probeConfig, { cnn: { epochs: 3 } });
-  assert.deepEqual(results.map((r) => r.probe), ['metadata', 'spectrum', 'cnn']);
+  assert.deepEqual(
+    results.map((r) => r.probe),
+    ['metadata', 'spectrum', 'cnn'],
+  );
   for (const r of results) {
-    assert.ok(r.auc.lo <= 0.5 && r.auc.hi >= 0.5, `${r.probe}: AUC interval ${JSON.stringify(r.auc)} should contain 0.5`);
+    assert.ok(
+      r.auc.lo <= 0.5 && r.auc.hi >= 0.5,
+      `${r.probe}: AUC interval ${JSON.stringify(r.auc)} should contain 0.5`,
+    );
     assert.ok(r.accuracy.value < 0.7, `${r.probe}: accuracy ${r.accuracy.value}`);
   }
 });

@@ -22,8 +22,10 @@ test('--help and --version exit 0; usage errors exit 2; failures exit 1 with one
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-cli-'));
   const help = realfake(['--help'], cwd);
   assert.equal(help.code, 0);
-  for (const sub of ['run', 'synth', 'preprocess', 'train', 'evaluate', 'predict', 'report', 'data']) assert.match(help.stdout, new RegExp(`\\b${sub}\\b`));
-  for (const sub of ['synth', 'preprocess', 'train', 'evaluate', 'predict']) assert.equal(realfake([sub, '--help'], cwd).code, 0, `${sub} --help`);
+  for (const sub of ['run', 'synth', 'preprocess', 'train', 'evaluate', 'predict', 'report', 'data'])
+    assert.match(help.stdout, new RegExp(`\\b${sub}\\b`));
+  for (const sub of ['synth', 'preprocess', 'train', 'evaluate', 'predict'])
+    assert.equal(realfake([sub, '--help'], cwd).code, 0, `${sub} --help`);
   assert.equal(realfake(['--version'], cwd).code, 0);
   assert.equal(realfake(['nonsense'], cwd).code, 2);
   assert.equal(realfake(['train'], cwd).code, 2, 'train without --data');
@@ -45,18 +47,46 @@ test('synth > preprocess > train > evaluate > predict > report', () => {
   assert.equal(fs.readdirSync(path.join(cwd, 'faces', 'real')).length, 16);
   // A broken file among the fakes is skipped with a reason, the rest go on.
   fs.writeFileSync(path.join(cwd, 'faces', 'fake', 'zz-broken.png'), 'not a png');
-  const pre = realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], cwd);
+  const pre = realfake(
+    ['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'],
+    cwd,
+  );
   assert.equal(pre.code, 0, pre.stderr);
   assert.match(pre.stderr, /zz-broken\.png/);
   const manifest = fs.readFileSync(path.join(cwd, 'prepared', 'manifest.csv'), 'utf8');
   assert.match(manifest, /zz-broken\.png,1,skipped,/);
-  const train = realfake(['train', '--data', 'prepared', '--preset', 'smoke', '--epochs', '2', '--batch-size', '8', '--out', 'runs', '--workers', '1'], cwd);
+  const train = realfake(
+    [
+      'train',
+      '--data',
+      'prepared',
+      '--preset',
+      'smoke',
+      '--epochs',
+      '2',
+      '--batch-size',
+      '8',
+      '--out',
+      'runs',
+      '--workers',
+      '1',
+    ],
+    cwd,
+  );
   assert.equal(train.code, 0, train.stderr);
   assert.match(train.stdout, /epoch 1\/2 .*val_accuracy/);
   assert.match(train.stdout, /backend: wasm/);
   const [runId] = fs.readdirSync(path.join(cwd, 'runs'));
   const runDir = path.join(cwd, 'runs', runId);
-  for (const f of ['config.json', 'run.json', 'split.json', 'history.csv', 'history.json', 'checkpoint.json', 'model/model.json']) {
+  for (const f of [
+    'config.json',
+    'run.json',
+    'split.json',
+    'history.csv',
+    'history.json',
+    'checkpoint.json',
+    'model/model.json',
+  ]) {
     assert.ok(fs.existsSync(path.join(runDir, f)), `${f} written`);
   }
   assert.equal(JSON.parse(fs.readFileSync(path.join(runDir, 'config.json'), 'utf8')).epochs, 2);
@@ -77,7 +107,10 @@ test('synth > preprocess > train > evaluate > predict > report', () => {
   }
 
   fs.writeFileSync(path.join(cwd, 'faces', 'notes.jpg'), 'not a jpeg');
-  const predict = realfake(['predict', '--run', runDir, '--csv', 'faces/real/' + fs.readdirSync(path.join(cwd, 'faces', 'real'))[0], 'faces'], cwd);
+  const predict = realfake(
+    ['predict', '--run', runDir, '--csv', 'faces/real/' + fs.readdirSync(path.join(cwd, 'faces', 'real'))[0], 'faces'],
+    cwd,
+  );
   assert.equal(predict.code, 0, predict.stderr);
   const lines = predict.stdout.trim().split('\n');
   assert.equal(lines[0], 'file,verdict,confidence,pFake');
@@ -102,7 +135,20 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
   const run = realfake(['run', '--limit', '10', '--epochs', '1', '--out', 'runs'], cwd);
   assert.equal(run.code, 0, run.stderr);
   assert.match(run.stdout, /generating the synthetic smoke-test dataset \(10 \+ 10 images, 64px\)/);
-  for (const row of ['backend', 'evaluated on', 'inference', 'accuracy', 'precision', 'recall', 'f1', 'ROC AUC', 'TP / FP / FN / TN', 'run folder', 'figures', 'wall time']) {
+  for (const row of [
+    'backend',
+    'evaluated on',
+    'inference',
+    'accuracy',
+    'precision',
+    'recall',
+    'f1',
+    'ROC AUC',
+    'TP / FP / FN / TN',
+    'run folder',
+    'figures',
+    'wall time',
+  ]) {
     assert.match(run.stdout, new RegExp(`^${row}\\s{2,}\\S`, 'm'), `summary row ${row}`);
   }
   // 20 images, 20 % held back (rounded up): 4, and the two sample predictions come from them.
@@ -115,7 +161,24 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
 test('paths in the dataset and run folders resolve from any working directory (the CLI in one, evaluate and predict in another)', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-paths-'));
   // `npm start` from the project root, with relative paths, as a new user runs it.
-  const run = realfake(['run', '--limit', '10', '--epochs', '1', '--size', '64', '--data-root', 'data', '--out', 'outputs/runs', '--workers', '1'], root);
+  const run = realfake(
+    [
+      'run',
+      '--limit',
+      '10',
+      '--epochs',
+      '1',
+      '--size',
+      '64',
+      '--data-root',
+      'data',
+      '--out',
+      'outputs/runs',
+      '--workers',
+      '1',
+    ],
+    root,
+  );
   assert.equal(run.code, 0, run.stderr);
   const [runId] = fs.readdirSync(path.join(root, 'outputs', 'runs'));
   const runDir = path.join(root, 'outputs', 'runs', runId);
@@ -128,7 +191,10 @@ test('paths in the dataset and run folders resolve from any working directory (t
   const info = JSON.parse(fs.readFileSync(path.join(dataDir, 'dataset.json'), 'utf8'));
   assert.deepEqual(info.sources, { real: '../../synth/real', fake: '../../synth/fake' });
   assert.equal(info.fingerprint, meta.datasetFingerprint);
-  assert.match(fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1], /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,,00000\.png$/);
+  assert.match(
+    fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1],
+    /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,,00000\.png$/,
+  );
   // From notebooks/ (a sibling folder, as Jupyter runs them): the same run evaluates and predicts from its dataset.
   const elsewhere = path.join(root, 'notebooks');
   fs.mkdirSync(elsewhere);
@@ -147,7 +213,24 @@ test('paths in the dataset and run folders resolve from any working directory (t
   assert.equal(predict.code, 0, predict.stderr);
   assert.equal(JSON.parse(predict.stdout).file, held[0].file);
   // The dataset cache is keyed by what changes its bytes: another resize method is another folder.
-  const again = realfake(['run', '--limit', '10', '--epochs', '1', '--size', '64', '--resize', 'bilinear', '--out', 'outputs/runs', '--workers', '1'], root);
+  const again = realfake(
+    [
+      'run',
+      '--limit',
+      '10',
+      '--epochs',
+      '1',
+      '--size',
+      '64',
+      '--resize',
+      'bilinear',
+      '--out',
+      'outputs/runs',
+      '--workers',
+      '1',
+    ],
+    root,
+  );
   assert.equal(again.code, 0, again.stderr);
   assert.equal(fs.readdirSync(path.join(root, 'data', 'cache')).length, 2);
 });
@@ -155,14 +238,28 @@ test('paths in the dataset and run folders resolve from any working directory (t
 test('evaluate refuses a dataset that is not the one the run trained on', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-stale-'));
   assert.equal(realfake(['synth', '--out', 'faces', '--count', '8', '--size', '64'], root).code, 0);
-  assert.equal(realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root).code, 0);
-  const train = realfake(['train', '--data', 'prepared', '--preset', 'smoke', '--epochs', '1', '--out', 'runs', '--workers', '1'], root);
+  assert.equal(
+    realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root)
+      .code,
+    0,
+  );
+  const train = realfake(
+    ['train', '--data', 'prepared', '--preset', 'smoke', '--epochs', '1', '--out', 'runs', '--workers', '1'],
+    root,
+  );
   assert.equal(train.code, 0, train.stderr);
   const runDir = path.join(root, 'runs', fs.readdirSync(path.join(root, 'runs'))[0]);
   // The same folder preprocessed again from other images: the run's row numbers would now name other images.
   assert.equal(realfake(['synth', '--out', 'faces', '--count', '8', '--size', '64', '--seed', '9'], root).code, 0);
-  assert.equal(realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root).code, 0);
+  assert.equal(
+    realfake(['preprocess', '--real', 'faces/real', '--fake', 'faces/fake', '--out', 'prepared', '--size', '64'], root)
+      .code,
+    0,
+  );
   const evaluate = realfake(['evaluate', '--run', runDir, '--engine', 'tfjs'], root);
   assert.equal(evaluate.code, 1);
-  assert.match(evaluate.stderr, /prepared: not the dataset run \S+ trained on \(fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\)/);
+  assert.match(
+    evaluate.stderr,
+    /prepared: not the dataset run \S+ trained on \(fingerprint [0-9a-f]{12}, the run's [0-9a-f]{12}\)/,
+  );
 });

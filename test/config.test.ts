@@ -5,7 +5,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { PRESETS, presetNamed, resolveConfig, STUDY_DEFAULTS } from '../lib/config';
 
-test('defaults are the study\'s values', () => {
+test("defaults are the study's values", () => {
   const c = resolveConfig();
   assert.equal(c.imageSize, 128);
   assert.equal(c.resize, 'nearest');
@@ -47,7 +47,10 @@ test('presets: study is exactly the defaults, seed is its old alias; a value equ
   assert.equal(presetNamed('seed'), 'study');
   assert.equal(STUDY_DEFAULTS.splitSeed, 5);
   // Asking the smoke preset for the study's learning rate gives the study's learning rate (no silent replacement).
-  const c = resolveConfig({ preset: 'smoke', overrides: { learningRate: STUDY_DEFAULTS.learningRate, imageSize: STUDY_DEFAULTS.imageSize } });
+  const c = resolveConfig({
+    preset: 'smoke',
+    overrides: { learningRate: STUDY_DEFAULTS.learningRate, imageSize: STUDY_DEFAULTS.imageSize },
+  });
   assert.equal(c.learningRate, STUDY_DEFAULTS.learningRate);
   assert.equal(c.imageSize, STUDY_DEFAULTS.imageSize);
   assert.equal(c.epochs, PRESETS.smoke.epochs);
@@ -56,6 +59,9 @@ test('presets: study is exactly the defaults, seed is its old alias; a value equ
 test('splitSeed is its own setting, checked as NumPy checks a seed', () => {
   assert.equal(resolveConfig({ overrides: { splitSeed: 7 } }).splitSeed, 7);
   assert.equal(resolveConfig({ overrides: { seed: 7 } }).splitSeed, 5);
-  assert.throws(() => resolveConfig({ overrides: { splitSeed: -1 } }), /splitSeed must be an integer in \[0, 2\^32 - 1\]/);
+  assert.throws(
+    () => resolveConfig({ overrides: { splitSeed: -1 } }),
+    /splitSeed must be an integer in \[0, 2\^32 - 1\]/,
+  );
   assert.throws(() => resolveConfig({ overrides: { splitSeed: 1.5 } }), /splitSeed/);
 });

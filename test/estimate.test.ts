@@ -20,5 +20,8 @@ test('formatDuration and the note `npm run notebooks` prints about the parameter
   assert.equal(formatDuration(42.4), '42 s');
   assert.equal(formatDuration(600), '10 min');
   assert.equal(formatDuration(3 * 3600), '3.0 h');
-  assert.match(paramsNote(), /^parameters: \S+params\.json: preset "smoke" \(64px, 150 images per class, 12 epochs\)\nfull study: set "preset": "study" in notebooks\/params\.json/);
+  assert.match(
+    paramsNote(),
+    /^parameters: \S+params\.json: preset "smoke" \(64px, 150 images per class, 12 epochs\)\nfull study: set "preset": "study" in notebooks\/params\.json/,
+  );
 });

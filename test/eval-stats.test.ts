@@ -5,8 +5,21 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatInterval, metricIntervals, quantileSorted, resampleIndices, resampleScorer } from '../lib/eval/bootstrap';
-import { applyTemperature, expectedCalibrationError, fitTemperature, negativeLogLikelihood, reliability, sigmoid } from '../lib/eval/calibration';
+import {
+  formatInterval,
+  metricIntervals,
+  quantileSorted,
+  resampleIndices,
+  resampleScorer,
+} from '../lib/eval/bootstrap';
+import {
+  applyTemperature,
+  expectedCalibrationError,
+  fitTemperature,
+  negativeLogLikelihood,
+  reliability,
+  sigmoid,
+} from '../lib/eval/calibration';
 import { delongTest, mcnemarFromCounts, mcnemarTest } from '../lib/eval/paired';
 import { parseThresholdRule, pickThreshold, thresholdSweep } from '../lib/eval/thresholds';
 import { computeMetrics } from '../lib/eval/metrics';
@@ -46,8 +59,13 @@ test('the O(n) resample scorer equals metrics.ts (sklearn-equivalent) on resampl
     const counts = new Int32Array(n);
     idx.forEach((i) => counts[i]++);
     const fast = score(counts);
-    const m = computeMetrics(Array.from(idx, (i) => labels[i]), Array.from(idx, (i) => scores[i]), 0.5);
-    for (const key of ['accuracy', 'precision', 'recall', 'f1', 'specificity', 'auc', 'averagePrecision'] as const) close(fast[key], m[key], 1e-12, key);
+    const m = computeMetrics(
+      Array.from(idx, (i) => labels[i]),
+      Array.from(idx, (i) => scores[i]),
+      0.5,
+    );
+    for (const key of ['accuracy', 'precision', 'recall', 'f1', 'specificity', 'auc', 'averagePrecision'] as const)
+      close(fast[key], m[key], 1e-12, key);
   }
 });
 
@@ -67,7 +85,10 @@ test('bootstrap intervals are seeded and match the normal approximation on a lar
 
 test('ECE is 0 on a perfectly calibrated toy and 0.4 on a miscalibrated one', () => {
   // Bin [0.2, 0.3): ten images at pFake 0.2, two fakes; bin [0.7, 0.8): ten at 0.7, seven fakes.
-  const calibrated = { labels: [...Array(10)].map((_, i) => (i < 2 ? 1 : 0)).concat([...Array(10)].map((_, i) => (i < 7 ? 1 : 0))), scores: [...Array(10).fill(0.2), ...Array(10).fill(0.7)] };
+  const calibrated = {
+    labels: [...Array(10)].map((_, i) => (i < 2 ? 1 : 0)).concat([...Array(10)].map((_, i) => (i < 7 ? 1 : 0))),
+    scores: [...Array(10).fill(0.2), ...Array(10).fill(0.7)],
+  };
   close(expectedCalibrationError(calibrated.labels, calibrated.scores), 0, 1e-12, 'calibrated ECE');
   // Half fakes everywhere, but the scores say 0.9 and 0.1: |0.5 - 0.9| and |0.5 - 0.1|, each with weight 1/2.
   const labels = [...Array(20)].map((_, i) => i % 2);
@@ -99,7 +120,13 @@ test('temperature scaling recovers a known temperature, and leaves 0.5 and the r
   close(applyTemperature(0.5, 3), 0.5, 1e-12, '0.5 stays');
   assert.ok(applyTemperature(0.9, 2) < 0.9 && applyTemperature(0.9, 2) > 0.5, 'T > 1 softens');
   close(applyTemperature(0.9, 2), sigmoid(Math.log(9) / 2), 1e-9, 'sigma(logit / T)');
-  assert.ok(expectedCalibrationError(labels, overconfident.map((p) => applyTemperature(p, fit.temperature))) < expectedCalibrationError(labels, overconfident) / 3);
+  assert.ok(
+    expectedCalibrationError(
+      labels,
+      overconfident.map((p) => applyTemperature(p, fit.temperature)),
+    ) <
+      expectedCalibrationError(labels, overconfident) / 3,
+  );
 });
 
 test('threshold rules on a hand-worked ROC: Youden, EER and a target FPR', () => {
@@ -113,10 +140,18 @@ test('threshold rules on a hand-worked ROC: Youden, EER and a target FPR', () =>
   assert.equal(youden.fpr, 0);
   close(pickThreshold(labels, scores, parseThresholdRule('eer')).threshold, 0.475, 1e-12, 'eer');
   close(pickThreshold(labels, scores, parseThresholdRule('fpr=0.34')).threshold, 0.7, 1e-12, 'fpr <= 0.34');
-  close(pickThreshold(labels, scores, parseThresholdRule('fpr=0.7')).threshold, 0.2, 1e-12, 'fpr <= 0.7: all fakes caught');
+  close(
+    pickThreshold(labels, scores, parseThresholdRule('fpr=0.7')).threshold,
+    0.2,
+    1e-12,
+    'fpr <= 0.7: all fakes caught',
+  );
   assert.throws(() => parseThresholdRule('best'), /unknown threshold rule "best"/);
   const sweep = thresholdSweep(labels, scores, [0, 0.7, 1]);
-  assert.deepEqual(sweep.map((p) => p.accuracy), [0.5, 5 / 6, 0.5]);
+  assert.deepEqual(
+    sweep.map((p) => p.accuracy),
+    [0.5, 5 / 6, 0.5],
+  );
 });
 
 test('McNemar matches scipy: chi2.sf of the corrected statistic and binomtest', () => {
@@ -140,7 +175,9 @@ test('McNemar matches scipy: chi2.sf of the corrected statistic and binomtest', 
 
 test('DeLong matches a numpy implementation of Sun & Xu (2014) with scipy.stats.norm, and sklearn AUCs', () => {
   const y = [1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 1, 1];
-  const a = [0.9, 0.8, 0.7, 0.7, 0.4, 0.65, 0.3, 0.2, 0.5, 0.1, 0.7, 0.35, 0.45, 0.55, 0.6, 0.95, 0.05, 0.25, 0.85, 0.5];
+  const a = [
+    0.9, 0.8, 0.7, 0.7, 0.4, 0.65, 0.3, 0.2, 0.5, 0.1, 0.7, 0.35, 0.45, 0.55, 0.6, 0.95, 0.05, 0.25, 0.85, 0.5,
+  ];
   const b = [0.6, 0.9, 0.5, 0.8, 0.3, 0.7, 0.4, 0.6, 0.2, 0.3, 0.5, 0.1, 0.65, 0.75, 0.3, 0.55, 0.45, 0.2, 0.4, 0.5];
   const r = delongTest(y, a, b);
   close(r.aucA, 0.895, 1e-12, 'AUC A (sklearn roc_auc_score)');

@@ -24,7 +24,8 @@ for (const size of [64, 48]) {
   test(`a ${size} px image of vertical stripes at 8 cycles peaks at horizontal frequency 8 (${size === 64 ? 'fft.js' : 'direct DFT'})`, () => {
     const k = 8;
     const image = new Float64Array(size * size);
-    for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) image[y * size + x] = 0.5 + 0.4 * Math.cos((2 * Math.PI * k * x) / size);
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) image[y * size + x] = 0.5 + 0.4 * Math.cos((2 * Math.PI * k * x) / size);
     const s = logMagnitudeSpectrum(image, size);
     const half = size / 2;
     const peak = argmax(s);
@@ -48,13 +49,18 @@ test('class spectra: fakes with a periodic trace differ from reals at that frequ
     for (let p = 0; p < size * size; p++) {
       const col = p % size;
       const trace = labels[i] === 1 ? 20 * (col % 2 === 0 ? 1 : -1) : 0; // Nyquist-frequency checkerboard columns
-      for (let c = 0; c < 3; c++) x[(i * size * size + p) * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 30 * (rng() - 0.5) + trace)));
+      for (let c = 0; c < 3; c++)
+        x[(i * size * size + p) * 3 + c] = Math.max(0, Math.min(255, Math.round(128 + 30 * (rng() - 0.5) + trace)));
     }
   }
   const s = classSpectra(x, labels, [0, 1, 2, 3, 4, 5, 6, 7], size);
   assert.deepEqual(s.counts, { real: 4, fake: 4 });
   const peak = argmax(s.difference);
-  assert.deepEqual([Math.floor(peak / size), peak % size], [size / 2, 0], 'the difference peaks at the horizontal Nyquist frequency');
+  assert.deepEqual(
+    [Math.floor(peak / size), peak % size],
+    [size / 2, 0],
+    'the difference peaks at the horizontal Nyquist frequency',
+  );
   assert.equal(s.fakeRadial.length, size / 2 + 1, '1D spectra from radius 0 to size / 2');
 });
 
@@ -66,11 +72,40 @@ test('class spectra: fakes with a periodic trace differ from reals at that frequ
  */
 function regionModel(size: number): tf.LayersModel {
   const model = tf.sequential();
-  model.add(tf.layers.conv2d({ inputShape: [size, size, 3], filters: 2, kernelSize: 1, activation: 'relu', name: 'evidence', weights: [tf.tensor4d([1, 0, 0, 1, 0, 0], [1, 1, 3, 2]), tf.zeros([2])] }));
+  model.add(
+    tf.layers.conv2d({
+      inputShape: [size, size, 3],
+      filters: 2,
+      kernelSize: 1,
+      activation: 'relu',
+      name: 'evidence',
+      weights: [tf.tensor4d([1, 0, 0, 1, 0, 0], [1, 1, 3, 2]), tf.zeros([2])],
+    }),
+  );
   model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
-  model.add(tf.layers.conv2d({ filters: 2, kernelSize: 1, activation: 'relu', name: 'last', weights: [tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]), tf.zeros([2])] }));
+  model.add(
+    tf.layers.conv2d({
+      filters: 2,
+      kernelSize: 1,
+      activation: 'relu',
+      name: 'last',
+      weights: [tf.tensor4d([1, 0, 0, 1], [1, 1, 2, 2]), tf.zeros([2])],
+    }),
+  );
   model.add(tf.layers.globalAveragePooling2d({}));
-  model.add(tf.layers.dense({ units: 2, activation: 'sigmoid', weights: [tf.tensor2d([[0, 8], [8, 0]]), tf.tensor1d([-1, -1])] }));
+  model.add(
+    tf.layers.dense({
+      units: 2,
+      activation: 'sigmoid',
+      weights: [
+        tf.tensor2d([
+          [0, 8],
+          [8, 0],
+        ]),
+        tf.tensor1d([-1, -1]),
+      ],
+    }),
+  );
   return model;
 }
 
@@ -80,10 +115,11 @@ test('Grad-CAM on a model whose answer depends on one known region highlights th
   const model = regionModel(size);
   assert.equal(lastConvLayerName(model), 'last');
   const pixels = new Uint8Array(size * size * 3);
-  for (let y = 0; y < size; y++) for (let x = 0; x < size; x++) {
-    const inRegion = y < 8 && x < 8;
-    pixels[(y * size + x) * 3 + (inRegion ? 0 : 1)] = inRegion ? 255 : 60;
-  }
+  for (let y = 0; y < size; y++)
+    for (let x = 0; x < size; x++) {
+      const inRegion = y < 8 && x < 8;
+      pixels[(y * size + x) * 3 + (inRegion ? 0 : 1)] = inRegion ? 255 : 60;
+    }
   const image = Float32Array.from(pixels, (v) => v / 255);
   const cam = gradCam(model, image, size, { target: 'fake' });
   assert.equal(cam.heatmap.length, size * size);
@@ -96,13 +132,22 @@ test('Grad-CAM on a model whose answer depends on one known region highlights th
     }
   }
   const peak = argmax(cam.heatmap);
-  assert.ok(Math.floor(peak / size) < 8 && peak % size < 8, `the peak (${Math.floor(peak / size)}, ${peak % size}) is in the top-left region`);
-  assert.ok(inside / (inside + outside) > 0.9, `the map's mass is in the region (${(inside / (inside + outside)).toFixed(3)})`);
+  assert.ok(
+    Math.floor(peak / size) < 8 && peak % size < 8,
+    `the peak (${Math.floor(peak / size)}, ${peak % size}) is in the top-left region`,
+  );
+  assert.ok(
+    inside / (inside + outside) > 0.9,
+    `the map's mass is in the region (${(inside / (inside + outside)).toFixed(3)})`,
+  );
   assert.ok(Math.abs(Math.max(...cam.heatmap) - 1) < 1e-6, 'scaled to a maximum of 1');
   // Explaining "real" instead points at the green area.
   const real = gradCam(model, image, size, { target: 'real' });
   assert.equal(real.target, 'real');
-  assert.ok(real.heatmap[(size - 1) * size + size - 1] > 0.5 && real.heatmap[0] < 0.5, 'real evidence is outside the region');
+  assert.ok(
+    real.heatmap[(size - 1) * size + size - 1] > 0.5 && real.heatmap[0] < 0.5,
+    'real evidence is outside the region',
+  );
   // The overlay is a PNG of the enlarged image.
   const explained = await explainImage(model, pixels, size, { target: 'fake', scale: 4 });
   const meta = await sharp(explained.overlay).metadata();
@@ -140,10 +185,16 @@ test('perturbations: JPEG and blur change the image, noise is seeded, resize kee
   const a = await applyPerturbation(pixels, size, [{ kind: 'noise', sigma: 5 }], makeRng(9));
   const b = await applyPerturbation(pixels, size, [{ kind: 'noise', sigma: 5 }], makeRng(9));
   assert.deepEqual(a, b, 'seeded noise');
-  assert.ok(Math.abs(meanAbs(a, pixels) - 5 * Math.sqrt(2 / Math.PI)) < 0.5, 'noise of sigma 5 (mean |N(0, 5)| = 3.99, less clipping)');
+  assert.ok(
+    Math.abs(meanAbs(a, pixels) - 5 * Math.sqrt(2 / Math.PI)) < 0.5,
+    'noise of sigma 5 (mean |N(0, 5)| = 3.99, less clipping)',
+  );
   const families = new Set(DEFAULT_PERTURBATIONS.map((p) => p.family));
   for (const f of ['jpeg', 'resize', 'blur', 'noise']) assert.ok(families.has(f));
-  assert.ok(DEFAULT_PERTURBATIONS.some((p) => p.steps.length > 1), 'combinations are in the grid');
+  assert.ok(
+    DEFAULT_PERTURBATIONS.some((p) => p.steps.length > 1),
+    'combinations are in the grid',
+  );
 });
 
 test('robustness grid: a scorer that reads pixel noise loses its edge under blur', async () => {
@@ -157,12 +208,16 @@ test('robustness grid: a scorer that reads pixel noise loses its edge under blur
     labels.push(fake);
     images.push(Uint8Array.from({ length: size * size * 3 }, () => 128 + (fake ? 0 : Math.round(40 * (rng() - 0.5)))));
   }
-  const roughness = (img: Uint8Array) => img.reduce((s, v, i) => (i >= 3 ? s + Math.abs(v - img[i - 3]) : s), 0) / img.length;
+  const roughness = (img: Uint8Array) =>
+    img.reduce((s, v, i) => (i >= 3 ? s + Math.abs(v - img[i - 3]) : s), 0) / img.length;
   const score = async (imgs: Uint8Array[]) => imgs.map((img) => 1 / (1 + roughness(img)));
   const rows = await robustnessGrid(images, labels, size, score, {
     perturbations: [{ family: 'blur', level: 'σ2', steps: [{ kind: 'blur', sigma: 2 }] }],
   });
-  assert.deepEqual(rows.map((r) => r.family), ['clean', 'blur']);
+  assert.deepEqual(
+    rows.map((r) => r.family),
+    ['clean', 'blur'],
+  );
   assert.equal(rows[0].accuracy, 1);
   assert.equal(rows[0].auc, 1);
   assert.ok(rows[1].accuracy < 1, `blur makes the reals look smooth (accuracy ${rows[1].accuracy})`);

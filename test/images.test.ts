@@ -59,7 +59,10 @@ test('alpha is dropped without compositing; EXIF orientation is not applied', as
   const png = await fromRaw(rgba, w, h, 4).png().toBuffer();
   for (const method of ['nearest', 'bilinear', 'lanczos3'] as const) {
     const out = await loadImageRgbFromBuffer(png, 12, method, 'rgba.png');
-    assert.ok(out.every((v, i) => v === [100, 150, 200][i % 3]), `${method}: colour under alpha 0 must survive`);
+    assert.ok(
+      out.every((v, i) => v === [100, 150, 200][i % 3]),
+      `${method}: colour under alpha 0 must survive`,
+    );
   }
   // A 16x10 image tagged "rotate 90" (orientation 6) stays 16 wide, as in PIL without ImageOps.exif_transpose.
   const rotated = await fromRaw(patternRgb(w, h), w, h, 3).jpeg().withMetadata({ orientation: 6 }).toBuffer();
@@ -82,10 +85,22 @@ test('every colour mode loads as size x size x 3 with every resize method', asyn
   // 16-bit samples keep their high byte (value >> 8), for RGB and for greyscale.
   const rgb16 = Uint16Array.from({ length: 16 * 8 * 3 }, (_, i) => (i * 1733 + 7) % 65536);
   const grey16 = Uint16Array.from({ length: 16 * 8 }, (_, i) => i * 500 + 7);
-  const rgb16Png = await sharp(rgb16, { raw: { width: 16, height: 8, channels: 3 } }).toColourspace('rgb16').png().toBuffer();
-  const grey16Png = await sharp(grey16, { raw: { width: 16, height: 8, channels: 1 } }).toColourspace('grey16').png().toBuffer();
-  assert.deepEqual((await decodeImageRgb(rgb16Png)).data, Uint8Array.from(rgb16, (v) => v >> 8));
-  assert.deepEqual((await decodeImageRgb(grey16Png)).data, Uint8Array.from({ length: 16 * 8 * 3 }, (_, i) => grey16[Math.floor(i / 3)] >> 8));
+  const rgb16Png = await sharp(rgb16, { raw: { width: 16, height: 8, channels: 3 } })
+    .toColourspace('rgb16')
+    .png()
+    .toBuffer();
+  const grey16Png = await sharp(grey16, { raw: { width: 16, height: 8, channels: 1 } })
+    .toColourspace('grey16')
+    .png()
+    .toBuffer();
+  assert.deepEqual(
+    (await decodeImageRgb(rgb16Png)).data,
+    Uint8Array.from(rgb16, (v) => v >> 8),
+  );
+  assert.deepEqual(
+    (await decodeImageRgb(grey16Png)).data,
+    Uint8Array.from({ length: 16 * 8 * 3 }, (_, i) => grey16[Math.floor(i / 3)] >> 8),
+  );
 });
 
 test('bilinear and lanczos3 are smooth resizers close to the nearest result on a smooth image', async () => {
@@ -126,11 +141,18 @@ test('nearest equals PIL Image.resize(NEAREST) for many size pairs', { skip: pil
   // Raw noise goes straight to PIL (Image.frombytes), so this checks the index arithmetic alone,
   // including sizes below the loader's minimum and ratios whose positions fall on integers (e.g. 2 -> 3).
   const dir = tmpDir();
-  const sources = [[2, 3], [7, 5], [23, 17], [64, 48]];
+  const sources = [
+    [2, 3],
+    [7, 5],
+    [23, 17],
+    [64, 48],
+  ];
   const targets = [1, 2, 3, 5, 7, 9, 10, 16, 31, 64, 100, 128];
   const cases: Array<[number, number, number, number]> = [];
-  for (const [w, h] of sources) for (const tw of targets) for (const th of [targets[(tw * 7) % targets.length], tw]) cases.push([w, h, tw, th]);
-  for (const [w, h] of sources) fs.writeFileSync(path.join(dir, `${w}x${h}.rgb`), noiseRgba(w, h).subarray(0, w * h * 3));
+  for (const [w, h] of sources)
+    for (const tw of targets) for (const th of [targets[(tw * 7) % targets.length], tw]) cases.push([w, h, tw, th]);
+  for (const [w, h] of sources)
+    fs.writeFileSync(path.join(dir, `${w}x${h}.rgb`), noiseRgba(w, h).subarray(0, w * h * 3));
   const out = runPython(
     `
 import sys, json
@@ -151,15 +173,18 @@ for w, h, tw, th in cases:
   }
 });
 
-test('loadImageRgb(nearest) equals Keras load_img (PIL open, convert RGB, resize NEAREST) file for file', { skip: pilSkip }, async () => {
-  const dir = tmpDir();
-  const files = await goodImageFiles(37, 29, 7);
-  // PIL clips 16-bit greyscale to 255 when converting to RGB (a known PIL defect); we keep the high byte instead.
-  delete files['grey16.png'];
-  const paths = writeFiles(dir, files);
-  const sizes = [29, 16, 64];
-  runPython(
-    `
+test(
+  'loadImageRgb(nearest) equals Keras load_img (PIL open, convert RGB, resize NEAREST) file for file',
+  { skip: pilSkip },
+  async () => {
+    const dir = tmpDir();
+    const files = await goodImageFiles(37, 29, 7);
+    // PIL clips 16-bit greyscale to 255 when converting to RGB (a known PIL defect); we keep the high byte instead.
+    delete files['grey16.png'];
+    const paths = writeFiles(dir, files);
+    const sizes = [29, 16, 64];
+    runPython(
+      `
 import sys
 from PIL import Image
 for f in sys.argv[2:]:
@@ -169,13 +194,14 @@ for f in sys.argv[2:]:
         if im.size != (s, s): im = im.resize((s, s), Image.NEAREST)
         open(f'{f}.{s}.pil', 'wb').write(im.tobytes())
 `,
-    sizes.join(','),
-    ...paths,
-  );
-  for (const file of paths) {
-    for (const size of sizes) {
-      const pil = new Uint8Array(fs.readFileSync(`${file}.${size}.pil`));
-      assert.deepEqual(await loadImageRgb(file, size, 'nearest'), pil, `${path.basename(file)} at ${size}`);
+      sizes.join(','),
+      ...paths,
+    );
+    for (const file of paths) {
+      for (const size of sizes) {
+        const pil = new Uint8Array(fs.readFileSync(`${file}.${size}.pil`));
+        assert.deepEqual(await loadImageRgb(file, size, 'nearest'), pil, `${path.basename(file)} at ${size}`);
+      }
     }
-  }
-});
+  },
+);

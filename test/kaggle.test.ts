@@ -34,14 +34,23 @@ let fakeZip: Buffer;
 let server: FakeKaggle;
 
 const solid = (seed: number, size: number) =>
-  sharp({ create: { width: size, height: size, channels: 3, background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: 200 } } });
+  sharp({
+    create: {
+      width: size,
+      height: size,
+      channels: 3,
+      background: { r: (seed * 37) % 256, g: (seed * 91) % 256, b: 200 },
+    },
+  });
 
 before(async () => {
   for (const [i, name] of ['01000/01000.png', '00000/00002.png', '00000/00000.png', '00000/00001.png'].entries()) {
     realImages[name] = await solid(i, 8).png().toBuffer();
   }
   for (const [i, name] of ['3.jpg', '1.jpg', '2.jpg'].entries()) {
-    fakeImages[name] = await solid(i + 10, 16).jpeg().toBuffer();
+    fakeImages[name] = await solid(i + 10, 16)
+      .jpeg()
+      .toBuffer();
   }
   const realEntries: ZipInput[] = [
     { name: 'LICENSE.txt', data: Buffer.from('CC BY-NC-SA 4.0'), deflate: true },
@@ -51,15 +60,32 @@ before(async () => {
     { name: 'other/99999.png', data: realImages['00000/00000.png'] },
   ];
   realZip = writeZip(realEntries);
-  fakeZip = writeZip(Object.entries(fakeImages).map(([name, data]) => ({ name: `thispersondoesnotexist.10k/${name}`, data, deflate: true })));
-  server = await new FakeKaggle({ username: 'alice', key: 'k3y', datasets: { [REAL]: realZip, [FAKE]: fakeZip } }).start();
+  fakeZip = writeZip(
+    Object.entries(fakeImages).map(([name, data]) => ({
+      name: `thispersondoesnotexist.10k/${name}`,
+      data,
+      deflate: true,
+    })),
+  );
+  server = await new FakeKaggle({
+    username: 'alice',
+    key: 'k3y',
+    datasets: { [REAL]: realZip, [FAKE]: fakeZip },
+  }).start();
 });
 
 after(() => server.close());
 
 function run(out: string, extra: Partial<DownloadStudyDataOptions> = {}) {
   const lines: string[] = [];
-  const done = downloadStudyData({ out, credentials, apiBase: server.apiBase, progress: 'none', log: (l) => lines.push(l), ...extra });
+  const done = downloadStudyData({
+    out,
+    credentials,
+    apiBase: server.apiBase,
+    progress: 'none',
+    log: (l) => lines.push(l),
+    ...extra,
+  });
   return { done, lines };
 }
 
@@ -80,7 +106,8 @@ test('downloads through the redirect without forwarding credentials, extracts th
   assert.equal(server.apiRequests.length, 2);
   for (const r of server.apiRequests) assert.match(String(r.headers.authorization), /^Basic /);
   assert.equal(server.storageRequests.length, 2);
-  for (const r of server.storageRequests) assert.equal(r.headers.authorization, undefined, 'credentials must not reach the storage host');
+  for (const r of server.storageRequests)
+    assert.equal(r.headers.authorization, undefined, 'credentials must not reach the storage host');
 
   assert.deepEqual(fs.readFileSync(datasetZipPath(out, KAGGLE_DATASETS.real)), realZip);
   assert.deepEqual(fs.readFileSync(datasetZipPath(out, KAGGLE_DATASETS.fake)), fakeZip);
@@ -93,7 +120,8 @@ test('downloads through the redirect without forwarding credentials, extracts th
   assert.deepEqual(fs.readdirSync(path.join(out, 'real')).sort(), ['00000.png', '00001.png']);
   assert.deepEqual(fs.readFileSync(path.join(out, 'real', '00001.png')), realImages['00000/00001.png']);
   assert.deepEqual(fs.readdirSync(path.join(out, 'fake')).sort(), ['1.jpg', '2.jpg', '3.jpg']);
-  for (const name of ['1.jpg', '2.jpg', '3.jpg']) assert.deepEqual(fs.readFileSync(path.join(out, 'fake', name)), fakeImages[name]);
+  for (const name of ['1.jpg', '2.jpg', '3.jpg'])
+    assert.deepEqual(fs.readFileSync(path.join(out, 'fake', name)), fakeImages[name]);
   const meta = await sharp(path.join(out, 'fake', '1.jpg')).metadata();
   assert.equal(meta.format, 'jpeg');
 
@@ -101,11 +129,20 @@ test('downloads through the redirect without forwarding credentials, extracts th
   assert.equal(result.real.extracted, 2);
   assert.equal(result.fake.extracted, 3);
   assert.equal(result.real.fetchedBytes, realZip.length);
-  assert.ok(lines.some((l) => /100%/.test(l)), `a final progress line: ${lines.join(' / ')}`);
+  assert.ok(
+    lines.some((l) => /100%/.test(l)),
+    `a final progress line: ${lines.join(' / ')}`,
+  );
 
   // A second run with a larger limit needs no network and no credentials, and skips what is there.
   resetRecords();
-  const again = await downloadStudyData({ out, realLimit: 3, apiBase: server.apiBase, progress: 'none', log: () => {} });
+  const again = await downloadStudyData({
+    out,
+    realLimit: 3,
+    apiBase: server.apiBase,
+    progress: 'none',
+    log: () => {},
+  });
   assert.equal(server.apiRequests.length + server.storageRequests.length, 0);
   assert.equal(again.real.extracted, 1);
   assert.equal(again.real.skipped, 2);
@@ -164,7 +201,10 @@ test('a server that ignores Range (200) restarts the file; 416 with a matching s
 test('HTTP errors become one line saying what to do', async () => {
   resetRecords();
   const out = tmpDir();
-  await assert.rejects(run(out, { credentials: { ...credentials, key: 'wrong' } }).done, /rejected the credentials from test \(HTTP 401\)/);
+  await assert.rejects(
+    run(out, { credentials: { ...credentials, key: 'wrong' } }).done,
+    /rejected the credentials from test \(HTTP 401\)/,
+  );
   assert.equal(fs.existsSync(datasetZipPath(out, KAGGLE_DATASETS.real)), false);
 
   server.forbidden.add(REAL);
@@ -186,7 +226,14 @@ test('KAGGLE_API_BASE overrides the API address', async () => {
   const saved = process.env.KAGGLE_API_BASE;
   process.env.KAGGLE_API_BASE = server.apiBase;
   try {
-    await downloadStudyData({ out: tmpDir(), credentials, progress: 'none', log: () => {}, realLimit: 1, fakeLimit: 1 });
+    await downloadStudyData({
+      out: tmpDir(),
+      credentials,
+      progress: 'none',
+      log: () => {},
+      realLimit: 1,
+      fakeLimit: 1,
+    });
   } finally {
     if (saved === undefined) delete process.env.KAGGLE_API_BASE;
     else process.env.KAGGLE_API_BASE = saved;
@@ -201,7 +248,10 @@ test('credentials: env first, then kaggle.json; missing or malformed files say w
     key: 'k',
     source: 'KAGGLE_USERNAME/KAGGLE_KEY',
   });
-  assert.throws(() => readKaggleCredentials({ KAGGLE_CONFIG_DIR: dir }), /credentials not found.*~\/\.kaggle\/kaggle\.json.*KAGGLE_USERNAME and KAGGLE_KEY/);
+  assert.throws(
+    () => readKaggleCredentials({ KAGGLE_CONFIG_DIR: dir }),
+    /credentials not found.*~\/\.kaggle\/kaggle\.json.*KAGGLE_USERNAME and KAGGLE_KEY/,
+  );
   const file = path.join(dir, 'kaggle.json');
   fs.writeFileSync(file, '{"username": "bob"');
   assert.throws(() => readKaggleCredentials({ KAGGLE_CONFIG_DIR: dir }), new RegExp(`${file}: not valid JSON`));
@@ -229,15 +279,19 @@ test('a corrupt download or a bad CRC is reported, and the file is kept', async 
   assert.deepEqual(fs.readdirSync(path.join(out, 'real')), [], 'no half-written image left behind');
 });
 
-test('a full disk is reported as such and the partial download is kept', { skip: toolSkip(!fs.existsSync('/dev/full') && 'no /dev/full (a Linux device) to fill the disk') }, async () => {
-  resetRecords();
-  const out = tmpDir();
-  const part = `${datasetZipPath(out, KAGGLE_DATASETS.real)}.part`;
-  fs.mkdirSync(path.dirname(part), { recursive: true });
-  fs.symlinkSync('/dev/full', part); // every write fails with ENOSPC
-  await assert.rejects(run(out).done, /disk full while writing .*\.zip\.part: free some space and re-run/);
-  assert.equal(fs.lstatSync(part).isSymbolicLink(), true);
-});
+test(
+  'a full disk is reported as such and the partial download is kept',
+  { skip: toolSkip(!fs.existsSync('/dev/full') && 'no /dev/full (a Linux device) to fill the disk') },
+  async () => {
+    resetRecords();
+    const out = tmpDir();
+    const part = `${datasetZipPath(out, KAGGLE_DATASETS.real)}.part`;
+    fs.mkdirSync(path.dirname(part), { recursive: true });
+    fs.symlinkSync('/dev/full', part); // every write fails with ENOSPC
+    await assert.rejects(run(out).done, /disk full while writing .*\.zip\.part: free some space and re-run/);
+    assert.equal(fs.lstatSync(part).isSymbolicLink(), true);
+  },
+);
 
 test('images with the same name in different subfolders keep their folders in the flat name', async () => {
   const dir = tmpDir();
@@ -254,7 +308,10 @@ test('images with the same name in different subfolders keep their folders in th
   const result = await extractClassImages(zipPath, { classFolder: 'faces', destDir: path.join(dir, 'out') });
   assert.equal(result.extracted, 3);
   assert.deepEqual(fs.readdirSync(path.join(dir, 'out')).sort(), ['2.png', 'a__1.png', 'b__1.png']);
-  await assert.rejects(extractClassImages(zipPath, { classFolder: 'nope', destDir: dir }), /no images in a folder named "nope"/);
+  await assert.rejects(
+    extractClassImages(zipPath, { classFolder: 'nope', destDir: dir }),
+    /no images in a folder named "nope"/,
+  );
 });
 
 test('CLI: a non-positive limit is a usage error (exit code 2)', async () => {
@@ -279,7 +336,12 @@ test('--dataset 140k: one zip, downloaded once, gives <out>/<split>/{real,fake};
   for (const split of ['train', 'valid', 'test']) {
     for (const [c, cls] of ['real', 'fake'].entries()) {
       for (let i = 0; i < 3; i++) {
-        images.push({ name: `real_vs_fake/real-vs-fake/${split}/${cls}/${cls}_${split}_${i}.jpg`, data: await solid(c * 10 + i, 8).jpeg().toBuffer() });
+        images.push({
+          name: `real_vs_fake/real-vs-fake/${split}/${cls}/${cls}_${split}_${i}.jpg`,
+          data: await solid(c * 10 + i, 8)
+            .jpeg()
+            .toBuffer(),
+        });
       }
     }
   }
@@ -288,9 +350,29 @@ test('--dataset 140k: one zip, downloaded once, gives <out>/<split>/{real,fake};
   try {
     const out = tmpDir();
     local.cutAfterBytes.push(200);
-    const first = downloadStudyData({ out, credentials, apiBase: local.apiBase, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('valid'), subdir: 'valid', realLimit: 2, fakeLimit: 2 });
+    const first = downloadStudyData({
+      out,
+      credentials,
+      apiBase: local.apiBase,
+      progress: 'none',
+      log: () => {},
+      datasets: kaggle140kDatasets('valid'),
+      subdir: 'valid',
+      realLimit: 2,
+      fakeLimit: 2,
+    });
     await assert.rejects(first, /interrupted.*re-running resumes/);
-    const result = await downloadStudyData({ out, credentials, apiBase: local.apiBase, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('valid'), subdir: 'valid', realLimit: 2, fakeLimit: 2 });
+    const result = await downloadStudyData({
+      out,
+      credentials,
+      apiBase: local.apiBase,
+      progress: 'none',
+      log: () => {},
+      datasets: kaggle140kDatasets('valid'),
+      subdir: 'valid',
+      realLimit: 2,
+      fakeLimit: 2,
+    });
     assert.equal(local.storageRequests.at(-1)?.headers.range, 'bytes=200-');
     assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'real')).sort(), ['real_valid_0.jpg', 'real_valid_1.jpg']);
     assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'fake')).sort(), ['fake_valid_0.jpg', 'fake_valid_1.jpg']);
@@ -298,7 +380,13 @@ test('--dataset 140k: one zip, downloaded once, gives <out>/<split>/{real,fake};
     // One zip for both classes: the API was asked once for the resumed download, not again for the fake class.
     assert.equal(local.apiRequests.length, 2);
     assert.deepEqual(fs.readdirSync(path.join(out, 'downloads')), ['xhlulu__140k-real-and-fake-faces.zip']);
-    const test140k = await downloadStudyData({ out, progress: 'none', log: () => {}, datasets: kaggle140kDatasets('test'), subdir: 'test' });
+    const test140k = await downloadStudyData({
+      out,
+      progress: 'none',
+      log: () => {},
+      datasets: kaggle140kDatasets('test'),
+      subdir: 'test',
+    });
     assert.equal(test140k.fake.extracted, 3);
     assert.equal(local.apiRequests.length, 2, 'another split reuses the zip: no credentials, no network');
   } finally {

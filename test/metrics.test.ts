@@ -81,7 +81,10 @@ test('roc_curve, precision_recall_curve and average_precision match sklearn on a
   assertClose([averagePrecision(y, s)], [101 / 168]);
   // The order of samples inside a tie must not matter.
   const perm = [7, 3, 1, 6, 0, 5, 2, 4];
-  const roc2 = rocCurve(perm.map((i) => y[i]), perm.map((i) => s[i]));
+  const roc2 = rocCurve(
+    perm.map((i) => y[i]),
+    perm.map((i) => s[i]),
+  );
   assert.deepEqual(roc2, roc);
 });
 

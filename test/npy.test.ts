@@ -36,7 +36,10 @@ test('header is padded to 64 bytes and ends with a newline, as NumPy writes it',
     assert.equal(header[header.length - 1], 0x0a);
     assert.equal(header.readUInt16LE(8), header.length - 10);
   }
-  assert.match(npyHeader('float32', [7]).toString('latin1'), /\{'descr': '<f4', 'fortran_order': False, 'shape': \(7,\), \}/);
+  assert.match(
+    npyHeader('float32', [7]).toString('latin1'),
+    /\{'descr': '<f4', 'fortran_order': False, 'shape': \(7,\), \}/,
+  );
 });
 
 test('bad input: wrong element count, missing file, not .npy, truncated', () => {
@@ -76,7 +79,10 @@ print(json.dumps({'u': [str(u.dtype), list(u.shape), u.ravel().tolist()],
   const u8 = readNpy(path.join(dir, 'np_u8.npy'));
   assert.equal(u8.dtype, 'uint8');
   assert.deepEqual(u8.shape, [2, 4, 3]);
-  assert.deepEqual(Array.from(u8.data), Array.from({ length: 24 }, (_, i) => i * 10));
+  assert.deepEqual(
+    Array.from(u8.data),
+    Array.from({ length: 24 }, (_, i) => i * 10),
+  );
   const f4 = readNpy(path.join(dir, 'np_f4.npy'));
   assert.equal(f4.dtype, 'float32');
   assert.deepEqual(f4.shape, [1, 3]);

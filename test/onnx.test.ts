@@ -51,7 +51,9 @@ async function writeImages(dir: string, count: number): Promise<string[]> {
       }
     }
     const file = path.join(dir, `image${n}.jpg`);
-    await sharp(rgb, { raw: { width: side, height: side, channels: 3 } }).jpeg({ quality: 85 }).toFile(file);
+    await sharp(rgb, { raw: { width: side, height: side, channels: 3 } })
+      .jpeg({ quality: 85 })
+      .toFile(file);
     files.push(file);
   }
   return files;
@@ -69,7 +71,14 @@ before(async () => {
   await initBackend('wasm');
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-onnx-'));
   const config = resolveConfig({ preset: 'smoke', overrides: { imageSize: SIZE } });
-  runDir = createRun({ root: tmp, config, preset: 'test', dataDir: tmp, datasetFingerprint: 'none', split: { train: [], val: [], test: [] } }).dir;
+  runDir = createRun({
+    root: tmp,
+    config,
+    preset: 'test',
+    dataDir: tmp,
+    datasetFingerprint: 'none',
+    split: { train: [], val: [], test: [] },
+  }).dir;
   await saveRandomModel(3);
 });
 
@@ -84,11 +93,16 @@ test('ONNX and tfjs agree within 1e-4 on random inputs (both sigmoids and pFake)
   assert.ok(fs.existsSync(path.join(runDir, 'model.onnx')), 'forced onnx exports the model first');
   const n = 8;
   // Noise at brightness 0.1 ... 1 per image, so the images differ in more than their noise.
-  const inputs = tf.tidy(() => tf.randomUniform([n, SIZE, SIZE, 3], 0, 1, 'float32', 11).mul(tf.linspace(0.1, 1, n).reshape([n, 1, 1, 1])));
+  const inputs = tf.tidy(() =>
+    tf.randomUniform([n, SIZE, SIZE, 3], 0, 1, 'float32', 11).mul(tf.linspace(0.1, 1, n).reshape([n, 1, 1, 1])),
+  );
   const batch = inputs.dataSync() as Float32Array;
   const expected = tf.tidy(() => (tfjs.model.predict(inputs) as tf.Tensor).dataSync());
   const outputs = await onnx.outputs(batch, n, SIZE);
-  assert.ok(maxAbsDiff(outputs.probabilities, expected) < 1e-4, `sigmoids differ by ${maxAbsDiff(outputs.probabilities, expected)}`);
+  assert.ok(
+    maxAbsDiff(outputs.probabilities, expected) < 1e-4,
+    `sigmoids differ by ${maxAbsDiff(outputs.probabilities, expected)}`,
+  );
   const tfjsScores = await tfjs.scores(batch, n, SIZE);
   assert.ok(maxAbsDiff(outputs.pFake, tfjsScores) < 1e-4, `pFake differs by ${maxAbsDiff(outputs.pFake, tfjsScores)}`);
   // The comparison means something only if outputs vary with the input far more than the tolerance
@@ -100,23 +114,37 @@ test('ONNX and tfjs agree within 1e-4 on random inputs (both sigmoids and pFake)
   await onnx.dispose();
 });
 
-test('ONNX and tfjs agree within 1e-4 on decoded images (generated JPEGs, and dev faces when present)', { skip }, async () => {
-  const files = await writeImages(path.join(tmp, 'images'), 4);
-  for (const label of ['real', 'fake']) {
-    const dir = path.join(FACES, label);
-    if (fs.existsSync(dir)) files.push(...fs.readdirSync(dir).sort().slice(0, 4).map((f) => path.join(dir, f)));
-  }
-  const scored: number[][] = [];
-  for (const engine of ['tfjs', 'onnx'] as const) {
-    const predictor = await Predictor.fromRun(runDir, (dir) => loadEngine(dir, engine));
-    assert.equal(predictor.engine.name, engine);
-    const { predictions, failures } = await predictor.predictFiles(files, { batchSize: 5 });
-    assert.deepEqual(failures, []);
-    scored.push(predictions.map((p) => p.pFake));
-    await predictor.dispose();
-  }
-  assert.ok(maxAbsDiff(scored[0], scored[1]) < 1e-4, `pFake differs by ${maxAbsDiff(scored[0], scored[1])} over ${files.length} images`);
-});
+test(
+  'ONNX and tfjs agree within 1e-4 on decoded images (generated JPEGs, and dev faces when present)',
+  { skip },
+  async () => {
+    const files = await writeImages(path.join(tmp, 'images'), 4);
+    for (const label of ['real', 'fake']) {
+      const dir = path.join(FACES, label);
+      if (fs.existsSync(dir))
+        files.push(
+          ...fs
+            .readdirSync(dir)
+            .sort()
+            .slice(0, 4)
+            .map((f) => path.join(dir, f)),
+        );
+    }
+    const scored: number[][] = [];
+    for (const engine of ['tfjs', 'onnx'] as const) {
+      const predictor = await Predictor.fromRun(runDir, (dir) => loadEngine(dir, engine));
+      assert.equal(predictor.engine.name, engine);
+      const { predictions, failures } = await predictor.predictFiles(files, { batchSize: 5 });
+      assert.deepEqual(failures, []);
+      scored.push(predictions.map((p) => p.pFake));
+      await predictor.dispose();
+    }
+    assert.ok(
+      maxAbsDiff(scored[0], scored[1]) < 1e-4,
+      `pFake differs by ${maxAbsDiff(scored[0], scored[1])} over ${files.length} images`,
+    );
+  },
+);
 
 test('auto uses ONNX and re-exports when the model changes', { skip }, async () => {
   const notes: string[] = [];
@@ -134,7 +162,10 @@ test('auto uses ONNX and re-exports when the model changes', { skip }, async () 
   assert.ok(onnxExportIsCurrent(runDir));
   const tfjs = await loadEngine(runDir, 'tfjs');
   const [now, expected] = [(await second.scores(input, 1, SIZE))[0], (await tfjs.scores(input, 1, SIZE))[0]];
-  assert.ok(Math.abs(now - expected) < 1e-4 && Math.abs(now - before) > 1e-3, `scores: old ${before}, new ${now}, tfjs ${expected}`);
+  assert.ok(
+    Math.abs(now - expected) < 1e-4 && Math.abs(now - before) > 1e-3,
+    `scores: old ${before}, new ${now}, tfjs ${expected}`,
+  );
   assert.match(notes[notes.length - 1], /^engine: onnx \(onnxruntime-node .*; exported /);
   await second.dispose();
   await tfjs.dispose();

@@ -14,7 +14,11 @@ import { ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/tra
 const SIZE = 64;
 const config = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 // 7 rows split 4 + 3: unequal shards, so weighting the shard gradients by size matters.
-const BATCHES = [[0, 3, 5, 6, 9, 1, 2], [4, 7, 8, 10, 11, 0, 5], [6, 2, 9, 1, 3, 11, 10]];
+const BATCHES = [
+  [0, 3, 5, 6, 9, 1, 2],
+  [4, 7, 8, 10, 11, 0, 5],
+  [6, 2, 9, 1, 3, 11, 10],
+];
 
 function randomData(rows: number): ImageData {
   const x = new Uint8Array(rows * SIZE * SIZE * 3);
@@ -44,7 +48,8 @@ async function train(makeStepper: (model: tf.LayersModel, data: ImageData) => Pr
   return { initial, final, losses };
 }
 
-const local = (model: tf.LayersModel, data: ImageData) => Promise.resolve(new LocalStepper(model, data, makeOptimizer(config)));
+const local = (model: tf.LayersModel, data: ImageData) =>
+  Promise.resolve(new LocalStepper(model, data, makeOptimizer(config)));
 const parallel = (workers: number, microBatch?: number) => (model: tf.LayersModel, data: ImageData) =>
   WorkerStepper.create({ model, data, optimizer: makeOptimizer(config), workers, backend: 'wasm', microBatch });
 
@@ -80,16 +85,21 @@ test('shards are contiguous and near-equal', () => {
  */
 const LR = config.learningRate;
 // 2 workers: shards of 4 + 3 rows, each computed 2 rows at a time (micro-batches); 3 workers: 3 + 2 + 2 in one pass.
-for (const [workers, microBatch] of [[2, 2], [3, undefined]]) {
+for (const [workers, microBatch] of [
+  [2, 2],
+  [3, undefined],
+]) {
   test(`${workers} workers train to the same weights as one thread (dropout 0.5, unequal shards, micro-batch ${microBatch ?? 'default'})`, async () => {
     await initBackend('wasm');
     const one = await train(local);
     const many = await train(parallel(workers!, microBatch));
-    assert.deepEqual(many.initial, one.initial, 'both start from the seed\'s weights');
+    assert.deepEqual(many.initial, one.initial, "both start from the seed's weights");
     const { maxAbs, relative } = compare(one, many);
     assert.ok(relative < 1e-2, `L2 |w${workers} - w1| is ${relative} of the update`);
     assert.ok(maxAbs < LR / 2, `max |w${workers} - w1| = ${maxAbs}`);
-    one.losses.forEach((loss, i) => assert.ok(Math.abs(loss - many.losses[i]) < 1e-4, `step ${i} loss ${many.losses[i]} vs ${loss}`));
+    one.losses.forEach((loss, i) =>
+      assert.ok(Math.abs(loss - many.losses[i]) < 1e-4, `step ${i} loss ${many.losses[i]} vs ${loss}`),
+    );
   });
 }
 
@@ -104,10 +114,18 @@ test('control: other dropout masks land far outside that tolerance', async () =>
 test('a worker that dies rejects the step with a message naming it', async () => {
   await initBackend('wasm');
   const model = buildModel({ imageSize: SIZE, dropout: 0.5, seed: 5 });
-  const stepper = await WorkerStepper.create({ model, data: randomData(4), optimizer: makeOptimizer(config), workers: 2, backend: 'wasm' });
+  const stepper = await WorkerStepper.create({
+    model,
+    data: randomData(4),
+    optimizer: makeOptimizer(config),
+    workers: 2,
+    backend: 'wasm',
+  });
   try {
     // Reach in to kill worker 1 as a crash would.
-    await (stepper as unknown as { handles: Array<{ worker: { terminate(): Promise<number> } }> }).handles[1].worker.terminate();
+    await (
+      stepper as unknown as { handles: Array<{ worker: { terminate(): Promise<number> } }> }
+    ).handles[1].worker.terminate();
     await assert.rejects(stepper.step([0, 1, 2, 3], 0), /training worker 1 exited unexpectedly/);
   } finally {
     await stepper.dispose();
@@ -127,11 +145,19 @@ test('workers never run stale compiled code: a lib/ file newer than its dist/ co
   fs.writeFileSync(path.join(out, 'a.js'), '');
   const past = new Date(Date.now() - 60_000);
   fs.utimesSync(path.join(src, 'a.ts'), past, past);
-  assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), [path.join(src, 'b.ts')], 'b.js is missing');
+  assert.deepEqual(
+    staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')),
+    [path.join(src, 'b.ts')],
+    'b.js is missing',
+  );
   fs.writeFileSync(path.join(out, 'b.js'), '');
   assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), []);
   fs.utimesSync(path.join(out, 'a.js'), new Date(past.getTime() - 1000), new Date(past.getTime() - 1000));
-  assert.deepEqual(staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')), [path.join(src, 'a.ts')], 'a.ts edited after a.js');
+  assert.deepEqual(
+    staleCompiledFiles(path.join(root, 'lib'), path.join(root, 'dist', 'lib')),
+    [path.join(src, 'a.ts')],
+    'a.ts edited after a.js',
+  );
   // This project: after ensureCompiledLib (which compiles only when something is stale) nothing is stale.
   ensureCompiledLib();
   assert.deepEqual(staleCompiledFiles(path.join(projectRoot(), 'lib'), path.join(projectRoot(), 'dist', 'lib')), []);

@@ -21,7 +21,13 @@ import {
 const labels = [0, 0, 1, 1, 0, 1, 1, 0];
 const scores = [0.1, 0.4, 0.35, 0.8, 0.4, 0.8, 0.4, 0.9];
 const metrics = computeMetrics(labels, scores);
-const history = { epoch: [1, 2, 3], loss: [0.7, 0.5, 0.4], accuracy: [0.5, 0.7, 0.8], val_loss: [0.69, 0.55, 0.5], val_accuracy: [0.52, 0.66, 0.75] };
+const history = {
+  epoch: [1, 2, 3],
+  loss: [0.7, 0.5, 0.4],
+  accuracy: [0.5, 0.7, 0.8],
+  val_loss: [0.69, 0.55, 0.5],
+  val_accuracy: [0.52, 0.66, 0.75],
+};
 
 function tmpDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-plots-'));
@@ -29,11 +35,20 @@ function tmpDir(): string {
 
 test('lossAccuracyFigures: train and validation traces per metric', () => {
   const { loss, accuracy } = lossAccuracyFigures(history);
-  assert.deepEqual(loss.data.map((t) => t.name), ['train loss', 'validation loss']);
+  assert.deepEqual(
+    loss.data.map((t) => t.name),
+    ['train loss', 'validation loss'],
+  );
   assert.deepEqual(loss.data[1].y, history.val_loss);
-  assert.deepEqual(accuracy.data.map((t) => t.y), [history.accuracy, history.val_accuracy]);
+  assert.deepEqual(
+    accuracy.data.map((t) => t.y),
+    [history.accuracy, history.val_accuracy],
+  );
   assert.deepEqual(accuracy.data[0].x, history.epoch);
-  assert.throws(() => lossAccuracyFigures({ ...history, val_loss: [1] }), /history\.val_loss has 1 values but history\.epoch has 3/);
+  assert.throws(
+    () => lossAccuracyFigures({ ...history, val_loss: [1] }),
+    /history\.val_loss has 1 values but history\.epoch has 3/,
+  );
 });
 
 test('confusionMatrixFigure: rows Actual, columns Predicted, Real first, counts annotated', () => {
@@ -48,7 +63,9 @@ test('confusionMatrixFigure: rows Actual, columns Predicted, Real first, counts 
   assert.deepEqual(heat.y, ['Real', 'Fake']);
   assert.equal((fig.layout.xaxis as { title: { text: string } }).title.text, 'Predicted');
   assert.equal((fig.layout.yaxis as { title: { text: string } }).title.text, 'Actual');
-  const notes = (fig.layout.annotations as Array<{ x: string; y: string; text: string }>).map((a) => `${a.y}/${a.x}=${a.text}`);
+  const notes = (fig.layout.annotations as Array<{ x: string; y: string; text: string }>).map(
+    (a) => `${a.y}/${a.x}=${a.text}`,
+  );
   assert.deepEqual(notes, ['Real/Real=586', 'Real/Fake=7', 'Fake/Real=5', 'Fake/Fake=602']);
 });
 
@@ -58,7 +75,13 @@ test('rocFigure: curve values, AUC in the legend, chance diagonal', () => {
   assert.deepEqual(fig.data[0].x, [0, 0.25, 0.25, 0.75, 0.75, 1]);
   assert.deepEqual(fig.data[0].y, [0, 0, 0.5, 0.75, 1, 1]);
   assert.equal((fig.data[0].customdata as unknown[])[0], 'inf');
-  assert.deepEqual([fig.data[1].x, fig.data[1].y], [[0, 1], [0, 1]]);
+  assert.deepEqual(
+    [fig.data[1].x, fig.data[1].y],
+    [
+      [0, 1],
+      [0, 1],
+    ],
+  );
 });
 
 test('precisionRecallFigure: steps, AP in the legend, optional chance line', () => {
@@ -74,10 +97,13 @@ test('classBalanceFigure: flat and per-split counts', () => {
   const flat = classBalanceFigure({ Real: 3000, Fake: 2900 });
   assert.deepEqual([flat.data.length, flat.data[0].x, flat.data[0].y], [1, ['Real', 'Fake'], [3000, 2900]]);
   const split = classBalanceFigure({ train: { Real: 2400, Fake: 2400 }, val: { Real: 600, Fake: 601 } });
-  assert.deepEqual(split.data.map((t) => [t.name, t.x, t.y]), [
-    ['Real', ['train', 'val'], [2400, 600]],
-    ['Fake', ['train', 'val'], [2400, 601]],
-  ]);
+  assert.deepEqual(
+    split.data.map((t) => [t.name, t.x, t.y]),
+    [
+      ['Real', ['train', 'val'], [2400, 600]],
+      ['Fake', ['train', 'val'], [2400, 601]],
+    ],
+  );
 });
 
 test('writeFigureHtml: self-contained page with plotly.js and the data', () => {
@@ -104,7 +130,10 @@ test('notebookHtml inlines plotly.js once, then only div + newPlot, with a stati
   assert.match(second, /Plotly\.newPlot\(el, fig\.data, fig\.layout/);
   // Fallback without PNG: a table of the confusion counts; with a PNG: an inline image.
   assert.match(second, /<tr><td>Real<\/td><td>4<\/td><td>1<\/td><\/tr>/);
-  assert.match(notebookHtml(fig, { png: Buffer.from('not really a png') }), /<img alt="Confusion matrix[^"]*" src="data:image\/png;base64,/);
+  assert.match(
+    notebookHtml(fig, { png: Buffer.from('not really a png') }),
+    /<img alt="Confusion matrix[^"]*" src="data:image\/png;base64,/,
+  );
   assert.notEqual(first.match(/id="(realfake-plot-[^"]+)"/)![1], second.match(/id="(realfake-plot-[^"]+)"/)![1]);
   assert.match(notebookHtml(fig, { includePlotly: true }), /plotly\.js v3\.1\.2/);
 });
@@ -139,9 +168,14 @@ test('writeFigurePng reports a missing browser instead of throwing', async () =>
   const saved = process.env.REALFAKE_CHROMIUM;
   process.env.REALFAKE_CHROMIUM = '/nonexistent/chromium';
   try {
-    const result = await writeFigurePng([{ fig: rocFigure(metrics.roc, metrics.auc), file: path.join(tmpDir(), 'x.png') }]);
+    const result = await writeFigurePng([
+      { fig: rocFigure(metrics.roc, metrics.auc), file: path.join(tmpDir(), 'x.png') },
+    ]);
     assert.deepEqual(result.written, []);
-    assert.match(result.skipped ?? '', /PNG skipped: (no Chromium at \/nonexistent\/chromium|optional package playwright-core)/);
+    assert.match(
+      result.skipped ?? '',
+      /PNG skipped: (no Chromium at \/nonexistent\/chromium|optional package playwright-core)/,
+    );
   } finally {
     if (saved === undefined) delete process.env.REALFAKE_CHROMIUM;
     else process.env.REALFAKE_CHROMIUM = saved;
@@ -150,14 +184,16 @@ test('writeFigurePng reports a missing browser instead of throwing', async () =>
 
 test('writeFigures writes HTML for all and PNG when possible, with a note', async () => {
   const dir = tmpDir();
-  const { files, note } = await writeFigures({ confusion: confusionMatrixFigure(metrics.confusion), balance: classBalanceFigure({ Real: 4, Fake: 4 }) }, dir);
+  const { files, note } = await writeFigures(
+    { confusion: confusionMatrixFigure(metrics.confusion), balance: classBalanceFigure({ Real: 4, Fake: 4 }) },
+    dir,
+  );
   assert.ok(files.includes(path.join(dir, 'confusion.html')) && files.includes(path.join(dir, 'balance.html')));
   const pngs = files.filter((f) => f.endsWith('.png'));
   if (pngs.length === 0) {
     assert.match(note, /PNG skipped/);
     assert.ok(!requireAll(), `REALFAKE_REQUIRE_ALL=1: ${note}`);
-  }
-  else {
+  } else {
     assert.equal(note, 'wrote 2 figures as HTML and PNG');
     for (const f of pngs) pngSize(f);
   }

@@ -34,7 +34,16 @@ function writeRun(metrics: Record<string, unknown> = {}, config: Record<string, 
   );
   fs.writeFileSync(
     path.join(dir, 'config.json'),
-    JSON.stringify({ ...STUDY_DEFAULTS, imageSize: 64, resize: 'bilinear', epochs: 8, learningRate: 0.001, limitPerClass: 200, seed: 7, ...config }),
+    JSON.stringify({
+      ...STUDY_DEFAULTS,
+      imageSize: 64,
+      resize: 'bilinear',
+      epochs: 8,
+      learningRate: 0.001,
+      limitPerClass: 200,
+      seed: 7,
+      ...config,
+    }),
   );
   return dir;
 }
@@ -43,10 +52,25 @@ const row = (rows: ReportRow[], metric: string) => rows.find((r) => r.metric.sta
 
 test('the table shows the run beside the study, as published and corrected (values checked by hand)', () => {
   const { rows, markdown } = buildReport(writeRun());
-  assert.deepEqual(row(rows, 'Accuracy'), { metric: 'Accuracy', run: '0.9500', published: '0.99', corrected: '0.9900' });
+  assert.deepEqual(row(rows, 'Accuracy'), {
+    metric: 'Accuracy',
+    run: '0.9500',
+    published: '0.99',
+    corrected: '0.9900',
+  });
   // Run: 50/53, 50/52, 100/105, 45/48. Study: 602/609 precision, 602/607 recall, printed the other way round.
-  assert.deepEqual(row(rows, 'Precision'), { metric: 'Precision', run: '0.9434', published: '0.9918 ¹', corrected: '0.9885' });
-  assert.deepEqual(row(rows, 'Recall'), { metric: 'Recall (sensitivity)', run: '0.9615', published: '0.9885 ¹', corrected: '0.9918' });
+  assert.deepEqual(row(rows, 'Precision'), {
+    metric: 'Precision',
+    run: '0.9434',
+    published: '0.9918 ¹',
+    corrected: '0.9885',
+  });
+  assert.deepEqual(row(rows, 'Recall'), {
+    metric: 'Recall (sensitivity)',
+    run: '0.9615',
+    published: '0.9885 ¹',
+    corrected: '0.9918',
+  });
   assert.equal(row(rows, 'F1')?.run, '0.9524');
   assert.equal(row(rows, 'F1')?.corrected, '0.9901'); // 1204/1216
   assert.equal(row(rows, 'Specificity')?.run, '0.9375');
@@ -55,7 +79,12 @@ test('the table shows the run beside the study, as published and corrected (valu
   assert.equal(row(rows, 'Average precision')?.run, 'n/a', 'NaN in metrics.json is shown as n/a');
   assert.deepEqual(
     ['TP', 'FP', 'FN', 'TN'].map((m) => [row(rows, m)?.run, row(rows, m)?.published]),
-    [['50', '602'], ['3', '7'], ['2', '5'], ['45', '586']],
+    [
+      ['50', '602'],
+      ['3', '7'],
+      ['2', '5'],
+      ['45', '586'],
+    ],
   );
   assert.equal(row(rows, 'Images scored')?.published, '1200');
 
@@ -66,7 +95,9 @@ test('the table shows the run beside the study, as published and corrected (valu
   assert.match(markdown, /\| resize +\| bilinear +\| nearest +\|/);
   assert.match(markdown, /\| learningRate +\| 0\.001 +\| 0\.00001 +\|/);
   assert.match(markdown, /\| limitPerClass +\| 200 +\| 3000 +\|/);
-  const unlimited = buildReport(writeRun({}, { limitPerClass: null })).configRows.find((r) => r.setting === 'limitPerClass');
+  const unlimited = buildReport(writeRun({}, { limitPerClass: null })).configRows.find(
+    (r) => r.setting === 'limitPerClass',
+  );
   assert.equal(unlimited?.run, 'all');
 });
 
@@ -93,8 +124,14 @@ test('missing or broken inputs give one line naming the file', () => {
   fs.rmSync(path.join(dir, 'metrics.json'));
   assert.throws(() => buildReport(dir), new RegExp(`${path.join(dir, 'metrics.json')}: not found`));
 
-  assert.throws(() => buildReport(writeRun({ confusion: { tp: 1, fp: 2, fn: 3 } })), /metrics\.json: missing or non-integer field "confusion\.tn"/);
-  assert.throws(() => buildReport(writeRun({ recall: undefined })), /metrics\.json: missing or non-numeric field "recall"/);
+  assert.throws(
+    () => buildReport(writeRun({ confusion: { tp: 1, fp: 2, fn: 3 } })),
+    /metrics\.json: missing or non-integer field "confusion\.tn"/,
+  );
+  assert.throws(
+    () => buildReport(writeRun({ recall: undefined })),
+    /metrics\.json: missing or non-numeric field "recall"/,
+  );
   assert.throws(() => buildReport(writeRun({ split: 'train' })), /field "split" must be/);
 
   const noConfig = writeRun();

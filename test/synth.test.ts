@@ -9,7 +9,11 @@ import type { RgbImage } from '../lib/data/images';
 import { generateSynthDataset, synthDatasetIsFresh, transposedConvUpsample2x } from '../lib/data/synth';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-synth-'));
-const pngs = (dir: string) => fs.readdirSync(dir).filter((n) => n.endsWith('.png')).sort();
+const pngs = (dir: string) =>
+  fs
+    .readdirSync(dir)
+    .filter((n) => n.endsWith('.png'))
+    .sort();
 
 /**
  * Energy at the Nyquist frequency (period-2 patterns): per row and per column, |mean of (-1)^x * luminance|,
@@ -52,13 +56,20 @@ test('same seed gives identical bytes; counts, sizes and format match across cla
       assert.ok(bytes.equals(fs.readFileSync(path.join(root, 'b', cls, n))), `${cls}/${n} differs between runs`);
       assert.ok(!bytes.equals(fs.readFileSync(path.join(root, 'c', cls, n))), `${cls}/${n} ignores the seed`);
       const meta = await sharp(bytes).metadata();
-      assert.deepEqual([meta.format, meta.width, meta.height, meta.channels, meta.depth, meta.hasAlpha], ['png', 32, 32, 3, 'uchar', false]);
+      assert.deepEqual(
+        [meta.format, meta.width, meta.height, meta.channels, meta.depth, meta.hasAlpha],
+        ['png', 32, 32, 3, 'uchar', false],
+      );
     }
   }
   assert.equal(a.realDir, path.join(root, 'a', 'real'));
   assert.equal(c.seed, 8);
   // Faces differ from each other.
-  assert.ok(!fs.readFileSync(path.join(root, 'a', 'real', '00000.png')).equals(fs.readFileSync(path.join(root, 'a', 'real', '00001.png'))));
+  assert.ok(
+    !fs
+      .readFileSync(path.join(root, 'a', 'real', '00000.png'))
+      .equals(fs.readFileSync(path.join(root, 'a', 'real', '00001.png'))),
+  );
   assert.ok(b.seconds >= 0);
 });
 

@@ -17,11 +17,12 @@ function toyData(n: number, size: number): ImageData {
   const x = new Uint8Array(n * size * size * 3);
   const y = new Uint8Array(n);
   let state = 12345;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2147483648) / 2147483648);
+  const rand = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
   for (let i = 0; i < n; i++) {
     y[i] = i % 2;
     for (let p = 0; p < size * size; p++) {
-      const r = Math.floor(p / size), c = p % size;
+      const r = Math.floor(p / size),
+        c = p % size;
       const base = 100 + 40 * rand();
       const v = y[i] === 1 && (r + c) % 2 === 0 ? base + 80 : base;
       for (let ch = 0; ch < 3; ch++) x[(i * size * size + p) * 3 + ch] = Math.min(255, v);
@@ -35,7 +36,16 @@ const config = { epochs: 3, batchSize: 8, seed: 3, learningRate: 1e-3, beta1: 0.
 test('binary cross-entropy matches hand-computed values (Keras clipping)', async () => {
   await initBackend('wasm');
   // -(1*ln 0.8 + 0*...) and -(ln(1-0.3)) averaged over the 4 outputs: (0.22314 + 0.35667 + 0.22314 + 0.35667) / 4
-  const loss = binaryCrossEntropy(tf.tensor2d([[1, 0], [0, 1]]), tf.tensor2d([[0.8, 0.3], [0.3, 0.8]])).dataSync()[0];
+  const loss = binaryCrossEntropy(
+    tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]),
+    tf.tensor2d([
+      [0.8, 0.3],
+      [0.3, 0.8],
+    ]),
+  ).dataSync()[0];
   assert.ok(Math.abs(loss - (2 * -Math.log(0.8) + 2 * -Math.log(0.7)) / 4) < 1e-6);
   // A prediction of exactly 0 is clipped to 1e-7, not -log(0) = Infinity.
   const clipped = binaryCrossEntropy(tf.tensor2d([[1, 0]]), tf.tensor2d([[0, 0]])).dataSync()[0];
@@ -49,7 +59,14 @@ test('training learns a toy task, checkpoints the best epoch, and is reproducibl
   const run = async (dir: string) => {
     const model = buildModel({ imageSize: 64, dropout: 0.5, seed: 7 });
     const checkpoint = new ModelCheckpoint(dir);
-    const { history } = await fit({ model, data, trainIndices: rows.slice(0, 32), valIndices: rows.slice(32), config, callbacks: [checkpoint] });
+    const { history } = await fit({
+      model,
+      data,
+      trainIndices: rows.slice(0, 32),
+      valIndices: rows.slice(32),
+      config,
+      callbacks: [checkpoint],
+    });
     const weights = model.getWeights().map((w) => Array.from(w.dataSync()));
     model.dispose();
     return { history: history.history, weights, checkpoint };
@@ -102,7 +119,8 @@ test('a missing weights file is a one-line error naming it', async () => {
 test('EarlyStopping stops after `patience` epochs without improvement', () => {
   const stopper = new EarlyStopping(2);
   const ctx = { stopTraining: false } as TrainingContext;
-  const logs = (epoch: number, val_accuracy: number) => ({ epoch, val_accuracy, loss: 0, accuracy: 0, val_loss: 0, seconds: 0 }) as EpochLogs;
+  const logs = (epoch: number, val_accuracy: number) =>
+    ({ epoch, val_accuracy, loss: 0, accuracy: 0, val_loss: 0, seconds: 0 }) as EpochLogs;
   [0.5, 0.6, 0.6].forEach((v, i) => stopper.onEpochEnd(logs(i + 1, v), ctx));
   assert.equal(ctx.stopTraining, false);
   stopper.onEpochEnd(logs(4, 0.55), ctx);

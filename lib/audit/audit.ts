@@ -77,7 +77,11 @@ function median(values: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-const tallyText = (t: Tally, total: number) => t.slice(0, 4).map(([v, n]) => (n === total ? v : `${v} (${n})`)).join(', ') + (t.length > 4 ? ', ...' : '');
+const tallyText = (t: Tally, total: number) =>
+  t
+    .slice(0, 4)
+    .map(([v, n]) => (n === total ? v : `${v} (${n})`))
+    .join(', ') + (t.length > 4 ? ', ...' : '');
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} KB`;
 const sizeOf = (f: ImageFacts) => `${f.width}x${f.height}`;
 const qualityOf = (f: ImageFacts) => (f.jpegQuality === null ? 'none' : `q${f.jpegQuality}`);
@@ -98,11 +102,13 @@ export function auditSummary(rows: AuditRow[]): Array<Record<string, string | nu
       skipped: rows.filter((r) => r.label === label && r.status === 'skipped').length,
       format: tallyText(tally(facts.map((f) => f.format)), n),
       'width x height': tallyText(tally(facts.map(sizeOf)), n),
-      'file size (median [min, max])': n ? `${kb(median(bytes))} [${kb(Math.min(...bytes))}, ${kb(Math.max(...bytes))}]` : '',
+      'file size (median [min, max])': n
+        ? `${kb(median(bytes))} [${kb(Math.min(...bytes))}, ${kb(Math.max(...bytes))}]`
+        : '',
       'bytes per pixel (median)': n ? +median(facts.map((f) => f.bytesPerPixel)).toFixed(3) : NaN,
       'JPEG quality': tallyText(tally(facts.map(qualityOf)), n),
       'colour mode': tallyText(tally(facts.map((f) => f.colourMode)), n),
-      'EXIF': `${facts.filter((f) => f.exif).length} of ${n}`,
+      EXIF: `${facts.filter((f) => f.exif).length} of ${n}`,
     };
   });
 }
@@ -160,13 +166,17 @@ export function auditFindings(rows: AuditRow[]): string[] {
     if (r.length === 1 && f.length === 1 && r[0][0] !== f[0][0]) {
       findings.push(`${c.what}: every real is ${c.say(r[0][0])}; every fake is ${c.say(f[0][0])}`);
     } else if (shared.length === 0) {
-      findings.push(`${c.what}: no value is shared (real: ${tallyText(r, real.length)}; fake: ${tallyText(f, fake.length)})`);
+      findings.push(
+        `${c.what}: no value is shared (real: ${tallyText(r, real.length)}; fake: ${tallyText(f, fake.length)})`,
+      );
     } else {
       const top = r[0][0];
       const shareReal = r[0][1] / real.length;
       const shareFake = (f.find(([v]) => v === top)?.[1] ?? 0) / fake.length;
       if (Math.abs(shareReal - shareFake) >= 0.25) {
-        findings.push(`${c.what}: ${c.say(top)} for ${(shareReal * 100).toFixed(0)} % of reals but ${(shareFake * 100).toFixed(0)} % of fakes`);
+        findings.push(
+          `${c.what}: ${c.say(top)} for ${(shareReal * 100).toFixed(0)} % of reals but ${(shareFake * 100).toFixed(0)} % of fakes`,
+        );
       }
     }
   }
@@ -175,12 +185,20 @@ export function auditFindings(rows: AuditRow[]): string[] {
     const f = fake.map(c.of);
     const [rMin, rMax, fMin, fMax] = [Math.min(...r), Math.max(...r), Math.min(...f), Math.max(...f)];
     const range = (lo: number, hi: number) => `${c.show(lo)}-${c.show(hi)}`;
-    if (fMin > rMax) findings.push(`${c.what}: every fake has more than every real (real ${range(rMin, rMax)}, fake ${range(fMin, fMax)})`);
-    else if (rMin > fMax) findings.push(`${c.what}: every real has more than every fake (real ${range(rMin, rMax)}, fake ${range(fMin, fMax)})`);
+    if (fMin > rMax)
+      findings.push(
+        `${c.what}: every fake has more than every real (real ${range(rMin, rMax)}, fake ${range(fMin, fMax)})`,
+      );
+    else if (rMin > fMax)
+      findings.push(
+        `${c.what}: every real has more than every fake (real ${range(rMin, rMax)}, fake ${range(fMin, fMax)})`,
+      );
     else {
       const [mr, mf] = [median(r), median(f)];
       if (mr > 0 && mf > 0 && Math.max(mr / mf, mf / mr) > 2) {
-        findings.push(`${c.what}: medians differ ${Math.max(mr / mf, mf / mr).toFixed(1)}x (real ${c.show(mr)}, fake ${c.show(mf)})`);
+        findings.push(
+          `${c.what}: medians differ ${Math.max(mr / mf, mf / mr).toFixed(1)}x (real ${c.show(mr)}, fake ${c.show(mf)})`,
+        );
       }
     }
   }
@@ -193,26 +211,37 @@ export function auditFigures(rows: AuditRow[]): Record<string, Figure> {
     { name: 'audit_file_size', title: 'File size (KB)', of: (f) => f.fileBytes / 1024 },
     { name: 'audit_bytes_per_pixel', title: 'Bytes per pixel', of: (f) => f.bytesPerPixel },
     { name: 'audit_width', title: 'Width (px)', of: (f) => f.width },
-    { name: 'audit_jpeg_quality', title: 'JPEG quality (from quantisation tables; non-JPEGs left out)', of: (f) => f.jpegQuality },
+    {
+      name: 'audit_jpeg_quality',
+      title: 'JPEG quality (from quantisation tables; non-JPEGs left out)',
+      of: (f) => f.jpegQuality,
+    },
   ];
   const colours = ['#1f77b4', '#ff7f0e'];
-  return Object.fromEntries(panels.map((p) => [p.name, {
-    data: CLASS_NAMES.map((name, label) => ({
-      type: 'histogram',
-      name,
-      x: factsOf(rows, label).map(p.of).filter((v): v is number => v !== null),
-      opacity: 0.6,
-      marker: { color: colours[label] },
-    })),
-    layout: {
-      title: { text: `${p.title}, by class` },
-      barmode: 'overlay',
-      xaxis: { title: { text: p.title } },
-      yaxis: { title: { text: 'Images' } },
-      width: 640,
-      height: 380,
-    },
-  } satisfies Figure]));
+  return Object.fromEntries(
+    panels.map((p) => [
+      p.name,
+      {
+        data: CLASS_NAMES.map((name, label) => ({
+          type: 'histogram',
+          name,
+          x: factsOf(rows, label)
+            .map(p.of)
+            .filter((v): v is number => v !== null),
+          opacity: 0.6,
+          marker: { color: colours[label] },
+        })),
+        layout: {
+          title: { text: `${p.title}, by class` },
+          barmode: 'overlay',
+          xaxis: { title: { text: p.title } },
+          yaxis: { title: { text: 'Images' } },
+          width: 640,
+          height: 380,
+        },
+      } satisfies Figure,
+    ]),
+  );
 }
 
 /** audit.csv (one row per file: path, class, status, reason, AUDIT_COLUMNS), audit.json, and the histograms. */
@@ -220,7 +249,9 @@ export function writeAudit(rows: AuditRow[], dir: string): string[] {
   fs.mkdirSync(dir, { recursive: true });
   const csv = path.join(dir, 'audit.csv');
   const json = path.join(dir, 'audit.json');
-  const lines = rows.map((r) => [r.file, CLASS_NAMES[r.label], r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(','));
+  const lines = rows.map((r) =>
+    [r.file, CLASS_NAMES[r.label], r.status, r.reason, ...factsFields(r.facts)].map(csvField).join(','),
+  );
   writeFileAtomic(csv, `${['path,class,status,reason', AUDIT_COLUMNS.join(',')].join(',')}\n${lines.join('\n')}\n`);
   writeFileAtomic(json, `${JSON.stringify({ summary: auditSummary(rows), findings: auditFindings(rows) }, null, 2)}\n`);
   const written = [csv, json];

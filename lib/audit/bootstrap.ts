@@ -19,7 +19,12 @@ export interface BootstrapResult {
   replicates: number;
 }
 
-function accuracyOf(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number, index?: Int32Array): number {
+function accuracyOf(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+  index?: Int32Array,
+): number {
   const n = index ? index.length : labels.length;
   let correct = 0;
   for (let i = 0; i < n; i++) {

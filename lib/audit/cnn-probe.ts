@@ -21,10 +21,16 @@ export function buildProbeCnn(size: number, seed: number): tf.Sequential {
   const init = () => tf.initializers.glorotUniform({ seed: ++layerSeed });
   const model = tf.sequential({ name: 'probe_cnn' });
   [8, 16, 32].forEach((filters, i) => {
-    model.add(tf.layers.conv2d({
-      ...(i === 0 ? { inputShape: [size, size, 3] } : {}),
-      filters, kernelSize: 3, padding: 'same', activation: 'relu', kernelInitializer: init(),
-    }));
+    model.add(
+      tf.layers.conv2d({
+        ...(i === 0 ? { inputShape: [size, size, 3] } : {}),
+        filters,
+        kernelSize: 3,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(),
+      }),
+    );
     if (i < 2) model.add(tf.layers.maxPooling2d({ poolSize: 2 }));
   });
   model.add(tf.layers.globalAveragePooling2d({}));
@@ -35,12 +41,20 @@ export function buildProbeCnn(size: number, seed: number): tf.Sequential {
 function batch(data: ImageData, rows: number[]): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   return {
     xs: tf.tensor4d(scaledRows(data, rows), [rows.length, data.size, data.size, 3]),
-    ys: tf.tensor2d(rows.map((r) => data.y[r]), [rows.length, 1]),
+    ys: tf.tensor2d(
+      rows.map((r) => data.y[r]),
+      [rows.length, 1],
+    ),
   };
 }
 
 /** Trains the probe on `trainRows` and returns P(fake) for `evalRows`. Call after a tfjs backend is ready. */
-export async function cnnProbeScores(data: ImageData, trainRows: number[], evalRows: number[], options: CnnProbeOptions = {}): Promise<Float32Array> {
+export async function cnnProbeScores(
+  data: ImageData,
+  trainRows: number[],
+  evalRows: number[],
+  options: CnnProbeOptions = {},
+): Promise<Float32Array> {
   const o = { ...CNN_PROBE_DEFAULTS, ...options };
   const model = buildProbeCnn(data.size, o.seed);
   model.compile({ optimizer: tf.train.adam(o.learningRate), loss: 'binaryCrossentropy' });

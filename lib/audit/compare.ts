@@ -54,7 +54,16 @@ export async function compareStudyVsHarmonized(options: CompareOptions): Promise
     const config: Config = { ...options.config, harmonize };
     const dataDir = await ensureDataset(options.source, config, options.workDir, log);
     for (const r of await runProbes(dataDir, config, options.probes)) {
-      rows.push({ preprocessing, model: r.probe, accuracy: r.accuracy, auc: r.auc, trainN: r.trainN, evalN: r.evalN, split: r.split, seconds: r.seconds });
+      rows.push({
+        preprocessing,
+        model: r.probe,
+        accuracy: r.accuracy,
+        auc: r.auc,
+        trainN: r.trainN,
+        evalN: r.evalN,
+        split: r.split,
+        seconds: r.seconds,
+      });
       log(`${preprocessing} ${r.probe}: accuracy ${fmt(r.accuracy)}, AUC ${fmt(r.auc)} (${r.seconds.toFixed(1)} s)`);
     }
     if (options.studyCnn) {
@@ -152,7 +161,16 @@ export function comparisonFigure(rows: ComparisonRow[]): Figure {
       });
     }
   });
-  const chance = (axis: string) => ({ type: 'line', xref: `${axis} domain`, x0: 0, x1: 1, yref: axis === 'x' ? 'y' : 'y2', y0: 0.5, y1: 0.5, line: { dash: 'dot', color: '#777' } });
+  const chance = (axis: string) => ({
+    type: 'line',
+    xref: `${axis} domain`,
+    x0: 0,
+    x1: 1,
+    yref: axis === 'x' ? 'y' : 'y2',
+    y0: 0.5,
+    y1: 0.5,
+    line: { dash: 'dot', color: '#777' },
+  });
   return {
     data,
     layout: {
@@ -180,7 +198,20 @@ export function writeComparison(rows: ComparisonRow[], dir: string): string[] {
   writeFileAtomic(json, `${JSON.stringify(rows, null, 2)}\n`);
   const header = 'preprocessing,model,accuracy,accuracy_lo,accuracy_hi,auc,auc_lo,auc_hi,train_n,eval_n,split,seconds';
   const lines = rows.map((r) =>
-    [r.preprocessing, r.model, r.accuracy.value, r.accuracy.lo, r.accuracy.hi, r.auc.value, r.auc.lo, r.auc.hi, r.trainN, r.evalN, r.split, r.seconds.toFixed(1)]
+    [
+      r.preprocessing,
+      r.model,
+      r.accuracy.value,
+      r.accuracy.lo,
+      r.accuracy.hi,
+      r.auc.value,
+      r.auc.lo,
+      r.auc.hi,
+      r.trainN,
+      r.evalN,
+      r.split,
+      r.seconds.toFixed(1),
+    ]
       .map((v) => csvField(typeof v === 'number' ? +v.toFixed(6) : v))
       .join(','),
   );

@@ -25,7 +25,16 @@ export interface ImageFacts {
 }
 
 /** The manifest.csv columns that hold ImageFacts, in order. */
-export const AUDIT_COLUMNS = ['format', 'width', 'height', 'file_bytes', 'bytes_per_pixel', 'jpeg_quality', 'colour_mode', 'exif'] as const;
+export const AUDIT_COLUMNS = [
+  'format',
+  'width',
+  'height',
+  'file_bytes',
+  'bytes_per_pixel',
+  'jpeg_quality',
+  'colour_mode',
+  'exif',
+] as const;
 
 /** The facts of an encoded image (the bytes of a file, or a re-encoding). Throws '<name>: <reason>'. */
 export async function imageFacts(bytes: Buffer, name: string): Promise<ImageFacts> {
@@ -45,7 +54,7 @@ export async function imageFacts(bytes: Buffer, name: string): Promise<ImageFact
     height,
     fileBytes: bytes.length,
     bytesPerPixel: width && height ? bytes.length / (width * height) : 0,
-    jpegQuality: format === 'jpeg' ? estimateJpegQuality(bytes)?.quality ?? null : null,
+    jpegQuality: format === 'jpeg' ? (estimateJpegQuality(bytes)?.quality ?? null) : null,
     colourMode,
     exif: !!meta.exif && meta.exif.length > 0,
   };

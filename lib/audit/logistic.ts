@@ -41,20 +41,27 @@ function standardiser(rows: ArrayLike<number>[]): (rows: ArrayLike<number>[]) =>
 }
 
 /** Fits P(y = 1 | x) = sigmoid(w . standardise(x) + b). Call after a tfjs backend is ready. */
-export async function fitLogistic(rows: ArrayLike<number>[], labels: ArrayLike<number>, options: LogisticOptions = {}): Promise<LogisticModel> {
+export async function fitLogistic(
+  rows: ArrayLike<number>[],
+  labels: ArrayLike<number>,
+  options: LogisticOptions = {},
+): Promise<LogisticModel> {
   const { l2, epochs, learningRate } = { ...LOGISTIC_DEFAULTS, ...options };
   if (rows.length === 0) throw new Error('logistic regression: no training rows');
-  if (rows.length !== labels.length) throw new Error(`logistic regression: ${rows.length} rows but ${labels.length} labels`);
+  if (rows.length !== labels.length)
+    throw new Error(`logistic regression: ${rows.length} rows but ${labels.length} labels`);
   const standardise = standardiser(rows);
   const d = rows[0].length;
   const model = tf.sequential();
-  model.add(tf.layers.dense({
-    inputShape: [d],
-    units: 1,
-    activation: 'sigmoid',
-    kernelInitializer: 'zeros',
-    kernelRegularizer: tf.regularizers.l2({ l2 }),
-  }));
+  model.add(
+    tf.layers.dense({
+      inputShape: [d],
+      units: 1,
+      activation: 'sigmoid',
+      kernelInitializer: 'zeros',
+      kernelRegularizer: tf.regularizers.l2({ l2 }),
+    }),
+  );
   model.compile({ optimizer: tf.train.adam(learningRate), loss: 'binaryCrossentropy' });
   const xs = standardise(rows);
   const ys = tf.tensor2d(Array.from(labels), [labels.length, 1]);
@@ -69,7 +76,9 @@ export async function fitLogistic(rows: ArrayLike<number>[], labels: ArrayLike<n
       predict(table) {
         if (table.length === 0) return new Float32Array(0);
         return tf.tidy(() => {
-          const logits = standardise(table).matMul(tf.tensor2d(weights, [d, 1])).add(b);
+          const logits = standardise(table)
+            .matMul(tf.tensor2d(weights, [d, 1]))
+            .add(b);
           return tf.sigmoid(logits).dataSync() as Float32Array;
         });
       },

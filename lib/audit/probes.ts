@@ -61,17 +61,26 @@ export function metadataFeatures(facts: ImageFacts, vocab: { formats: string[]; 
 }
 
 function datasetFacts(dataset: Dataset): ImageFacts[] {
-  const facts = readManifest(dataset.manifestPath).filter((r) => r.status === 'ok').map((r) => r.facts ?? null);
+  const facts = readManifest(dataset.manifestPath)
+    .filter((r) => r.status === 'ok')
+    .map((r) => r.facts ?? null);
   if (facts.some((f) => f === null)) {
-    throw new Error(`${dataset.manifestPath}: has no audit columns (made by an older realfake); preprocess the images again`);
+    throw new Error(
+      `${dataset.manifestPath}: has no audit columns (made by an older realfake); preprocess the images again`,
+    );
   }
   return facts as ImageFacts[];
 }
 
 /** The training and held-back rows of `dataset` under `config`, exactly as trainRun splits them. */
-export function probeSplit(dataset: Dataset, config: Config): { train: number[]; held: number[]; split: 'test' | 'val' } {
+export function probeSplit(
+  dataset: Dataset,
+  config: Config,
+): { train: number[]; held: number[]; split: 'test' | 'val' } {
   const split = datasetSplit(dataset.y, config);
-  return split.test.length ? { train: split.train, held: split.test, split: 'test' } : { train: split.train, held: split.val, split: 'val' };
+  return split.test.length
+    ? { train: split.train, held: split.test, split: 'test' }
+    : { train: split.train, held: split.val, split: 'val' };
 }
 
 export async function runProbes(dataDir: string, config: Config, options: ProbeOptions = {}): Promise<ProbeResult[]> {
@@ -96,7 +105,8 @@ export async function runProbes(dataDir: string, config: Config, options: ProbeO
         features = (row) => metadataFeatures(facts[row], vocab);
       } else {
         const pixels = dataset.size * dataset.size * 3;
-        features = (row) => Array.from(azimuthalSpectrum(dataset.x.subarray(row * pixels, (row + 1) * pixels), dataset.size));
+        features = (row) =>
+          Array.from(azimuthalSpectrum(dataset.x.subarray(row * pixels, (row + 1) * pixels), dataset.size));
       }
       const model = await fitLogistic(train.map(features), labelsOf(train));
       scores = model.predict(held.map(features));

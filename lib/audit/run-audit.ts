@@ -10,7 +10,14 @@ import { ensureSynthData } from '../data/sources';
 import type { DataSource } from '../data/sources';
 import { DEFAULT_SYNTH_DIFFICULTY } from '../data/synth';
 import { AuditRow, auditFindings, auditFolders, auditSummary, writeAudit } from './audit';
-import { CompareOptions, ComparisonRow, comparisonTable, compareStudyVsHarmonized, markdownTable, writeComparison } from './compare';
+import {
+  CompareOptions,
+  ComparisonRow,
+  comparisonTable,
+  compareStudyVsHarmonized,
+  markdownTable,
+  writeComparison,
+} from './compare';
 import type { ProbeOptions } from './probes';
 
 export interface RunAuditOptions {
@@ -43,10 +50,22 @@ export interface AuditResult {
 export const SYNTH_AUDIT_COUNT = 150;
 
 /** The folders to audit: the given pair, else the embedded synthetic set in the study's two formats (generated once). */
-export async function auditSource(realDir: string | null | undefined, fakeDir: string | null | undefined, config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
+export async function auditSource(
+  realDir: string | null | undefined,
+  fakeDir: string | null | undefined,
+  config: Config,
+  dataRoot: string,
+  log: (line: string) => void,
+): Promise<DataSource> {
   if (realDir && fakeDir) return { kind: 'user', realDir, fakeDir };
   const count = Math.min(config.limitPerClass ?? SYNTH_AUDIT_COUNT, SYNTH_AUDIT_COUNT);
-  const params = { count, size: config.imageSize, seed: config.seed, difficulty: DEFAULT_SYNTH_DIFFICULTY, formats: 'study' as const };
+  const params = {
+    count,
+    size: config.imageSize,
+    seed: config.seed,
+    difficulty: DEFAULT_SYNTH_DIFFICULTY,
+    formats: 'study' as const,
+  };
   const synth = await ensureSynthData(dataRoot, params, log, 'synth-study');
   return { ...synth, kind: 'synthetic-study' };
 }
@@ -56,7 +75,10 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditResult> {
   const { config } = options;
   const dataRoot = options.dataRoot ?? 'data';
   const source = await auditSource(options.realDir, options.fakeDir, config, dataRoot, log);
-  const dir = path.join(options.outRoot ?? path.join('outputs', 'audit'), new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19));
+  const dir = path.join(
+    options.outRoot ?? path.join('outputs', 'audit'),
+    new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19),
+  );
   fs.mkdirSync(dir, { recursive: true });
   const rows = await auditFolders({
     realDir: source.realDir,
@@ -81,7 +103,9 @@ export async function runAudit(options: RunAuditOptions): Promise<AuditResult> {
     `Audit of ${source.realDir} (real) and ${source.fakeDir} (fake):`,
     markdownTable(auditSummary(rows)),
     '',
-    findings.length ? `Class differences:\n${findings.map((f) => `- ${f}`).join('\n')}` : 'No class difference found in the files\' metadata.',
+    findings.length
+      ? `Class differences:\n${findings.map((f) => `- ${f}`).join('\n')}`
+      : "No class difference found in the files' metadata.",
     '',
     `Probes (${config.imageSize} px ${config.resize}; accuracy and AUC with 95 % bootstrap intervals on the ${comparison[0]?.split ?? ''} split of ${comparison[0]?.evalN ?? 0} images):`,
     markdownTable(comparisonTable(comparison)),

@@ -30,13 +30,15 @@ let active: BackendInfo | null = null;
 // tfjs-node 4.22 calls util.isNullOrUndefined, removed in Node 23; restore it so the native backend loads there.
 function polyfillNodeUtil(): void {
   const util = require('util');
-  if (typeof util.isNullOrUndefined !== 'function') util.isNullOrUndefined = (v: unknown) => v === null || v === undefined;
+  if (typeof util.isNullOrUndefined !== 'function')
+    util.isNullOrUndefined = (v: unknown) => v === null || v === undefined;
 }
 
 /** Loads a native tfjs-node package (it registers the 'tensorflow' backend as a side effect). */
 function loadNative(name: 'tfjs-node-gpu' | 'tfjs-node'): void {
   polyfillNodeUtil();
-  const candidates = name === 'tfjs-node-gpu' ? ['@tensorflow/tfjs-node-gpu'] : ['tfjs-node-cpu', '@tensorflow/tfjs-node'];
+  const candidates =
+    name === 'tfjs-node-gpu' ? ['@tensorflow/tfjs-node-gpu'] : ['tfjs-node-cpu', '@tensorflow/tfjs-node'];
   let lastError: unknown;
   for (const pkg of candidates) {
     try {
@@ -83,7 +85,9 @@ async function tryBackend(name: BackendName): Promise<string> {
  * Initialises the best available backend (or the one named by `prefer` / REALFAKE_BACKEND) once per process.
  * A forced backend that cannot load is an error, not a silent fallback.
  */
-export async function initBackend(prefer: BackendName | undefined = process.env.REALFAKE_BACKEND as BackendName | undefined): Promise<BackendInfo> {
+export async function initBackend(
+  prefer: BackendName | undefined = process.env.REALFAKE_BACKEND as BackendName | undefined,
+): Promise<BackendInfo> {
   if (active && (!prefer || prefer === active.name)) return active;
   if (prefer && !BACKEND_ORDER.includes(prefer)) {
     throw new Error(`REALFAKE_BACKEND: unknown backend "${prefer}" (choose one of: ${BACKEND_ORDER.join(', ')})`);

@@ -66,7 +66,11 @@ function convInfo(xShape: number[], filterShape: number[], attrs: ConvAttrs) {
   );
 }
 
-function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap }): tf.TensorInfo {
+function conv2DBackpropFilter(args: {
+  inputs: tf.NamedTensorInfoMap;
+  backend: unknown;
+  attrs?: tf.NamedAttrMap;
+}): tf.TensorInfo {
   const x = args.inputs.x as tf.TensorInfo;
   const dy = args.inputs.dy as tf.TensorInfo;
   const attrs = args.attrs as unknown as ConvAttrs & { filterShape: [number, number, number, number] };
@@ -82,7 +86,12 @@ function conv2DBackpropFilter(args: { inputs: tf.NamedTensorInfoMap; backend: un
   // A forward stride s becomes a dilation s of dy's taps in the gradient convolution.
   let grad = chain.run('Conv2D', { x: xT, filter: dyT }, {
     strides: [1, 1],
-    pad: [[0, 0], [top, bottom], [left, right], [0, 0]],
+    pad: [
+      [0, 0],
+      [top, bottom],
+      [left, right],
+      [0, 0],
+    ],
     dataFormat: 'NHWC',
     dilations: [info.strideHeight, info.strideWidth],
   } as unknown as tf.NamedAttrMap);
@@ -100,7 +109,8 @@ function makeConv2DBackpropInput(original: KernelFunc | undefined): KernelFunc {
     const filter = args.inputs.filter as tf.TensorInfo;
     const attrs = args.attrs as unknown as ConvAttrs & { inputShape: [number, number, number, number] };
     const info = convInfo(attrs.inputShape, filter.shape, attrs);
-    const simple = info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
+    const simple =
+      info.strideHeight === 1 && info.strideWidth === 1 && info.dilationHeight === 1 && info.dilationWidth === 1;
     if (!simple || attrs.dataFormat === 'NCHW') {
       if (!original) throw new Error('Conv2DBackpropInput (wasm): unsupported strides/dilations');
       return original(args);
@@ -110,12 +120,19 @@ function makeConv2DBackpropInput(original: KernelFunc | undefined): KernelFunc {
     const chain = new KernelChain(args.backend as WasmBackendLike);
     const flipped = chain.run('Reverse', { x: filter }, { dims: [0, 1] });
     const swapped = chain.run('Transpose', { x: flipped }, { perm: [0, 1, 3, 2] });
-    return chain.finish(chain.run('Conv2D', { x: dy, filter: swapped }, {
-      strides: [1, 1],
-      pad: [[0, 0], [kh - 1 - top, kh - 1 - bottom], [kw - 1 - left, kw - 1 - right], [0, 0]],
-      dataFormat: 'NHWC',
-      dilations: [1, 1],
-    } as unknown as tf.NamedAttrMap));
+    return chain.finish(
+      chain.run('Conv2D', { x: dy, filter: swapped }, {
+        strides: [1, 1],
+        pad: [
+          [0, 0],
+          [kh - 1 - top, kh - 1 - bottom],
+          [kw - 1 - left, kw - 1 - right],
+          [0, 0],
+        ],
+        dataFormat: 'NHWC',
+        dilations: [1, 1],
+      } as unknown as tf.NamedAttrMap),
+    );
   };
 }
 
@@ -130,7 +147,9 @@ export function registerWasmConvGradients(): void {
   tf.registerKernel({
     kernelName: 'Conv2DBackpropInput',
     backendName: 'wasm',
-    kernelFunc: makeConv2DBackpropInput(originalInput?.kernelFunc as KernelFunc | undefined) as unknown as tf.KernelFunc,
+    kernelFunc: makeConv2DBackpropInput(
+      originalInput?.kernelFunc as KernelFunc | undefined,
+    ) as unknown as tf.KernelFunc,
   });
   if (!tf.getKernel('Conv2DBackpropFilter', 'wasm')) {
     tf.registerKernel({

@@ -43,5 +43,6 @@ export function escapeControls(text: string): string {
   const named: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
   // Matching control characters is the point here.
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\\\x00-\x1f\x7f]/g, (ch) => named[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
+  const controls = /[\\\x00-\x1f\x7f]/g;
+  return text.replace(controls, (ch) => named[ch] ?? `\\x${ch.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }

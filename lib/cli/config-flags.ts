@@ -1,6 +1,15 @@
 /** The flags that override the run config, shared by `train` and `run`. */
 import { Command, Option } from 'commander';
-import { Config, DECODE_MODES, INPUT_MODES, MODEL_FAMILIES, PRESET_ALIASES, PRESET_NAMES, RESIZE_METHODS, resolveConfig } from '../config';
+import {
+  Config,
+  DECODE_MODES,
+  INPUT_MODES,
+  MODEL_FAMILIES,
+  PRESET_ALIASES,
+  PRESET_NAMES,
+  RESIZE_METHODS,
+  resolveConfig,
+} from '../config';
 import { parseInteger, parseNumber, UsageError } from './common';
 
 export interface ConfigFlags {
@@ -30,30 +39,46 @@ export interface ConfigFlags {
 export function addConfigFlags(command: Command, defaultPreset: string): Command {
   return command
     .addOption(
-      new Option('--preset <name>', `starting values (study = exactly the study; ${Object.keys(PRESET_ALIASES).join(', ')}: old name of study)`)
+      new Option(
+        '--preset <name>',
+        `starting values (study = exactly the study; ${Object.keys(PRESET_ALIASES).join(', ')}: old name of study)`,
+      )
         .choices([...PRESET_NAMES, ...Object.keys(PRESET_ALIASES)])
         .default(defaultPreset),
     )
-    .option('--config <file.json>', 'JSON file with config values (e.g. a run\'s config.json)')
+    .option('--config <file.json>', "JSON file with config values (e.g. a run's config.json)")
     .option('--epochs <n>', 'training epochs', parseInteger)
     .option('--batch-size <n>', 'mini-batch size', parseInteger)
     .option('--lr <x>', 'Adam learning rate', parseNumber)
     .option('--size <px>', 'image side in pixels (>= 64)', parseInteger)
     .addOption(new Option('--resize <method>', 'resize method').choices(RESIZE_METHODS as string[]))
-    .addOption(new Option('--decode <mode>', 'JPEG decoding: full (as Keras load_img) or fast (shrink while decoding; not PIL-exact)').choices(DECODE_MODES as string[]))
+    .addOption(
+      new Option(
+        '--decode <mode>',
+        'JPEG decoding: full (as Keras load_img) or fast (shrink while decoding; not PIL-exact)',
+      ).choices(DECODE_MODES as string[]),
+    )
     .option('--harmonize', 'give both classes the same source size, format and JPEG quality before resizing')
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
-    .option('--split-seed <n>', "seed of the split (NumPy RandomState, as scikit-learn's random_state; the study: 5)", parseInteger)
+    .option(
+      '--split-seed <n>',
+      "seed of the split (NumPy RandomState, as scikit-learn's random_state; the study: 5)",
+      parseInteger,
+    )
     .option('--seed <n>', 'seed for weights, shuffling and dropout', parseInteger)
     .option('--dropout <rate>', 'dropout rate', parseNumber)
     .option('--early-stopping <patience>', 'stop after this many epochs without val_accuracy gain', parseInteger)
     .option('--workers <n>', 'training worker threads on CPU backends (0: one per core)', parseInteger)
     .option('--threshold <p>', 'pFake threshold for "Fake"', parseNumber)
-    .addOption(new Option('--model <family>', 'model family (other training options: --config file.json)').choices(MODEL_FAMILIES as string[]))
+    .addOption(
+      new Option('--model <family>', 'model family (other training options: --config file.json)').choices(
+        MODEL_FAMILIES as string[],
+      ),
+    )
     .addOption(new Option('--input <mode>', 'input transform inside the model').choices(INPUT_MODES as string[]))
-    .option('--tta-flip', 'average each image\'s score with its mirror image\'s at evaluation');
+    .option('--tta-flip', "average each image's score with its mirror image's at evaluation");
 }
 
 /** Study defaults < preset < --config file < flags. Config errors are usage errors. */

@@ -1,7 +1,15 @@
 /** `realfake data kaggle`: fetch the study's datasets (logic in lib/data/kaggle.ts). */
 import { Command } from 'commander';
 import { Option } from 'commander';
-import { KAGGLE_140K_SPLITS, KAGGLE_DATASETS, KAGGLE_SOURCES, downloadStudyData, kaggle140kDatasets, type Kaggle140kSplit, type KaggleSource } from '../data/kaggle';
+import {
+  KAGGLE_140K_SPLITS,
+  KAGGLE_DATASETS,
+  KAGGLE_SOURCES,
+  downloadStudyData,
+  kaggle140kDatasets,
+  type Kaggle140kSplit,
+  type KaggleSource,
+} from '../data/kaggle';
 import { UsageError, action, parseInteger } from './common';
 
 interface KaggleFlags {
@@ -27,14 +35,29 @@ export function registerDataCommand(program: Command): void {
     .option('--real-limit <n>', 'extract only the first n real images (sorted by path)', parseInteger)
     .option('--fake-limit <n>', 'extract only the first n fake images (sorted by path)', parseInteger)
     .option('--force', 'download again and overwrite extracted images')
-    .addOption(new Option('--dataset <name>', 'study: the study\'s two datasets; 140k: xhlulu/140k-real-and-fake-faces (FFHQ vs StyleGAN, 256 px JPEG)')
-      .choices(KAGGLE_SOURCES as string[]).default('study'))
-    .addOption(new Option('--split <name>', 'with --dataset 140k: which of its folders to extract').choices(KAGGLE_140K_SPLITS as string[]).default('train'))
+    .addOption(
+      new Option(
+        '--dataset <name>',
+        "study: the study's two datasets; 140k: xhlulu/140k-real-and-fake-faces (FFHQ vs StyleGAN, 256 px JPEG)",
+      )
+        .choices(KAGGLE_SOURCES as string[])
+        .default('study'),
+    )
+    .addOption(
+      new Option('--split <name>', 'with --dataset 140k: which of its folders to extract')
+        .choices(KAGGLE_140K_SPLITS as string[])
+        .default('train'),
+    )
     .option('--limit <n>', 'extract only the first n images of each class (sorted by path)', parseInteger)
     .action(
       action(async (flags: KaggleFlags) => {
-        for (const [flag, value] of [['--real-limit', flags.realLimit], ['--fake-limit', flags.fakeLimit], ['--limit', flags.limit]] as const) {
-          if (value !== undefined && value <= 0) throw new UsageError(`${flag} must be a positive integer (got ${value})`);
+        for (const [flag, value] of [
+          ['--real-limit', flags.realLimit],
+          ['--fake-limit', flags.fakeLimit],
+          ['--limit', flags.limit],
+        ] as const) {
+          if (value !== undefined && value <= 0)
+            throw new UsageError(`${flag} must be a positive integer (got ${value})`);
         }
         const is140k = flags.dataset === '140k';
         const result = await downloadStudyData({

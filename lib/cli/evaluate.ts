@@ -13,21 +13,49 @@ import { openRun } from '../train/runs';
 export function registerEvaluateCommand(program: Command): void {
   program
     .command('evaluate')
-    .description('metrics (fake = positive) on the run\'s held-back split, or on another dataset, into RUNDIR/metrics.json with figures')
+    .description(
+      "metrics (fake = positive) on the run's held-back split, or on another dataset, into RUNDIR/metrics.json with figures",
+    )
     .requiredOption('--run <dir>', 'run folder')
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
-    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
-    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
-    .option('--threshold <p|picked>', 'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation')
+    .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
+    .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
+    .option(
+      '--threshold <p|picked>',
+      'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation',
+    )
     .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .addOption(engineOption())
-    .action(action(async (flags: { run: string; data?: string; engine: EngineChoice; ttaFlip?: boolean; ensemble?: string[]; threshold?: string; calibrated?: boolean }) => {
-      const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
-      await initBackend();
-      const result = await evaluateRun(flags.run, {
-        dataDir: flags.data, engine: flags.engine, temperature, ttaFlip: flags.ttaFlip, ensemble: flags.ensemble,
-        threshold: flags.threshold === undefined && temperature === undefined ? undefined : temperature === undefined ? threshold : applyTemperature(threshold, temperature),
-      });
-      process.stdout.write(`${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`);
-    }));
+    .action(
+      action(
+        async (flags: {
+          run: string;
+          data?: string;
+          engine: EngineChoice;
+          ttaFlip?: boolean;
+          ensemble?: string[];
+          threshold?: string;
+          calibrated?: boolean;
+        }) => {
+          const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
+          await initBackend();
+          const result = await evaluateRun(flags.run, {
+            dataDir: flags.data,
+            engine: flags.engine,
+            temperature,
+            ttaFlip: flags.ttaFlip,
+            ensemble: flags.ensemble,
+            threshold:
+              flags.threshold === undefined && temperature === undefined
+                ? undefined
+                : temperature === undefined
+                  ? threshold
+                  : applyTemperature(threshold, temperature),
+          });
+          process.stdout.write(
+            `${result.engineNote}\n${formatMetricsTable(result.metrics)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,
+          );
+        },
+      ),
+    );
 }

@@ -18,7 +18,9 @@ import { registerTrainCommand } from './train';
 
 export function buildProgram(): Command {
   const program = new Command('realfake')
-    .description('Tell real face photos from AI-generated ones (a TypeScript port of a Kaggle/Keras study).\nREALFAKE_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu forces a TensorFlow.js backend.')
+    .description(
+      'Tell real face photos from AI-generated ones (a TypeScript port of a Kaggle/Keras study).\nREALFAKE_BACKEND=tfjs-node-gpu|tfjs-node|wasm|cpu forces a TensorFlow.js backend.',
+    )
     .version(require('../../../package.json').version)
     // Usage errors exit with 2 (commander's default is 1); --help and --version with 0.
     .exitOverride()

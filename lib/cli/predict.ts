@@ -19,23 +19,46 @@ import { action, escapeControls, parseInteger, UsageError } from './common';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
-  text: (p: Prediction) => `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
+  text: (p: Prediction) =>
+    `${escapeControls(p.file)}\t${p.verdict}\t${(p.confidence * 100).toFixed(1)}%\tpFake=${p.pFake.toFixed(4)}`,
   json: (p: Prediction) => JSON.stringify(p),
-  csv: (p: Prediction) => [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
+  csv: (p: Prediction) =>
+    [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
 
 /** `--faces`: one line per face found (or one saying there is none), in each format. */
 const FACE_FORMATS = {
-  text: (file: string, p: PhotoVerdict) => p.faces.length === 0
-    ? [`${escapeControls(file)}\tno face found`]
-    : p.faces.map((f, i) => `${escapeControls(file)}\tface ${i + 1}/${p.faces.length} at ${f.crop.x},${f.crop.y} ${f.crop.width}x${f.crop.height}\t${f.verdict}\t${(f.confidence * 100).toFixed(1)}%\tpFake=${f.pFake.toFixed(4)}`),
+  text: (file: string, p: PhotoVerdict) =>
+    p.faces.length === 0
+      ? [`${escapeControls(file)}\tno face found`]
+      : p.faces.map(
+          (f, i) =>
+            `${escapeControls(file)}\tface ${i + 1}/${p.faces.length} at ${f.crop.x},${f.crop.y} ${f.crop.width}x${f.crop.height}\t${f.verdict}\t${(f.confidence * 100).toFixed(1)}%\tpFake=${f.pFake.toFixed(4)}`,
+        ),
   json: (file: string, p: PhotoVerdict) => [JSON.stringify({ file, ...p })],
-  csv: (file: string, p: PhotoVerdict) => p.faces.length === 0
-    ? [[csvField(file), '', '', '', '', '', 'no face found', '', ''].join(',')]
-    : p.faces.map((f, i) => [csvField(file), i + 1, f.crop.x, f.crop.y, f.crop.width, f.crop.height, csvField(f.verdict), f.confidence.toFixed(6), f.pFake.toFixed(6)].join(',')),
+  csv: (file: string, p: PhotoVerdict) =>
+    p.faces.length === 0
+      ? [[csvField(file), '', '', '', '', '', 'no face found', '', ''].join(',')]
+      : p.faces.map((f, i) =>
+          [
+            csvField(file),
+            i + 1,
+            f.crop.x,
+            f.crop.y,
+            f.crop.width,
+            f.crop.height,
+            csvField(f.verdict),
+            f.confidence.toFixed(6),
+            f.pFake.toFixed(6),
+          ].join(','),
+        ),
 };
 
-async function predictFacesInFiles(predictor: Predictor, files: string[], format: keyof typeof FACE_FORMATS): Promise<{ ok: number; failed: number }> {
+async function predictFacesInFiles(
+  predictor: Predictor,
+  files: string[],
+  format: keyof typeof FACE_FORMATS,
+): Promise<{ ok: number; failed: number }> {
   if (format === 'csv') process.stdout.write('file,face,x,y,width,height,verdict,confidence,pFake\n');
   let ok = 0;
   let failed = 0;
@@ -55,86 +78,130 @@ async function predictFacesInFiles(predictor: Predictor, files: string[], format
 export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
-    .description('say "Real" or "Fake (AI-generated)" with confidence for each image; folders are walked, unreadable files reported and skipped')
+    .description(
+      'say "Real" or "Fake (AI-generated)" with confidence for each image; folders are walked, unreadable files reported and skipped',
+    )
     .requiredOption('--run <dir>', 'run folder with a trained model')
     .argument('<paths...>', 'image files or folders')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
-    .option('--max-pixels <n>', 'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory', parseInteger, MAX_IMAGE_PIXELS)
+    .option(
+      '--max-pixels <n>',
+      'refuse images with more pixels; decoding holds at most ~4 bytes x this in memory',
+      parseInteger,
+      MAX_IMAGE_PIXELS,
+    )
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
-    .option('--faces', 'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none')
-    .option('--tta-flip', 'average each image\'s score with its mirror image\'s (default: the run\'s ttaFlip setting)')
-    .option('--ensemble <dirs...>', 'average the scores of these other runs\' models with this run\'s')
-    .option('--threshold <p|picked>', 'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation')
+    .option(
+      '--faces',
+      'find the faces in each photo and give each its own verdict (crop with an FFHQ-style margin); says when a photo has none',
+    )
+    .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
+    .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
+    .option(
+      '--threshold <p|picked>',
+      'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation',
+    )
     .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .addOption(engineOption())
-    .action(action(async (paths: string[], flags: { run: string; json?: boolean; csv?: boolean; faces?: boolean; engine: EngineChoice; maxPixels: number; concurrency?: number; ttaFlip?: boolean; ensemble?: string[]; threshold?: string; calibrated?: boolean; explain?: string }) => {
-      if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
-      const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
-      configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
-      let inputs: ReturnType<typeof collectImageInputs>;
-      try {
-        inputs = collectImageInputs(paths);
-      } catch (err) {
-        throw new UsageError((err as Error).message);
-      }
-      const { files, problems } = inputs;
-      for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
-      if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
-      await initBackend();
-      // Which engine runs goes to stderr, so --json and --csv output stays clean.
-      const note = (line: string) => process.stderr.write(line + '\n');
-      const members = flags.ensemble ?? [];
-      checkEnsembleMembers(flags.run, members);
-      const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
-      let predictor = await Predictor.fromRun(flags.run, async (dir) => {
-        const engines = [await loadEngine(dir, flags.engine, note)];
-        for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
-        return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
-      });
-      if (flags.faces) {
-        let counts: { ok: number; failed: number };
-        try {
-          counts = await predictFacesInFiles(predictor, files, format);
-        } finally {
-          await predictor.dispose();
-        }
-        if (counts.failed) process.stderr.write(`${counts.ok} predicted, ${counts.failed} skipped\n`);
-        if (counts.ok === 0) throw new Error('no image could be read');
-        return;
-      }
-      let result: Awaited<ReturnType<Predictor['predictFiles']>>;
-      const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
-      try {
-        const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
-        const engine = temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
-        predictor = new Predictor(engine, { ...predictor.config, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) });
-        if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
-        const explanations: Array<Promise<string>> = [];
-        const used = new Map<string, number>();
-        if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
-        const scorer = predictor;
-        result = await scorer.predictFiles(files, {
-          onPrediction: (p) => {
-            process.stdout.write(FORMATS[format](p) + '\n');
-            if (model && flags.explain) explanations.push(explain(model, scorer, p.file, path.join(flags.explain, overlayName(p.file, used)), threshold));
+    .action(
+      action(
+        async (
+          paths: string[],
+          flags: {
+            run: string;
+            json?: boolean;
+            csv?: boolean;
+            faces?: boolean;
+            engine: EngineChoice;
+            maxPixels: number;
+            concurrency?: number;
+            ttaFlip?: boolean;
+            ensemble?: string[];
+            threshold?: string;
+            calibrated?: boolean;
+            explain?: string;
           },
-          onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
-        });
-        for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
-      } finally {
-        model?.dispose();
-        await predictor.dispose();
-      }
-      const { predictions, failures } = result;
-      if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
-      if (predictions.length === 0) throw new Error('no image could be read');
-    }));
+        ) => {
+          if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
+          const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
+          configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
+          let inputs: ReturnType<typeof collectImageInputs>;
+          try {
+            inputs = collectImageInputs(paths);
+          } catch (err) {
+            throw new UsageError((err as Error).message);
+          }
+          const { files, problems } = inputs;
+          for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
+          if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
+          await initBackend();
+          // Which engine runs goes to stderr, so --json and --csv output stays clean.
+          const note = (line: string) => process.stderr.write(line + '\n');
+          const members = flags.ensemble ?? [];
+          checkEnsembleMembers(flags.run, members);
+          const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
+          let predictor = await Predictor.fromRun(flags.run, async (dir) => {
+            const engines = [await loadEngine(dir, flags.engine, note)];
+            for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
+            return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+          });
+          if (flags.faces) {
+            let counts: { ok: number; failed: number };
+            try {
+              counts = await predictFacesInFiles(predictor, files, format);
+            } finally {
+              await predictor.dispose();
+            }
+            if (counts.failed) process.stderr.write(`${counts.ok} predicted, ${counts.failed} skipped\n`);
+            if (counts.ok === 0) throw new Error('no image could be read');
+            return;
+          }
+          let result: Awaited<ReturnType<Predictor['predictFiles']>>;
+          const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
+          try {
+            const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
+            const engine =
+              temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
+            predictor = new Predictor(engine, {
+              ...predictor.config,
+              threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature),
+            });
+            if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
+            const explanations: Array<Promise<string>> = [];
+            const used = new Map<string, number>();
+            if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+            const scorer = predictor;
+            result = await scorer.predictFiles(files, {
+              onPrediction: (p) => {
+                process.stdout.write(FORMATS[format](p) + '\n');
+                if (model && flags.explain)
+                  explanations.push(
+                    explain(model, scorer, p.file, path.join(flags.explain, overlayName(p.file, used)), threshold),
+                  );
+              },
+              onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
+            });
+            for (const line of await Promise.all(explanations)) process.stderr.write(line + '\n');
+          } finally {
+            model?.dispose();
+            await predictor.dispose();
+          }
+          const { predictions, failures } = result;
+          if (failures.length) process.stderr.write(`${predictions.length} predicted, ${failures.length} skipped\n`);
+          if (predictions.length === 0) throw new Error('no image could be read');
+        },
+      ),
+    );
 }
 
 /** --threshold and --calibrated, resolved against what `realfake analyze` stored in the run. */
-export function predictOverrides(runDir: string, flags: { threshold?: string; calibrated?: boolean }, runThreshold: number): { threshold: number; temperature?: number } {
+export function predictOverrides(
+  runDir: string,
+  flags: { threshold?: string; calibrated?: boolean },
+  runThreshold: number,
+): { threshold: number; temperature?: number } {
   let threshold = runThreshold;
   if (flags.threshold === 'picked') {
     const stored = readStoredThreshold(runDir);
@@ -142,11 +209,13 @@ export function predictOverrides(runDir: string, flags: { threshold?: string; ca
     threshold = stored.threshold;
   } else if (flags.threshold !== undefined) {
     threshold = Number(flags.threshold);
-    if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '') throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
+    if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '')
+      throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
   }
   if (!flags.calibrated) return { threshold };
   const calibration = readStoredCalibration(runDir);
-  if (!calibration) throw new UsageError(`${runDir}: no calibration.json (run \`realfake analyze --run ${runDir}\` first)`);
+  if (!calibration)
+    throw new UsageError(`${runDir}: no calibration.json (run \`realfake analyze --run ${runDir}\` first)`);
   return { threshold, temperature: calibration.temperature };
 }
 
@@ -159,7 +228,13 @@ function overlayName(file: string, used: Map<string, number>): string {
 }
 
 /** Grad-CAM overlay of one predicted file into `out`; returns the line to report. */
-async function explain(model: import('@tensorflow/tfjs').LayersModel, predictor: Predictor, file: string, out: string, threshold: number): Promise<string> {
+async function explain(
+  model: import('@tensorflow/tfjs').LayersModel,
+  predictor: Predictor,
+  file: string,
+  out: string,
+  threshold: number,
+): Promise<string> {
   const pixels = await predictor.loadPixels(file);
   const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
   fs.writeFileSync(out, cam.overlay);

@@ -12,12 +12,15 @@ export class BatchProgressBar implements Callback {
     if (!process.stderr.isTTY) return;
     if (step === 0) {
       this.epoch++;
-      this.bar = new cliProgress.SingleBar({
-        stream: process.stderr,
-        format: `epoch ${this.epoch}/${ctx.epochs} [{bar}] {value}/{total} batches  loss {loss}  eta {eta_formatted}`,
-        clearOnComplete: true,
-        hideCursor: true,
-      }, cliProgress.Presets.shades_classic);
+      this.bar = new cliProgress.SingleBar(
+        {
+          stream: process.stderr,
+          format: `epoch ${this.epoch}/${ctx.epochs} [{bar}] {value}/{total} batches  loss {loss}  eta {eta_formatted}`,
+          clearOnComplete: true,
+          hideCursor: true,
+        },
+        cliProgress.Presets.shades_classic,
+      );
       this.bar.start(ctx.stepsPerEpoch, 0, { loss: 'n/a' });
     }
     this.bar?.update(step + 1, { loss: logs.loss.toFixed(4) });

@@ -21,7 +21,10 @@ export function registerReportCommand(program: Command): void {
           ['Metric', 'This run', 'Study (as published)', 'Study (corrected)'],
           report.rows.map((r) => [r.metric, r.run, r.published, r.corrected]),
         );
-        const config = textTable(['Setting', 'This run', 'Study'], report.configRows.map((r) => [r.setting, r.run, r.study]));
+        const config = textTable(
+          ['Setting', 'This run', 'Study'],
+          report.configRows.map((r) => [r.setting, r.run, r.study]),
+        );
         process.stdout.write(
           `${metrics}\n\n¹ the study printed precision and recall swapped (see report.md)\n` +
             `² its ROC used hard labels; not comparable\n\n${report.splitNote}\n\n${config}\n\nwrote ${out}\n`,

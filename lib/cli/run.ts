@@ -12,19 +12,23 @@ import { stepperFactory } from './steppers';
 export function registerRunCommand(program: Command): void {
   const command = program
     .command('run')
-    .description('the main job: data (yours in data/real + data/fake, else the study\'s in data/kaggle, else synthetic) > preprocess > train > evaluate > predict two samples > summary')
+    .description(
+      "the main job: data (yours in data/real + data/fake, else the study's in data/kaggle, else synthetic) > preprocess > train > evaluate > predict two samples > summary",
+    )
     .option('--data-root <dir>', 'where to look for data', DEFAULT_DATA_ROOT)
     .option('--out <dir>', 'parent folder of run folders', DEFAULT_RUNS_DIR);
-  addConfigFlags(command, 'smoke').action(action(async (flags: ConfigFlags & { dataRoot: string; out: string }) => {
-    const config = configFromFlags(flags);
-    const result = await runPipeline({
-      config,
-      preset: presetNamed(flags.preset ?? 'smoke'),
-      dataRoot: flags.dataRoot,
-      runsDir: flags.out,
-      callbacks: [new BatchProgressBar(), new GracefulInterrupt()],
-      makeStepper: stepperFactory(config),
-    });
-    process.stdout.write(`\n${formatPipelineSummary(result)}\n`);
-  }));
+  addConfigFlags(command, 'smoke').action(
+    action(async (flags: ConfigFlags & { dataRoot: string; out: string }) => {
+      const config = configFromFlags(flags);
+      const result = await runPipeline({
+        config,
+        preset: presetNamed(flags.preset ?? 'smoke'),
+        dataRoot: flags.dataRoot,
+        runsDir: flags.out,
+        callbacks: [new BatchProgressBar(), new GracefulInterrupt()],
+        makeStepper: stepperFactory(config),
+      });
+      process.stdout.write(`\n${formatPipelineSummary(result)}\n`);
+    }),
+  );
 }

@@ -20,10 +20,23 @@ import { loadRunDataset, openRun, type Run } from '../train/runs';
 import { scaleToUnit } from '../train/train';
 import { notebookHtml, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
-import { applyTemperature, expectedCalibrationError, fitTemperature, reliability, reliabilityFigure, type TemperatureFit } from './calibration';
+import {
+  applyTemperature,
+  expectedCalibrationError,
+  fitTemperature,
+  reliability,
+  reliabilityFigure,
+  type TemperatureFit,
+} from './calibration';
 import { scoreRows } from './evaluate';
 import { explainImage } from './gradcam';
-import { DEFAULT_PERTURBATIONS, QUICK_PERTURBATIONS, robustnessFigure, robustnessGrid, type RobustnessRow } from './robustness';
+import {
+  DEFAULT_PERTURBATIONS,
+  QUICK_PERTURBATIONS,
+  robustnessFigure,
+  robustnessGrid,
+  type RobustnessRow,
+} from './robustness';
 import { classSpectra, spectrumFigures } from './spectrum';
 import { parseThresholdRule, pickThreshold, thresholdFigure, thresholdSweep, type PickedThreshold } from './thresholds';
 
@@ -104,13 +117,19 @@ function engineScorer(engine: InferenceEngine, size: number): (images: Uint8Arra
 
 /** One self-contained HTML page holding every figure (plotly.js inlined once). */
 export function figuresPageHtml(title: string, figures: Record<string, Figure>): string {
-  const body = Object.values(figures).map((fig) => `<div style="margin:12px 0">${notebookHtml(fig, { includePlotly: false })}</div>`).join('\n');
+  const body = Object.values(figures)
+    .map((fig) => `<div style="margin:12px 0">${notebookHtml(fig, { includePlotly: false })}</div>`)
+    .join('\n');
   const safeTitle = title.replace(/[<&>]/g, '');
   return `<!DOCTYPE html><html><head><meta charset="utf-8"><title>${safeTitle}</title></head><body style="font-family:sans-serif">\n<h1>${safeTitle}</h1>\n${plotlyLoaderHtml()}\n${body}\n</body></html>\n`;
 }
 
 function markdownTable(headers: string[], rows: string[][]): string {
-  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ].join('\n');
 }
 
 /** The stored threshold / calibration of a run, or null when `analyze` has not written them. */
@@ -128,12 +147,18 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   const log = options.log ?? (() => undefined);
   const run: Run = openRun(runDir);
   const data = loadRunDataset(run);
-  if (data.size !== run.config.imageSize) throw new Error(`${run.meta.dataDir}: images are ${data.size}px but the run's model takes ${run.config.imageSize}px`);
+  if (data.size !== run.config.imageSize)
+    throw new Error(
+      `${run.meta.dataDir}: images are ${data.size}px but the run's model takes ${run.config.imageSize}px`,
+    );
   const split: 'test' | 'val' = run.split.test.length > 0 ? 'test' : 'val';
   const evalRows = run.split[split];
   const valRows = run.split.val;
   const notes: string[] = [];
-  if (split === 'val') notes.push('This run has no test split: the threshold and temperature are fitted and evaluated on the same validation images, which is optimistic. Train with --test-fraction > 0 for honest numbers.');
+  if (split === 'val')
+    notes.push(
+      'This run has no test split: the threshold and temperature are fitted and evaluated on the same validation images, which is optimistic. Train with --test-fraction > 0 for honest numbers.',
+    );
   const engine = await loadEngine(runDir, options.engine ?? 'auto', (line) => log(line));
   const seed = run.config.seed;
   const resamples = options.resamples ?? 1000;
@@ -150,9 +175,18 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     if (grid !== 'none') {
       const perturbations = grid === 'quick' ? QUICK_PERTURBATIONS : DEFAULT_PERTURBATIONS;
       log(`robustness: ${perturbations.length} perturbations of ${evalRows.length} images`);
-      robustness = await robustnessGrid(rowImages(data, evalRows), evalLabels, data.size, engineScorer(engine, data.size), {
-        perturbations, threshold: baseThreshold, seed, onProgress: (done, total) => log(`robustness: ${done}/${total}`),
-      });
+      robustness = await robustnessGrid(
+        rowImages(data, evalRows),
+        evalLabels,
+        data.size,
+        engineScorer(engine, data.size),
+        {
+          perturbations,
+          threshold: baseThreshold,
+          seed,
+          onProgress: (done, total) => log(`robustness: ${done}/${total}`),
+        },
+      );
     }
   } finally {
     await engine.dispose();
@@ -164,15 +198,25 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   const rule = parseThresholdRule(options.thresholdRule ?? 'youden');
   const picked = pickThreshold(valLabels, valScores, rule);
   const storedThreshold: StoredThreshold = { ...picked, pickedOn: 'val', runId: run.meta.id };
-  const onEvaluated = { threshold: picked.threshold, intervals: metricIntervals(evalLabels, evalScores, picked.threshold, { resamples, seed }) };
+  const onEvaluated = {
+    threshold: picked.threshold,
+    intervals: metricIntervals(evalLabels, evalScores, picked.threshold, { resamples, seed }),
+  };
 
   // Calibration: temperature fitted on validation, judged on the evaluated split.
   const fit = fitTemperature(valLabels, valScores);
   const calibratedEval = evalScores.map((p) => applyTemperature(p, fit.temperature));
   if (fit.temperature > 50 || fit.temperature < 0.02) {
-    notes.push(`The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`);
+    notes.push(
+      `The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`,
+    );
   }
-  const storedCalibration: StoredCalibration = { method: 'temperature scaling of logit(pFake) = ln p1 - ln p0', fittedOn: 'val', runId: run.meta.id, ...fit };
+  const storedCalibration: StoredCalibration = {
+    method: 'temperature scaling of logit(pFake) = ln p1 - ln p0',
+    fittedOn: 'val',
+    runId: run.meta.id,
+    ...fit,
+  };
   const bins = 10;
   const calibration = {
     ...storedCalibration,
@@ -183,10 +227,16 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   };
 
   const figures: Record<string, Figure> = {
-    thresholds: thresholdFigure(thresholdSweep(evalLabels, evalScores), [{ name: 'argmax', threshold: baseThreshold }, { name: `${picked.rule} (val)`, threshold: picked.threshold }]),
+    thresholds: thresholdFigure(thresholdSweep(evalLabels, evalScores), [
+      { name: 'argmax', threshold: baseThreshold },
+      { name: `${picked.rule} (val)`, threshold: picked.threshold },
+    ]),
     reliability: reliabilityFigure([
       { name: `${split}, raw`, reliability: reliability(evalLabels, evalScores, bins) },
-      { name: `${split}, T = ${fit.temperature.toFixed(3)}`, reliability: reliability(evalLabels, calibratedEval, bins) },
+      {
+        name: `${split}, T = ${fit.temperature.toFixed(3)}`,
+        reliability: reliability(evalLabels, calibratedEval, bins),
+      },
     ]),
   };
   if (robustness.length) {
@@ -211,11 +261,25 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       const scored = evalRows.map((row, i) => ({ row, label: evalLabels[i], pFake: evalScores[i] }));
       const right = (s: { label: number; pFake: number }) => (s.pFake >= baseThreshold ? 1 : 0) === s.label;
       const confidence = (s: { pFake: number }) => Math.abs(s.pFake - baseThreshold);
-      const pick = (wantRight: boolean) => scored.filter((s) => right(s) === wantRight).sort((a, b) => confidence(b) - confidence(a)).slice(0, k);
-      for (const [kind, items] of [['right', pick(true)], ['wrong', pick(false)]] as const) {
+      const pick = (wantRight: boolean) =>
+        scored
+          .filter((s) => right(s) === wantRight)
+          .sort((a, b) => confidence(b) - confidence(a))
+          .slice(0, k);
+      for (const [kind, items] of [
+        ['right', pick(true)],
+        ['wrong', pick(false)],
+      ] as const) {
         for (const s of items) {
           const cam = await explainImage(model, rowImages(data, [s.row])[0], data.size, { threshold: baseThreshold });
-          gradcam.push({ file: data.files[s.row], label: s.label, pFake: s.pFake, kind, explained: cam.target, overlay: cam.overlay });
+          gradcam.push({
+            file: data.files[s.row],
+            label: s.label,
+            pFake: s.pFake,
+            kind,
+            explained: cam.target,
+            overlay: cam.overlay,
+          });
         }
       }
     } finally {
@@ -224,11 +288,23 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   }
 
   const analysis: Analysis = {
-    runId: run.meta.id, split, n: evalRows.length, intervals,
-    threshold: { ...storedThreshold, onEvaluated }, calibration, robustness, spectra, gradcam, figures, files: [], notes, markdown: '',
+    runId: run.meta.id,
+    split,
+    n: evalRows.length,
+    intervals,
+    threshold: { ...storedThreshold, onEvaluated },
+    calibration,
+    robustness,
+    spectra,
+    gradcam,
+    figures,
+    files: [],
+    notes,
+    markdown: '',
   };
   analysis.markdown = analysisMarkdown(analysis);
-  if (options.writeFiles !== false) analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration);
+  if (options.writeFiles !== false)
+    analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration);
   return analysis;
 }
 
@@ -249,8 +325,14 @@ export function analysisMarkdown(a: Analysis): string {
     '',
     '## Metrics with 95 % intervals',
     '',
-    markdownTable(['metric', `threshold 0.5 (argmax)`, `threshold ${f4(t.threshold)} (${t.rule}, picked on val)`],
-      INTERVAL_METRICS.map((key) => [key, formatInterval(a.intervals.intervals[key]), formatInterval(t.onEvaluated.intervals.intervals[key])])),
+    markdownTable(
+      ['metric', `threshold 0.5 (argmax)`, `threshold ${f4(t.threshold)} (${t.rule}, picked on val)`],
+      INTERVAL_METRICS.map((key) => [
+        key,
+        formatInterval(a.intervals.intervals[key]),
+        formatInterval(t.onEvaluated.intervals.intervals[key]),
+      ]),
+    ),
     '',
     `Threshold rule ${t.rule} on the validation split (${t.n} images): threshold ${f4(t.threshold)}, TPR ${f4(t.tpr)}, FPR ${f4(t.fpr)} there; applied unchanged to the ${a.split} split.`,
     '',
@@ -259,17 +341,50 @@ export function analysisMarkdown(a: Analysis): string {
     `Temperature T = ${f4(c.temperature)} fitted on validation (NLL ${f4(c.nllBefore)} -> ${f4(c.nllAfter)}). ECE (${c.bins} bins) on ${a.split}: ${f4(c.eceBefore)} raw, ${f4(c.eceAfter)} after scaling (validation, raw: ${f4(c.eceValBefore)}).`,
   ];
   if (a.robustness.length) {
-    lines.push('', '## Robustness', '', markdownTable(['perturbation', 'accuracy', 'AUC'], a.robustness.map((r) => [r.perturbation, f4(r.accuracy), f4(r.auc)])));
+    lines.push(
+      '',
+      '## Robustness',
+      '',
+      markdownTable(
+        ['perturbation', 'accuracy', 'AUC'],
+        a.robustness.map((r) => [r.perturbation, f4(r.accuracy), f4(r.auc)]),
+      ),
+    );
   }
-  if (a.spectra) lines.push('', '## Spectra', '', `Class-mean spectra over ${a.spectra.real} real and ${a.spectra.fake} fake images of the run (figures spectrum_*).`);
+  if (a.spectra)
+    lines.push(
+      '',
+      '## Spectra',
+      '',
+      `Class-mean spectra over ${a.spectra.real} real and ${a.spectra.fake} fake images of the run (figures spectrum_*).`,
+    );
   if (a.gradcam.length) {
-    lines.push('', '## Grad-CAM', '', markdownTable(['kind', 'file', 'label', 'pFake', 'explains', 'overlay'],
-      a.gradcam.map((g) => [g.kind, path.basename(g.file), g.label ? 'fake' : 'real', f4(g.pFake), g.explained, g.path ? path.basename(g.path) : ''])));
+    lines.push(
+      '',
+      '## Grad-CAM',
+      '',
+      markdownTable(
+        ['kind', 'file', 'label', 'pFake', 'explains', 'overlay'],
+        a.gradcam.map((g) => [
+          g.kind,
+          path.basename(g.file),
+          g.label ? 'fake' : 'real',
+          f4(g.pFake),
+          g.explained,
+          g.path ? path.basename(g.path) : '',
+        ]),
+      ),
+    );
   }
   return lines.join('\n') + '\n';
 }
 
-async function writeAnalysis(runDir: string, a: Analysis, threshold: StoredThreshold, calibration: StoredCalibration): Promise<string[]> {
+async function writeAnalysis(
+  runDir: string,
+  a: Analysis,
+  threshold: StoredThreshold,
+  calibration: StoredCalibration,
+): Promise<string[]> {
   const dir = path.join(runDir, 'analysis');
   fs.mkdirSync(path.join(dir, 'gradcam'), { recursive: true });
   const files: string[] = [];
@@ -285,11 +400,25 @@ async function writeAnalysis(runDir: string, a: Analysis, threshold: StoredThres
   writeJsonAtomic(path.join(runDir, THRESHOLD_FILE), threshold);
   writeJsonAtomic(path.join(runDir, CALIBRATION_FILE), calibration);
   files.push(path.join(runDir, THRESHOLD_FILE), path.join(runDir, CALIBRATION_FILE));
-  const json = { ...a, figures: undefined, markdown: undefined, files: undefined, gradcam: a.gradcam.map(({ overlay: _overlay, ...rest }) => ({ ...rest, path: rest.path && path.relative(dir, rest.path) })) };
-  write(path.join(dir, 'analysis.json'), JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n');
+  const json = {
+    ...a,
+    figures: undefined,
+    markdown: undefined,
+    files: undefined,
+    gradcam: a.gradcam.map(({ overlay: _overlay, ...rest }) => ({
+      ...rest,
+      path: rest.path && path.relative(dir, rest.path),
+    })),
+  };
+  write(
+    path.join(dir, 'analysis.json'),
+    JSON.stringify(json, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) + '\n',
+  );
   write(path.join(dir, 'analysis.md'), a.markdown);
   write(path.join(dir, 'figures.html'), figuresPageHtml(`realfake analysis: ${a.runId}`, a.figures));
-  const png = await writeFigurePng(Object.entries(a.figures).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })));
+  const png = await writeFigurePng(
+    Object.entries(a.figures).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })),
+  );
   files.push(...png.written);
   if (png.skipped) a.notes.push(png.skipped);
   return files;

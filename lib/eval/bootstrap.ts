@@ -18,7 +18,15 @@ export interface Interval {
   high: number;
 }
 
-export const INTERVAL_METRICS = ['accuracy', 'precision', 'recall', 'f1', 'specificity', 'auc', 'averagePrecision'] as const;
+export const INTERVAL_METRICS = [
+  'accuracy',
+  'precision',
+  'recall',
+  'f1',
+  'specificity',
+  'auc',
+  'averagePrecision',
+] as const;
 export type IntervalMetric = (typeof INTERVAL_METRICS)[number];
 
 export interface MetricIntervals {
@@ -58,16 +66,25 @@ export function resampleIndices(n: number, resamples: number, seed: number): Int
 
 function checkOptions(options: BootstrapOptions): Required<BootstrapOptions> {
   const { resamples = 1000, seed = 0, confidence = 0.95 } = options;
-  if (!(Number.isInteger(resamples) && resamples >= 1)) throw new Error(`bootstrap: resamples must be a positive integer (got ${resamples})`);
-  if (!(confidence > 0 && confidence < 1)) throw new Error(`bootstrap: confidence must be in (0, 1) (got ${confidence})`);
+  if (!(Number.isInteger(resamples) && resamples >= 1))
+    throw new Error(`bootstrap: resamples must be a positive integer (got ${resamples})`);
+  if (!(confidence > 0 && confidence < 1))
+    throw new Error(`bootstrap: confidence must be in (0, 1) (got ${confidence})`);
   return { resamples, seed, confidence };
 }
 
 /** The percentile interval of any statistic of the resampled indices; NaN values are dropped. */
-export function bootstrapInterval(n: number, statistic: (indices: Int32Array) => number, options: BootstrapOptions = {}): Interval & { dropped: number } {
+export function bootstrapInterval(
+  n: number,
+  statistic: (indices: Int32Array) => number,
+  options: BootstrapOptions = {},
+): Interval & { dropped: number } {
   const { resamples, seed, confidence } = checkOptions(options);
   const all = Int32Array.from({ length: n }, (_, i) => i);
-  const values = resampleIndices(n, resamples, seed).map(statistic).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  const values = resampleIndices(n, resamples, seed)
+    .map(statistic)
+    .filter((v) => !Number.isNaN(v))
+    .sort((a, b) => a - b);
   return {
     estimate: statistic(all),
     low: quantileSorted(values, (1 - confidence) / 2),
@@ -82,7 +99,11 @@ export function bootstrapInterval(n: number, statistic: (indices: Int32Array) =>
  * ROC AUC (trapezoids) and AP (sum of recall steps x precision) exactly as sklearn computes them on the resampled
  * data. O(n) per resample instead of O(n log n) plus allocations.
  */
-export function resampleScorer(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number): (counts: Int32Array) => Record<IntervalMetric, number> {
+export function resampleScorer(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+): (counts: Int32Array) => Record<IntervalMetric, number> {
   const n = labels.length;
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b] - scores[a]);
   // groupEnd[k]: one past the last position of the tie group starting at or containing position k.
@@ -91,7 +112,10 @@ export function resampleScorer(labels: ArrayLike<number>, scores: ArrayLike<numb
   groupStarts.push(n);
   const calledFake = Uint8Array.from({ length: n }, (_, i) => (scores[i] >= threshold ? 1 : 0));
   return (counts) => {
-    let tp = 0, fp = 0, fn = 0, tn = 0;
+    let tp = 0,
+      fp = 0,
+      fn = 0,
+      tn = 0;
     for (let i = 0; i < n; i++) {
       const w = counts[i];
       if (!w) continue;
@@ -103,9 +127,13 @@ export function resampleScorer(labels: ArrayLike<number>, scores: ArrayLike<numb
     }
     const positives = tp + fn;
     const negatives = fp + tn;
-    let cumTp = 0, cumFp = 0, area = 0, ap = 0;
+    let cumTp = 0,
+      cumFp = 0,
+      area = 0,
+      ap = 0;
     for (let g = 0; g + 1 < groupStarts.length; g++) {
-      let gTp = 0, gFp = 0;
+      let gTp = 0,
+        gFp = 0;
       for (let k = groupStarts[g]; k < groupStarts[g + 1]; k++) {
         const i = order[k];
         if (labels[i] === 1) gTp += counts[i];
@@ -132,10 +160,16 @@ function countsOf(indices: Int32Array, n: number): Int32Array {
 }
 
 /** 95 % (by default) percentile-bootstrap intervals for accuracy, precision, recall, F1, specificity, AUC and AP. */
-export function metricIntervals(labels: ArrayLike<number>, scores: ArrayLike<number>, threshold: number, options: BootstrapOptions = {}): MetricIntervals {
+export function metricIntervals(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  threshold: number,
+  options: BootstrapOptions = {},
+): MetricIntervals {
   const { resamples, seed, confidence } = checkOptions(options);
   if (labels.length === 0) throw new Error('bootstrap: no samples');
-  if (labels.length !== scores.length) throw new Error(`bootstrap: labels and scores differ in length (${labels.length} vs ${scores.length})`);
+  if (labels.length !== scores.length)
+    throw new Error(`bootstrap: labels and scores differ in length (${labels.length} vs ${scores.length})`);
   const n = labels.length;
   const score = resampleScorer(labels, scores, threshold);
   const full = score(new Int32Array(n).fill(1));
@@ -143,9 +177,16 @@ export function metricIntervals(labels: ArrayLike<number>, scores: ArrayLike<num
   const intervals = {} as Record<IntervalMetric, Interval>;
   const dropped: Partial<Record<IntervalMetric, number>> = {};
   for (const metric of INTERVAL_METRICS) {
-    const values = samples.map((m) => m[metric]).filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+    const values = samples
+      .map((m) => m[metric])
+      .filter((v) => !Number.isNaN(v))
+      .sort((a, b) => a - b);
     if (values.length < resamples) dropped[metric] = resamples - values.length;
-    intervals[metric] = { estimate: full[metric], low: quantileSorted(values, (1 - confidence) / 2), high: quantileSorted(values, (1 + confidence) / 2) };
+    intervals[metric] = {
+      estimate: full[metric],
+      low: quantileSorted(values, (1 - confidence) / 2),
+      high: quantileSorted(values, (1 + confidence) / 2),
+    };
   }
   return { method: 'percentile bootstrap', confidence, resamples, seed, dropped, intervals };
 }

@@ -42,7 +42,8 @@ export interface Reliability {
 
 /** Equal-width bins over [0, 1]; pFake = 1 goes into the last bin. */
 export function reliability(labels: ArrayLike<number>, scores: ArrayLike<number>, nBins = 10): Reliability {
-  if (labels.length !== scores.length) throw new Error(`calibration: labels and scores differ in length (${labels.length} vs ${scores.length})`);
+  if (labels.length !== scores.length)
+    throw new Error(`calibration: labels and scores differ in length (${labels.length} vs ${scores.length})`);
   if (labels.length === 0) throw new Error('calibration: no samples');
   const count = new Array(nBins).fill(0);
   const sumScore = new Array(nBins).fill(0);
@@ -56,7 +57,13 @@ export function reliability(labels: ArrayLike<number>, scores: ArrayLike<number>
   let ece = 0;
   const bins = count.map((c, b) => {
     if (c > 0) ece += (c / labels.length) * Math.abs(sumLabel[b] / c - sumScore[b] / c);
-    return { low: b / nBins, high: (b + 1) / nBins, count: c, meanScore: c ? sumScore[b] / c : NaN, fractionFake: c ? sumLabel[b] / c : NaN };
+    return {
+      low: b / nBins,
+      high: (b + 1) / nBins,
+      count: c,
+      meanScore: c ? sumScore[b] / c : NaN,
+      fractionFake: c ? sumLabel[b] / c : NaN,
+    };
   });
   return { bins, ece, n: labels.length };
 }
@@ -103,9 +110,17 @@ export function fitTemperature(labels: ArrayLike<number>, scores: ArrayLike<numb
   let fd = f(d);
   while (b - a > 1e-7) {
     if (fc < fd) {
-      b = d; d = c; fd = fc; c = b - g * (b - a); fc = f(c);
+      b = d;
+      d = c;
+      fd = fc;
+      c = b - g * (b - a);
+      fc = f(c);
     } else {
-      a = c; c = d; fc = fd; d = a + g * (b - a); fd = f(d);
+      a = c;
+      c = d;
+      fc = fd;
+      d = a + g * (b - a);
+      fd = f(d);
     }
   }
   const temperature = Math.exp((a + b) / 2);
@@ -116,7 +131,15 @@ export function fitTemperature(labels: ArrayLike<number>, scores: ArrayLike<numb
 export function reliabilityFigure(curves: Array<{ name: string; reliability: Reliability }>): Figure {
   return {
     data: [
-      { type: 'scatter', mode: 'lines', name: 'perfectly calibrated', x: [0, 1], y: [0, 1], line: { color: 'gray', dash: 'dash', width: 1 }, hoverinfo: 'skip' },
+      {
+        type: 'scatter',
+        mode: 'lines',
+        name: 'perfectly calibrated',
+        x: [0, 1],
+        y: [0, 1],
+        line: { color: 'gray', dash: 'dash', width: 1 },
+        hoverinfo: 'skip',
+      },
       ...curves.map(({ name, reliability: r }) => {
         const bins = r.bins.filter((b) => b.count > 0);
         return {
@@ -146,7 +169,8 @@ export function reliabilityFigure(curves: Array<{ name: string; reliability: Rel
 export function temperatureScaledEngine(engine: InferenceEngine, temperature: number): InferenceEngine {
   return {
     name: `${engine.name} (temperature ${temperature.toFixed(3)})`,
-    scores: async (batch, n, size) => (await engine.scores(batch, n, size)).map((p) => applyTemperature(p, temperature)),
+    scores: async (batch, n, size) =>
+      (await engine.scores(batch, n, size)).map((p) => applyTemperature(p, temperature)),
     dispose: () => engine.dispose(),
   };
 }

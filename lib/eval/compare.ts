@@ -53,8 +53,18 @@ export function expandRunArgs(args: string[]): string[] {
     }
     const parent = path.dirname(arg);
     if (GLOB.test(parent)) throw new Error(`${arg}: only the last path segment may hold * or ?`);
-    const pattern = new RegExp(`^${path.basename(arg).replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
-    const matches = fs.existsSync(parent) ? fs.readdirSync(parent).filter((name) => pattern.test(name) && fs.existsSync(path.join(parent, name, 'config.json'))) : [];
+    const pattern = new RegExp(
+      `^${path
+        .basename(arg)
+        .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+        .replace(/\*/g, '.*')
+        .replace(/\?/g, '.')}$`,
+    );
+    const matches = fs.existsSync(parent)
+      ? fs
+          .readdirSync(parent)
+          .filter((name) => pattern.test(name) && fs.existsSync(path.join(parent, name, 'config.json')))
+      : [];
     if (!matches.length) throw new Error(`${arg}: matches no run folder`);
     dirs.push(...matches.sort().map((name) => path.join(parent, name)));
   }
@@ -75,16 +85,29 @@ export function parsePredictionsCsv(text: string, file = 'predictions.csv'): Com
 export function loadComparedRun(dir: string, options: { resamples?: number } = {}): ComparedRun {
   const need = (name: string) => {
     const file = path.join(dir, name);
-    if (!fs.existsSync(file)) throw new Error(`${file}: not found (${name === 'config.json' ? 'not a run folder' : `run \`realfake evaluate --run ${dir}\` first`})`);
+    if (!fs.existsSync(file))
+      throw new Error(
+        `${file}: not found (${name === 'config.json' ? 'not a run folder' : `run \`realfake evaluate --run ${dir}\` first`})`,
+      );
     return file;
   };
   const config = readJson<Config>(need('config.json'), 'run config');
   const metrics = parseMetricsJson(fs.readFileSync(need('metrics.json'), 'utf8')) as ComparedRun['metrics'];
-  const predictions = parsePredictionsCsv(fs.readFileSync(need('predictions.csv'), 'utf8'), path.join(dir, 'predictions.csv'));
+  const predictions = parsePredictionsCsv(
+    fs.readFileSync(need('predictions.csv'), 'utf8'),
+    path.join(dir, 'predictions.csv'),
+  );
   const historyFile = path.join(dir, 'history.json');
   const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;
   // Older metrics.json files have no intervals: computed here from the predictions, with the run's seed.
-  const intervals = metrics.intervals ?? metricIntervals(predictions.map((p) => p.label), predictions.map((p) => p.pFake), metrics.threshold, { resamples: options.resamples ?? 1000, seed: config.seed });
+  const intervals =
+    metrics.intervals ??
+    metricIntervals(
+      predictions.map((p) => p.label),
+      predictions.map((p) => p.pFake),
+      metrics.threshold,
+      { resamples: options.resamples ?? 1000, seed: config.seed },
+    );
   return { dir, id: path.basename(path.resolve(dir)), config, metrics, intervals, predictions, history };
 }
 
@@ -94,14 +117,25 @@ const show = (v: unknown) => (v === null ? 'all' : v === undefined ? '—' : Str
 export function configDifferenceRows(runs: ComparedRun[]): Array<Record<string, string>> {
   const keys = [...new Set(runs.flatMap((r) => Object.keys(r.config)))].sort();
   return keys
-    .filter((key) => new Set(runs.map((r) => JSON.stringify((r.config as unknown as Record<string, unknown>)[key]))).size > 1)
-    .map((key) => ({ setting: key, ...Object.fromEntries(runs.map((r) => [r.id, show((r.config as unknown as Record<string, unknown>)[key])])) }));
+    .filter(
+      (key) => new Set(runs.map((r) => JSON.stringify((r.config as unknown as Record<string, unknown>)[key]))).size > 1,
+    )
+    .map((key) => ({
+      setting: key,
+      ...Object.fromEntries(runs.map((r) => [r.id, show((r.config as unknown as Record<string, unknown>)[key])])),
+    }));
 }
 
 export function metricRows(runs: ComparedRun[]): Array<Record<string, string>> {
   return [
-    { metric: 'split (images)', ...Object.fromEntries(runs.map((r) => [r.id, `${r.metrics.split ?? '?'} (${r.metrics.n})`])) },
-    ...INTERVAL_METRICS.map((key) => ({ metric: key, ...Object.fromEntries(runs.map((r) => [r.id, formatInterval(r.intervals.intervals[key])])) })),
+    {
+      metric: 'split (images)',
+      ...Object.fromEntries(runs.map((r) => [r.id, `${r.metrics.split ?? '?'} (${r.metrics.n})`])),
+    },
+    ...INTERVAL_METRICS.map((key) => ({
+      metric: key,
+      ...Object.fromEntries(runs.map((r) => [r.id, formatInterval(r.intervals.intervals[key])])),
+    })),
   ];
 }
 
@@ -118,41 +152,117 @@ export function pairedTests(runs: ComparedRun[]): PairedRow[] {
       const labels = shared.map((p) => p.label);
       const sa = shared.map((p) => p.pFake);
       const sb = shared.map((p) => byFile.get(p.file)!.pFake);
-      const mcnemar = mcnemarTest(labels, sa.map((s) => (s >= a.metrics.threshold ? 1 : 0)), sb.map((s) => (s >= b.metrics.threshold ? 1 : 0)));
+      const mcnemar = mcnemarTest(
+        labels,
+        sa.map((s) => (s >= a.metrics.threshold ? 1 : 0)),
+        sb.map((s) => (s >= b.metrics.threshold ? 1 : 0)),
+      );
       const bothClasses = labels.includes(0) && labels.includes(1);
-      rows.push({ a: a.id, b: b.id, n: shared.length, mcnemar, delong: bothClasses ? delongTest(labels, sa, sb) : null });
+      rows.push({
+        a: a.id,
+        b: b.id,
+        n: shared.length,
+        mcnemar,
+        delong: bothClasses ? delongTest(labels, sa, sb) : null,
+      });
     }
   }
   return rows;
 }
 
-const COLORS = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+const COLORS = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
   const color = (i: number) => COLORS[i % COLORS.length];
   const layout = (title: string, x: string, y: string, extra: Record<string, unknown> = {}) => ({
-    title: { text: title }, xaxis: { title: { text: x } }, yaxis: { title: { text: y } }, width: 640, height: 480, margin: { l: 70, r: 30, t: 60, b: 60 }, ...extra,
+    title: { text: title },
+    xaxis: { title: { text: x } },
+    yaxis: { title: { text: y } },
+    width: 640,
+    height: 480,
+    margin: { l: 70, r: 30, t: 60, b: 60 },
+    ...extra,
   });
-  const curves = runs.map((r) => computeMetrics(r.predictions.map((p) => p.label), r.predictions.map((p) => p.pFake), r.metrics.threshold));
+  const curves = runs.map((r) =>
+    computeMetrics(
+      r.predictions.map((p) => p.label),
+      r.predictions.map((p) => p.pFake),
+      r.metrics.threshold,
+    ),
+  );
   const figures: Record<string, Figure> = {
     compare_roc: {
       data: [
-        ...runs.map((r, i) => ({ type: 'scatter', mode: 'lines', name: `${r.id} (AUC ${curves[i].auc.toFixed(3)})`, x: curves[i].roc.fpr, y: curves[i].roc.tpr, line: { color: color(i) } })),
-        { type: 'scatter', mode: 'lines', name: 'chance', x: [0, 1], y: [0, 1], line: { color: 'gray', dash: 'dash', width: 1 } },
+        ...runs.map((r, i) => ({
+          type: 'scatter',
+          mode: 'lines',
+          name: `${r.id} (AUC ${curves[i].auc.toFixed(3)})`,
+          x: curves[i].roc.fpr,
+          y: curves[i].roc.tpr,
+          line: { color: color(i) },
+        })),
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: 'chance',
+          x: [0, 1],
+          y: [0, 1],
+          line: { color: 'gray', dash: 'dash', width: 1 },
+        },
       ],
       layout: layout('ROC curves (positive class: Fake)', 'False positive rate', 'True positive rate'),
     },
     compare_pr: {
-      data: runs.map((r, i) => ({ type: 'scatter', mode: 'lines', name: `${r.id} (AP ${curves[i].averagePrecision.toFixed(3)})`, x: curves[i].pr.recall, y: curves[i].pr.precision, line: { shape: 'hv', color: color(i) } })),
+      data: runs.map((r, i) => ({
+        type: 'scatter',
+        mode: 'lines',
+        name: `${r.id} (AP ${curves[i].averagePrecision.toFixed(3)})`,
+        x: curves[i].pr.recall,
+        y: curves[i].pr.precision,
+        line: { shape: 'hv', color: color(i) },
+      })),
       layout: layout('Precision-recall curves (positive class: Fake)', 'Recall', 'Precision'),
     },
   };
-  for (const [key, title] of [['loss', 'Loss per epoch'], ['accuracy', 'Accuracy per epoch']] as const) {
-    const data = runs.flatMap((r, i) => (r.history ? [
-      { type: 'scatter', mode: 'lines', name: `${r.id} train`, x: r.history.epoch, y: r.history[key], line: { color: color(i), dash: 'dot' } },
-      { type: 'scatter', mode: 'lines', name: `${r.id} validation`, x: r.history.epoch, y: r.history[`val_${key}` as 'val_loss' | 'val_accuracy'], line: { color: color(i) } },
-    ] : []));
-    if (data.length) figures[`compare_${key}`] = { data, layout: layout(`${title} (dotted: train, solid: validation)`, 'Epoch', key) };
+  for (const [key, title] of [
+    ['loss', 'Loss per epoch'],
+    ['accuracy', 'Accuracy per epoch'],
+  ] as const) {
+    const data = runs.flatMap((r, i) =>
+      r.history
+        ? [
+            {
+              type: 'scatter',
+              mode: 'lines',
+              name: `${r.id} train`,
+              x: r.history.epoch,
+              y: r.history[key],
+              line: { color: color(i), dash: 'dot' },
+            },
+            {
+              type: 'scatter',
+              mode: 'lines',
+              name: `${r.id} validation`,
+              x: r.history.epoch,
+              y: r.history[`val_${key}` as 'val_loss' | 'val_accuracy'],
+              line: { color: color(i) },
+            },
+          ]
+        : [],
+    );
+    if (data.length)
+      figures[`compare_${key}`] = { data, layout: layout(`${title} (dotted: train, solid: validation)`, 'Epoch', key) };
   }
   return figures;
 }
@@ -160,15 +270,24 @@ export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
 function markdownTable(rows: Array<Record<string, string>>): string {
   if (!rows.length) return '(none)';
   const headers = Object.keys(rows[0]);
-  return [`| ${headers.join(' | ')} |`, `|${headers.map(() => '---').join('|')}|`, ...rows.map((r) => `| ${headers.map((h) => r[h] ?? '').join(' | ')} |`)].join('\n');
+  return [
+    `| ${headers.join(' | ')} |`,
+    `|${headers.map(() => '---').join('|')}|`,
+    ...rows.map((r) => `| ${headers.map((h) => r[h] ?? '').join(' | ')} |`),
+  ].join('\n');
 }
 
 export function pairedTableRows(paired: PairedRow[]): Array<Record<string, string>> {
   const p = (v: number) => (v < 1e-4 ? v.toExponential(2) : v.toFixed(4));
   return paired.map((r) => ({
-    'run A': r.a, 'run B': r.b, images: String(r.n),
-    'McNemar b / c': `${r.mcnemar.b} / ${r.mcnemar.c}`, 'McNemar p (exact)': p(r.mcnemar.exactPValue), 'McNemar p (chi2, cc)': p(r.mcnemar.pValue),
-    'AUC A - B': r.delong ? r.delong.difference.toFixed(4) : 'n/a', 'DeLong p': r.delong ? p(r.delong.pValue) : 'n/a',
+    'run A': r.a,
+    'run B': r.b,
+    images: String(r.n),
+    'McNemar b / c': `${r.mcnemar.b} / ${r.mcnemar.c}`,
+    'McNemar p (exact)': p(r.mcnemar.exactPValue),
+    'McNemar p (chi2, cc)': p(r.mcnemar.pValue),
+    'AUC A - B': r.delong ? r.delong.difference.toFixed(4) : 'n/a',
+    'DeLong p': r.delong ? p(r.delong.pValue) : 'n/a',
   }));
 }
 
@@ -179,12 +298,22 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
   const rows = metricRows(runs);
   const paired = pairedTests(runs);
   const markdown = [
-    `# Comparison of ${runs.length} runs`, '',
-    '## Settings that differ', '', markdownTable(configRows), '',
-    `## Metrics (${runs[0].intervals.confidence * 100} % bootstrap intervals)`, '', markdownTable(rows), '',
-    '## Paired tests on the shared images', '',
-    'McNemar: b = images A gets right and B wrong, c = the reverse (exact binomial p, and chi-square with continuity correction). DeLong: difference of the ROC AUCs.', '',
-    markdownTable(pairedTableRows(paired)), '',
+    `# Comparison of ${runs.length} runs`,
+    '',
+    '## Settings that differ',
+    '',
+    markdownTable(configRows),
+    '',
+    `## Metrics (${runs[0].intervals.confidence * 100} % bootstrap intervals)`,
+    '',
+    markdownTable(rows),
+    '',
+    '## Paired tests on the shared images',
+    '',
+    'McNemar: b = images A gets right and B wrong, c = the reverse (exact binomial p, and chi-square with continuity correction). DeLong: difference of the ROC AUCs.',
+    '',
+    markdownTable(pairedTableRows(paired)),
+    '',
   ].join('\n');
   return { runs, configRows, metricRows: rows, paired, figures: comparisonFigures(runs), markdown };
 }

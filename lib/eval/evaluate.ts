@@ -12,7 +12,14 @@ import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
 import { metricIntervals, type MetricIntervals } from './bootstrap';
 import { applyTemperature } from './calibration';
 import { DEFAULT_ENGINE, EngineChoice, loadEngine } from '../infer/onnx-engine';
-import { confusionMatrixFigure, Figure, lossAccuracyFigures, precisionRecallFigure, rocFigure, writeFigures } from '../viz/plots';
+import {
+  confusionMatrixFigure,
+  Figure,
+  lossAccuracyFigures,
+  precisionRecallFigure,
+  rocFigure,
+  writeFigures,
+} from '../viz/plots';
 import type { InferenceEngine } from '../infer/predict';
 import { checkRunDataset, openRun } from '../train/runs';
 import { ImageData, scaledRows } from '../train/train';
@@ -43,7 +50,12 @@ export function runFigures(metrics: Metrics, history?: HistoryData): Record<stri
 }
 
 /** pFake for the given dataset rows, scored in batches by any inference engine. */
-export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: number[], batchSize: number): Promise<Float32Array> {
+export async function scoreRows(
+  engine: InferenceEngine,
+  data: ImageData,
+  rows: number[],
+  batchSize: number,
+): Promise<Float32Array> {
   const scores = new Float32Array(rows.length);
   for (let start = 0; start < rows.length; start += batchSize) {
     const chunk = rows.slice(start, start + batchSize);
@@ -51,7 +63,6 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
   }
   return scores;
 }
-
 
 /** `engine` picks the inference engine (lib/infer/onnx-engine.ts): ONNX when available, else tfjs, by default. */
 /**
@@ -62,7 +73,16 @@ export async function scoreRows(engine: InferenceEngine, data: ImageData, rows: 
  */
 export async function evaluateRun(
   runDir: string,
-  options: { dataDir?: string; writeFiles?: boolean; engine?: EngineChoice; ttaFlip?: boolean; ensemble?: string[]; threshold?: number; temperature?: number; resamples?: number } = {},
+  options: {
+    dataDir?: string;
+    writeFiles?: boolean;
+    engine?: EngineChoice;
+    ttaFlip?: boolean;
+    ensemble?: string[];
+    threshold?: number;
+    temperature?: number;
+    resamples?: number;
+  } = {},
 ): Promise<RunEvaluation> {
   const run = openRun(runDir);
   const external = options.dataDir !== undefined;
@@ -70,7 +90,9 @@ export async function evaluateRun(
   const dataset = loadDataset(dataDir);
   if (!external) checkRunDataset(run, dataset, dataDir);
   if (dataset.size !== run.config.imageSize) {
-    throw new Error(`${dataDir}: images are ${dataset.size}px but the run's model takes ${run.config.imageSize}px (preprocess with --size ${run.config.imageSize})`);
+    throw new Error(
+      `${dataDir}: images are ${dataset.size}px but the run's model takes ${run.config.imageSize}px (preprocess with --size ${run.config.imageSize})`,
+    );
   }
   const split: EvaluatedSplit = external ? 'external' : run.split.test.length > 0 ? 'test' : 'val';
   const rows = external ? Array.from({ length: dataset.n }, (_, i) => i) : run.split[split as 'val' | 'test'];
@@ -92,8 +114,17 @@ export async function evaluateRun(
   if (options.temperature !== undefined) scores = scores.map((p) => applyTemperature(p, options.temperature as number));
   const labels = Uint8Array.from(rows, (row) => dataset.y[row]);
   const threshold = options.threshold ?? run.config.threshold;
-  const intervals = metricIntervals(labels, scores, threshold, { resamples: options.resamples ?? 1000, seed: run.config.seed });
-  const metrics = { ...computeMetrics(labels, scores, threshold), split, dataDir: path.resolve(dataDir), intervals, temperature: options.temperature };
+  const intervals = metricIntervals(labels, scores, threshold, {
+    resamples: options.resamples ?? 1000,
+    seed: run.config.seed,
+  });
+  const metrics = {
+    ...computeMetrics(labels, scores, threshold),
+    split,
+    dataDir: path.resolve(dataDir),
+    intervals,
+    temperature: options.temperature,
+  };
   const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: labels[i], pFake: scores[i] }));
   const historyFile = path.join(runDir, 'history.json');
   const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;
@@ -106,7 +137,8 @@ export async function evaluateRun(
     // The dataset folder is stored relative to the run folder, like run.json's (resolved by whoever reads it).
     const stored: Metrics = { ...metrics, dataDir: storedPath(metrics.dataDir, runDir) } as Metrics;
     writeFileAtomic(metricsFile, metricsToJson(stored));
-    const csv = ['file,label,pFake', ...predictions.map((p) => `${csvField(p.file)},${p.label},${p.pFake}`)].join('\n') + '\n';
+    const csv =
+      ['file,label,pFake', ...predictions.map((p) => `${csvField(p.file)},${p.label},${p.pFake}`)].join('\n') + '\n';
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
     const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));

@@ -48,7 +48,10 @@ function fakeLogit(output: tf.Tensor): tf.Tensor {
     const [p0, p1] = tf.split(output, 2, -1);
     return logp(p1).sub(logp(p0)).sum();
   }
-  if (units === 1) return logp(output).sub(logp(tf.scalar(1).sub(output))).sum();
+  if (units === 1)
+    return logp(output)
+      .sub(logp(tf.scalar(1).sub(output)))
+      .sum();
   throw new Error(`gradcam: expected 1 or 2 output units, got ${units}`);
 }
 
@@ -56,8 +59,14 @@ function fakeLogit(output: tf.Tensor): tf.Tensor {
  * Grad-CAM of one image (size x size x 3 floats in [0, 1], as the model takes it). The model must be a chain
  * of layers (the study's Sequential CNN and other Sequential models); `layer` defaults to the last convolution.
  */
-export function gradCam(model: tf.LayersModel, image: Float32Array, size: number, options: { layer?: string; target?: CamTarget; threshold?: number } = {}): GradCamResult {
-  if (image.length !== size * size * 3) throw new Error(`gradcam: expected ${size * size * 3} values (${size}x${size}x3), got ${image.length}`);
+export function gradCam(
+  model: tf.LayersModel,
+  image: Float32Array,
+  size: number,
+  options: { layer?: string; target?: CamTarget; threshold?: number } = {},
+): GradCamResult {
+  if (image.length !== size * size * 3)
+    throw new Error(`gradcam: expected ${size * size * 3} values (${size}x${size}x3), got ${image.length}`);
   const layers = applicableLayers(model);
   const layer = options.layer ?? lastConvLayerName(model);
   const k = layers.findIndex((l) => l.name === layer);
@@ -81,13 +90,23 @@ export function gradCam(model: tf.LayersModel, image: Float32Array, size: number
     const up = tf.image.resizeBilinear(cam, [size, size], true);
     const max = up.max();
     const scaled = up.div(max.maximum(1e-12));
-    return { heatmap: scaled.dataSync() as Float32Array, pFake, target: (explainFake ? 'fake' : 'real') as 'fake' | 'real' };
+    return {
+      heatmap: scaled.dataSync() as Float32Array,
+      pFake,
+      target: (explainFake ? 'fake' : 'real') as 'fake' | 'real',
+    };
   });
   return { heatmap: Float32Array.from(result.heatmap), size, pFake: result.pFake, target: result.target, layer };
 }
 
 // The "jet" colour map as five stops (blue > cyan > green > yellow > red), linearly interpolated.
-const JET: Array<[number, number, number]> = [[0, 0, 143], [0, 128, 255], [0, 255, 0], [255, 255, 0], [200, 0, 0]];
+const JET: Array<[number, number, number]> = [
+  [0, 0, 143],
+  [0, 128, 255],
+  [0, 255, 0],
+  [255, 255, 0],
+  [200, 0, 0],
+];
 
 function jet(v: number): [number, number, number] {
   const x = Math.min(1, Math.max(0, v)) * (JET.length - 1);
@@ -100,7 +119,12 @@ function jet(v: number): [number, number, number] {
  * The image with the heatmap blended over it (jet colours, `alpha` of the colour where the map is 1, less
  * where it is weaker), enlarged `scale` times with nearest neighbour so pixels stay visible; as a PNG.
  */
-export async function overlayPng(pixels: Uint8Array, heatmap: Float32Array, size: number, options: { alpha?: number; scale?: number } = {}): Promise<Buffer> {
+export async function overlayPng(
+  pixels: Uint8Array,
+  heatmap: Float32Array,
+  size: number,
+  options: { alpha?: number; scale?: number } = {},
+): Promise<Buffer> {
   const alpha = options.alpha ?? 0.6;
   const scale = options.scale ?? Math.max(1, Math.round(256 / size));
   const out = Buffer.alloc(size * size * 3);
@@ -109,11 +133,19 @@ export async function overlayPng(pixels: Uint8Array, heatmap: Float32Array, size
     const a = alpha * (0.25 + 0.75 * heatmap[i]);
     for (let c = 0; c < 3; c++) out[3 * i + c] = Math.round((1 - a) * pixels[3 * i + c] + a * colour[c]);
   }
-  return sharp(out, { raw: { width: size, height: size, channels: 3 } }).resize(size * scale, size * scale, { kernel: 'nearest' }).png().toBuffer();
+  return sharp(out, { raw: { width: size, height: size, channels: 3 } })
+    .resize(size * scale, size * scale, { kernel: 'nearest' })
+    .png()
+    .toBuffer();
 }
 
 /** Grad-CAM of one preprocessed image (RGB uint8) and its PNG overlay. */
-export async function explainImage(model: tf.LayersModel, pixels: Uint8Array, size: number, options: { target?: CamTarget; threshold?: number; alpha?: number; scale?: number } = {}): Promise<GradCamResult & { overlay: Buffer }> {
+export async function explainImage(
+  model: tf.LayersModel,
+  pixels: Uint8Array,
+  size: number,
+  options: { target?: CamTarget; threshold?: number; alpha?: number; scale?: number } = {},
+): Promise<GradCamResult & { overlay: Buffer }> {
   const image = Float32Array.from(pixels, (v) => v / 255);
   const cam = gradCam(model, image, size, options);
   return { ...cam, overlay: await overlayPng(pixels, cam.heatmap, size, options) };

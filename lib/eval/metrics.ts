@@ -152,7 +152,8 @@ export function rocCurve(labels: ArrayLike<number>, scores: ArrayLike<number>): 
 
 /** Area under (x, y) by the trapezoidal rule, like sklearn's auc: x must be monotonic (either direction). */
 export function aucTrapezoid(x: ArrayLike<number>, y: ArrayLike<number>): number {
-  if (x.length !== y.length) throw new Error(`metrics: aucTrapezoid x and y differ in length (${x.length} vs ${y.length})`);
+  if (x.length !== y.length)
+    throw new Error(`metrics: aucTrapezoid x and y differ in length (${x.length} vs ${y.length})`);
   if (x.length < 2) throw new Error(`metrics: aucTrapezoid needs at least 2 points, got ${x.length}`);
   let up = true;
   let down = true;

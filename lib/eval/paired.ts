@@ -38,12 +38,18 @@ export interface DeLongResult {
 
 function checkSame(labels: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, what: string): void {
   if (labels.length !== a.length || labels.length !== b.length) {
-    throw new Error(`${what}: labels and the two runs' values differ in length (${labels.length}, ${a.length}, ${b.length})`);
+    throw new Error(
+      `${what}: labels and the two runs' values differ in length (${labels.length}, ${a.length}, ${b.length})`,
+    );
   }
 }
 
 /** McNemar's test from the two runs' hard predictions (0/1) on the same images. */
-export function mcnemarTest(labels: ArrayLike<number>, predictionsA: ArrayLike<number>, predictionsB: ArrayLike<number>): McNemarResult {
+export function mcnemarTest(
+  labels: ArrayLike<number>,
+  predictionsA: ArrayLike<number>,
+  predictionsB: ArrayLike<number>,
+): McNemarResult {
   checkSame(labels, predictionsA, predictionsB, 'mcnemar');
   let b = 0;
   let c = 0;
@@ -97,7 +103,11 @@ function covariance(x: Float64Array, y: Float64Array): number {
 }
 
 /** DeLong's test for two correlated ROC AUCs (two runs' scores on the same images). */
-export function delongTest(labels: ArrayLike<number>, scoresA: ArrayLike<number>, scoresB: ArrayLike<number>): DeLongResult {
+export function delongTest(
+  labels: ArrayLike<number>,
+  scoresA: ArrayLike<number>,
+  scoresB: ArrayLike<number>,
+): DeLongResult {
   checkSame(labels, scoresA, scoresB, 'delong');
   const split = (scores: ArrayLike<number>) => {
     const pos: number[] = [];
@@ -120,7 +130,15 @@ export function delongTest(labels: ArrayLike<number>, scoresA: ArrayLike<number>
     (covariance(pa.v01, pa.v01) + covariance(pb.v01, pb.v01) - 2 * covariance(pa.v01, pb.v01)) / n;
   const difference = aucA - aucB;
   const standardError = Math.sqrt(Math.max(variance, 0));
-  if (standardError === 0) return { aucA, aucB, difference, standardError, z: difference === 0 ? 0 : Infinity * Math.sign(difference), pValue: difference === 0 ? 1 : 0 };
+  if (standardError === 0)
+    return {
+      aucA,
+      aucB,
+      difference,
+      standardError,
+      z: difference === 0 ? 0 : Infinity * Math.sign(difference),
+      pValue: difference === 0 ? 1 : 0,
+    };
   const z = difference / standardError;
   const pValue = 2 * (1 - jStat.normal.cdf(Math.abs(z), 0, 1));
   return { aucA, aucB, difference, standardError, z, pValue };

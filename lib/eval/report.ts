@@ -69,13 +69,18 @@ interface RunMetrics {
 }
 
 function readRunMetrics(file: string): RunMetrics {
-  const m = readText(file, parseMetricsJson, 'is --run a run folder? `realfake evaluate` writes it') as unknown as RunMetrics;
+  const m = readText(
+    file,
+    parseMetricsJson,
+    'is --run a run folder? `realfake evaluate` writes it',
+  ) as unknown as RunMetrics;
   const number = (v: unknown) => typeof v === 'number';
   for (const field of ['n', 'threshold', 'accuracy', 'precision', 'recall', 'f1', 'specificity'] as const) {
     if (!number(m?.[field])) throw new Error(`${file}: missing or non-numeric field "${field}"`);
   }
   for (const cell of ['tp', 'fp', 'fn', 'tn'] as const) {
-    if (!Number.isInteger(m.confusion?.[cell])) throw new Error(`${file}: missing or non-integer field "confusion.${cell}"`);
+    if (!Number.isInteger(m.confusion?.[cell]))
+      throw new Error(`${file}: missing or non-integer field "confusion.${cell}"`);
   }
   if (m.split !== undefined && !['val', 'test', 'external'].includes(m.split)) {
     throw new Error(`${file}: field "split" must be "val", "test" or "external" (got ${JSON.stringify(m.split)})`);
@@ -103,9 +108,24 @@ export function buildReport(runDir: string): Report {
     return i ? `${rate(metrics[key])} [${rate(i.low)}, ${rate(i.high)}]` : rate(metrics[key]);
   };
   const rows: ReportRow[] = [
-    { metric: 'Accuracy', run: withCi('accuracy'), published: String(STUDY_PUBLISHED_ACCURACY), corrected: rate(study.accuracy) },
-    { metric: 'Precision', run: withCi('precision'), published: `${rate(swapped.precision)} ¹`, corrected: rate(study.precision) },
-    { metric: 'Recall (sensitivity)', run: withCi('recall'), published: `${rate(swapped.recall)} ¹`, corrected: rate(study.recall) },
+    {
+      metric: 'Accuracy',
+      run: withCi('accuracy'),
+      published: String(STUDY_PUBLISHED_ACCURACY),
+      corrected: rate(study.accuracy),
+    },
+    {
+      metric: 'Precision',
+      run: withCi('precision'),
+      published: `${rate(swapped.precision)} ¹`,
+      corrected: rate(study.precision),
+    },
+    {
+      metric: 'Recall (sensitivity)',
+      run: withCi('recall'),
+      published: `${rate(swapped.recall)} ¹`,
+      corrected: rate(study.recall),
+    },
     { metric: 'F1', run: withCi('f1'), published: '—', corrected: rate(study.f1) },
     { metric: 'Specificity', run: withCi('specificity'), published: '—', corrected: rate(study.specificity) },
     { metric: 'ROC AUC', run: withCi('auc'), published: '— ²', corrected: '— ²' },
@@ -117,9 +137,20 @@ export function buildReport(runDir: string): Report {
     { metric: 'Images scored', run: String(metrics.n), published: String(studyN), corrected: String(studyN) },
   ];
 
-  const configRows = (['imageSize', 'resize', 'epochs', 'learningRate', 'batchSize', 'limitPerClass', 'splitSeed', 'seed', 'valFraction', 'testFraction'] as const).map(
-    (key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }),
-  );
+  const configRows = (
+    [
+      'imageSize',
+      'resize',
+      'epochs',
+      'learningRate',
+      'batchSize',
+      'limitPerClass',
+      'splitSeed',
+      'seed',
+      'valFraction',
+      'testFraction',
+    ] as const
+  ).map((key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }));
 
   const { split, splitNote } = describeSplit(metrics, config);
   const hardLabelAuc = (study.recall + study.specificity) / 2;
@@ -127,9 +158,14 @@ export function buildReport(runDir: string): Report {
     `# realfake run report: ${path.basename(path.resolve(runDir))}`,
     '',
     `Metrics of this run on its **${split}** split (${metrics.n} images, threshold ${metrics.threshold}, fake = positive), beside the study's published figures.` +
-      (metrics.intervals ? ` Brackets: ${metrics.intervals.confidence * 100} % ${metrics.intervals.method} intervals (${metrics.intervals.resamples} resamples, seed ${metrics.intervals.seed}).` : ''),
+      (metrics.intervals
+        ? ` Brackets: ${metrics.intervals.confidence * 100} % ${metrics.intervals.method} intervals (${metrics.intervals.resamples} resamples, seed ${metrics.intervals.seed}).`
+        : ''),
     '',
-    markdownTable(['Metric', 'This run', 'Study (as published)', 'Study (corrected)'], rows.map((r) => [r.metric, r.run, r.published, r.corrected])),
+    markdownTable(
+      ['Metric', 'This run', 'Study (as published)', 'Study (corrected)'],
+      rows.map((r) => [r.metric, r.run, r.published, r.corrected]),
+    ),
     '',
     `¹ The study printed precision and recall swapped: it called scikit-learn's \`precision_score\` and \`recall_score\` with the true and predicted labels in reversed order. ` +
       `Its "precision" was TP/(TP+FN) = ${tp}/${tp + fn} = ${rate(swapped.precision)}, which is the recall; its "recall" was TP/(TP+FP) = ${tp}/${tp + fp} = ${rate(swapped.recall)}, which is the precision. ` +
@@ -143,7 +179,10 @@ export function buildReport(runDir: string): Report {
     '',
     '## Configuration',
     '',
-    markdownTable(['Setting', 'This run', 'Study'], configRows.map((r) => [r.setting, r.run, r.study])),
+    markdownTable(
+      ['Setting', 'This run', 'Study'],
+      configRows.map((r) => [r.setting, r.run, r.study]),
+    ),
     '',
   ].join('\n');
   return { markdown, rows, configRows, split, splitNote };
@@ -153,9 +192,12 @@ export function buildReport(runDir: string): Report {
 function describeSplit(metrics: RunMetrics, config: Partial<Config>): { split: EvaluationSplit; splitNote: string } {
   const testFraction = config.testFraction ?? 0;
   const split: EvaluationSplit = metrics.split ?? (testFraction > 0 ? 'test' : 'val');
-  const inferred = metrics.split === undefined ? ` (metrics.json has no "split" field; inferred from testFraction = ${testFraction})` : '';
+  const inferred =
+    metrics.split === undefined
+      ? ` (metrics.json has no "split" field; inferred from testFraction = ${testFraction})`
+      : '';
   const caveat =
-    "The study chose its checkpoint (best val_accuracy over 100 epochs) and reported its metrics on that same validation split, so its figures are likely optimistic.";
+    'The study chose its checkpoint (best val_accuracy over 100 epochs) and reported its metrics on that same validation split, so its figures are likely optimistic.';
   const notes: Record<EvaluationSplit, string> = {
     val:
       `This run was scored on the validation split${inferred}, which also chose the checkpoint: the same protocol as the study, and optimistic in the same way. ${caveat} ` +

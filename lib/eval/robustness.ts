@@ -15,7 +15,11 @@ import { gaussian, makeRng } from '../random';
 import { computeMetrics } from './metrics';
 import type { Figure } from '../viz/plots';
 
-export type Step = { kind: 'jpeg'; quality: number } | { kind: 'resize'; scale: number } | { kind: 'blur'; sigma: number } | { kind: 'noise'; sigma: number };
+export type Step =
+  | { kind: 'jpeg'; quality: number }
+  | { kind: 'resize'; scale: number }
+  | { kind: 'blur'; sigma: number }
+  | { kind: 'noise'; sigma: number };
 
 export interface Perturbation {
   /** Row of the grid: jpeg, resize, blur, noise, or a combination. */
@@ -32,10 +36,14 @@ const noise = (sigma: number): Step => ({ kind: 'noise', sigma });
 
 export function stepLabel(step: Step): string {
   switch (step.kind) {
-    case 'jpeg': return `jpeg q${step.quality}`;
-    case 'resize': return `resize ${step.scale}x`;
-    case 'blur': return `blur σ${step.sigma}`;
-    case 'noise': return `noise σ${step.sigma}`;
+    case 'jpeg':
+      return `jpeg q${step.quality}`;
+    case 'resize':
+      return `resize ${step.scale}x`;
+    case 'blur':
+      return `blur σ${step.sigma}`;
+    case 'noise':
+      return `noise σ${step.sigma}`;
   }
 }
 
@@ -76,20 +84,29 @@ export async function applyStep(pixels: Uint8Array, size: number, step: Step, rn
     }
     case 'resize': {
       const small = Math.max(1, Math.round(size * step.scale));
-      const down = await sharp(pixels, raw(size)).resize(small, small, { kernel: 'linear', fit: 'fill' }).raw().toBuffer();
+      const down = await sharp(pixels, raw(size))
+        .resize(small, small, { kernel: 'linear', fit: 'fill' })
+        .raw()
+        .toBuffer();
       return toPixels(sharp(down, raw(small)).resize(size, size, { kernel: 'linear', fit: 'fill' }));
     }
     case 'blur':
       return toPixels(sharp(pixels, raw(size)).blur(step.sigma));
     case 'noise': {
       const out = new Uint8Array(pixels.length);
-      for (let i = 0; i < pixels.length; i++) out[i] = Math.min(255, Math.max(0, Math.round(pixels[i] + step.sigma * gaussian(rng))));
+      for (let i = 0; i < pixels.length; i++)
+        out[i] = Math.min(255, Math.max(0, Math.round(pixels[i] + step.sigma * gaussian(rng))));
       return out;
     }
   }
 }
 
-export async function applyPerturbation(pixels: Uint8Array, size: number, steps: Step[], rng: () => number): Promise<Uint8Array> {
+export async function applyPerturbation(
+  pixels: Uint8Array,
+  size: number,
+  steps: Step[],
+  rng: () => number,
+): Promise<Uint8Array> {
   let out = pixels;
   for (const step of steps) out = await applyStep(out, size, step, rng);
   return out;
@@ -113,7 +130,12 @@ export async function robustnessGrid(
   labels: ArrayLike<number>,
   size: number,
   score: (images: Uint8Array[]) => Promise<ArrayLike<number>>,
-  options: { perturbations?: Perturbation[]; threshold?: number; seed?: number; onProgress?: (done: number, total: number) => void } = {},
+  options: {
+    perturbations?: Perturbation[];
+    threshold?: number;
+    seed?: number;
+    onProgress?: (done: number, total: number) => void;
+  } = {},
 ): Promise<RobustnessRow[]> {
   const perturbations = options.perturbations ?? DEFAULT_PERTURBATIONS;
   const threshold = options.threshold ?? 0.5;
@@ -139,15 +161,35 @@ export function robustnessFigure(rows: RobustnessRow[], metric: 'accuracy' | 'au
   const width = Math.max(...families.map((f) => rows.filter((r) => r.family === f).length));
   const byFamily = families.map((f) => rows.filter((r) => r.family === f));
   const z = byFamily.map((rs) => Array.from({ length: width }, (_, i) => (rs[i] ? rs[i][metric] : null)));
-  const text = byFamily.map((rs) => Array.from({ length: width }, (_, i) => (rs[i] ? `${rs[i].level}<br>${Number.isFinite(rs[i][metric]) ? rs[i][metric].toFixed(3) : 'n/a'}` : '')));
+  const text = byFamily.map((rs) =>
+    Array.from({ length: width }, (_, i) =>
+      rs[i] ? `${rs[i].level}<br>${Number.isFinite(rs[i][metric]) ? rs[i][metric].toFixed(3) : 'n/a'}` : '',
+    ),
+  );
   return {
-    data: [{
-      type: 'heatmap', x: Array.from({ length: width }, (_, i) => `step ${i + 1}`), y: families, z, text, texttemplate: '%{text}',
-      // Red at chance (0.5) and below, yellow between, green at 1.
-      colorscale: [[0, '#d73027'], [0.5, '#fee08b'], [1, '#1a9850']], zmin: 0.5, zmax: 1, hovertemplate: '%{y}: %{text}<extra></extra>',
-    }],
+    data: [
+      {
+        type: 'heatmap',
+        x: Array.from({ length: width }, (_, i) => `step ${i + 1}`),
+        y: families,
+        z,
+        text,
+        texttemplate: '%{text}',
+        // Red at chance (0.5) and below, yellow between, green at 1.
+        colorscale: [
+          [0, '#d73027'],
+          [0.5, '#fee08b'],
+          [1, '#1a9850'],
+        ],
+        zmin: 0.5,
+        zmax: 1,
+        hovertemplate: '%{y}: %{text}<extra></extra>',
+      },
+    ],
     layout: {
-      title: { text: `Robustness: ${metric === 'auc' ? 'ROC AUC' : 'accuracy'} under perturbation (severity grows to the right)` },
+      title: {
+        text: `Robustness: ${metric === 'auc' ? 'ROC AUC' : 'accuracy'} under perturbation (severity grows to the right)`,
+      },
       xaxis: { title: { text: 'severity step' } },
       yaxis: { autorange: 'reversed' },
       margin: { l: 160, r: 30, t: 60, b: 60 },

@@ -64,7 +64,8 @@ function makeLineTransform(n: number): (re: Float64Array, im: Float64Array) => v
 /** Luma in [0, 1] of an RGB uint8 image. */
 export function toLuma(pixels: Uint8Array, size: number): Float64Array {
   const out = new Float64Array(size * size);
-  for (let i = 0; i < out.length; i++) out[i] = (0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]) / 255;
+  for (let i = 0; i < out.length; i++)
+    out[i] = (0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]) / 255;
   return out;
 }
 
@@ -172,7 +173,9 @@ export function classSpectra(x: Uint8Array, labels: ArrayLike<number>, rows: num
 
 /** Rows of the spectrum, rounded to 3 decimals (keeps notebook outputs and HTML small; far below what a colour shows). */
 function grid(values: Float64Array, size: number): number[][] {
-  return Array.from({ length: size }, (_, y) => Array.from(values.subarray(y * size, (y + 1) * size), (v) => Math.round(v * 1000) / 1000));
+  return Array.from({ length: size }, (_, y) =>
+    Array.from(values.subarray(y * size, (y + 1) * size), (v) => Math.round(v * 1000) / 1000),
+  );
 }
 
 /** Three heatmaps (real, fake, fake - real) and the 1D spectra. */
@@ -182,16 +185,24 @@ export function spectrumFigures(s: ClassSpectra): Record<string, Figure> {
   const heat = (title: string, values: Float64Array, diverging: boolean): Figure => {
     const max = diverging ? Math.max(...Array.from(values, Math.abs)) : undefined;
     return {
-      data: [{
-        type: 'heatmap', x: freqs, y: freqs, z: grid(values, s.size),
-        colorscale: diverging ? 'RdBu' : 'Viridis', reversescale: diverging,
-        ...(diverging ? { zmin: -(max ?? 1), zmax: max ?? 1 } : {}),
-      }],
+      data: [
+        {
+          type: 'heatmap',
+          x: freqs,
+          y: freqs,
+          z: grid(values, s.size),
+          colorscale: diverging ? 'RdBu' : 'Viridis',
+          reversescale: diverging,
+          ...(diverging ? { zmin: -(max ?? 1), zmax: max ?? 1 } : {}),
+        },
+      ],
       layout: {
         title: { text: title },
         xaxis: { title: { text: 'horizontal frequency (cycles/pixel)' } },
         yaxis: { title: { text: 'vertical frequency' }, scaleanchor: 'x' },
-        width: 480, height: 460, margin: { l: 70, r: 30, t: 60, b: 60 },
+        width: 480,
+        height: 460,
+        margin: { l: 70, r: 30, t: 60, b: 60 },
       },
     };
   };
@@ -202,14 +213,30 @@ export function spectrumFigures(s: ClassSpectra): Record<string, Figure> {
     spectrum_difference: heat('Spectrum difference, fake - real', s.difference, true),
     spectrum_radial: {
       data: [
-        { type: 'scatter', mode: 'lines', name: 'real', x: radius, y: Array.from(s.realRadial), line: { color: '#1f77b4' } },
-        { type: 'scatter', mode: 'lines', name: 'fake', x: radius, y: Array.from(s.fakeRadial), line: { color: '#ff7f0e' } },
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: 'real',
+          x: radius,
+          y: Array.from(s.realRadial),
+          line: { color: '#1f77b4' },
+        },
+        {
+          type: 'scatter',
+          mode: 'lines',
+          name: 'fake',
+          x: radius,
+          y: Array.from(s.fakeRadial),
+          line: { color: '#ff7f0e' },
+        },
       ],
       layout: {
         title: { text: 'Azimuthally averaged spectrum' },
         xaxis: { title: { text: 'spatial frequency (cycles/pixel)' } },
         yaxis: { title: { text: 'mean log(1 + |F|)' } },
-        width: 560, height: 420, margin: { l: 70, r: 30, t: 60, b: 60 },
+        width: 560,
+        height: 420,
+        margin: { l: 70, r: 30, t: 60, b: 60 },
       },
     },
   };

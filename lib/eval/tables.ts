@@ -24,7 +24,15 @@ export interface MetricsRow {
 /** The metrics of one evaluation as rows: counts, rates with their definitions, and the confusion matrix. */
 export function metricsTableRows(m: Metrics & { split?: string; intervals?: MetricIntervals }): MetricsRow[] {
   const c = m.confusion;
-  const keys: Record<string, IntervalMetric> = { accuracy: 'accuracy', precision: 'precision', recall: 'recall', f1: 'f1', specificity: 'specificity', 'ROC AUC': 'auc', 'average precision': 'averagePrecision' };
+  const keys: Record<string, IntervalMetric> = {
+    accuracy: 'accuracy',
+    precision: 'precision',
+    recall: 'recall',
+    f1: 'f1',
+    specificity: 'specificity',
+    'ROC AUC': 'auc',
+    'average precision': 'averagePrecision',
+  };
   const interval = (metric: string) => {
     const i = keys[metric] ? m.intervals?.intervals[keys[metric]] : undefined;
     return i ? `[${formatRate(i.low)}, ${formatRate(i.high)}]` : '';
@@ -58,9 +66,16 @@ export function metricsTableRows(m: Metrics & { split?: string; intervals?: Metr
 /** The metrics table for the terminal. */
 export function formatMetricsTable(m: Metrics & { split?: string; intervals?: MetricIntervals }): string {
   const rows = metricsTableRows(m);
-  if (!m.intervals) return textTable(['Metric', 'Value', 'How'], rows.map((r) => [r.metric, r.value, r.note]));
+  if (!m.intervals)
+    return textTable(
+      ['Metric', 'Value', 'How'],
+      rows.map((r) => [r.metric, r.value, r.note]),
+    );
   const header = `${m.intervals.confidence * 100} % interval (bootstrap, ${m.intervals.resamples})`;
-  return textTable(['Metric', 'Value', header, 'How'], rows.map((r) => [r.metric, r.value, r.interval, r.note]));
+  return textTable(
+    ['Metric', 'Value', header, 'How'],
+    rows.map((r) => [r.metric, r.value, r.interval, r.note]),
+  );
 }
 
 function columnWidths(headers: string[], rows: string[][]): number[] {

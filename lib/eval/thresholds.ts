@@ -48,9 +48,14 @@ export function ruleName(rule: ThresholdRule): string {
 }
 
 /** Picks a threshold on (labels, scores) by the rule; needs both classes. */
-export function pickThreshold(labels: ArrayLike<number>, scores: ArrayLike<number>, rule: ThresholdRule): PickedThreshold {
+export function pickThreshold(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  rule: ThresholdRule,
+): PickedThreshold {
   const roc = rocCurve(labels, scores);
-  if (roc.fpr.some(Number.isNaN) || roc.tpr.some(Number.isNaN)) throw new Error('pickThreshold: the split must hold both real and fake images');
+  if (roc.fpr.some(Number.isNaN) || roc.tpr.some(Number.isNaN))
+    throw new Error('pickThreshold: the split must hold both real and fake images');
   let best = 0;
   const k = roc.thresholds.length;
   for (let i = 1; i < k; i++) {
@@ -65,18 +70,37 @@ export function pickThreshold(labels: ArrayLike<number>, scores: ArrayLike<numbe
   // roc.thresholds decrease; index 0 is +Infinity (nothing called fake): use just above the top score then.
   const at = roc.thresholds[best];
   const below = best + 1 < k ? roc.thresholds[best + 1] : -Infinity;
-  const threshold = !Number.isFinite(at) ? Math.min(1, roc.thresholds[1] + 1e-6) : Number.isFinite(below) ? (at + below) / 2 : at;
+  const threshold = !Number.isFinite(at)
+    ? Math.min(1, roc.thresholds[1] + 1e-6)
+    : Number.isFinite(below)
+      ? (at + below) / 2
+      : at;
   return { rule: ruleName(rule), threshold, tpr: roc.tpr[best], fpr: roc.fpr[best], n: labels.length };
 }
 
 /** Rates at each threshold (default 0, 0.01, ..., 1). */
-export function thresholdSweep(labels: ArrayLike<number>, scores: ArrayLike<number>, thresholds?: number[]): ThresholdPoint[] {
+export function thresholdSweep(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  thresholds?: number[],
+): ThresholdPoint[] {
   const ts = thresholds ?? Array.from({ length: 101 }, (_, i) => i / 100);
-  return ts.map((t) => ({ threshold: t, ...metricsFromConfusion(confusionMatrix(labels, Array.from(scores, (s) => (s >= t ? 1 : 0)))) }));
+  return ts.map((t) => ({
+    threshold: t,
+    ...metricsFromConfusion(
+      confusionMatrix(
+        labels,
+        Array.from(scores, (s) => (s >= t ? 1 : 0)),
+      ),
+    ),
+  }));
 }
 
 /** Accuracy, precision, recall, F1 and specificity against the threshold; vertical lines mark given thresholds. */
-export function thresholdFigure(points: ThresholdPoint[], marks: Array<{ name: string; threshold: number }> = []): Figure {
+export function thresholdFigure(
+  points: ThresholdPoint[],
+  marks: Array<{ name: string; threshold: number }> = [],
+): Figure {
   const keys = ['accuracy', 'precision', 'recall', 'f1', 'specificity'] as const;
   const x = points.map((p) => p.threshold);
   return {
@@ -85,8 +109,21 @@ export function thresholdFigure(points: ThresholdPoint[], marks: Array<{ name: s
       title: { text: 'Metrics against the pFake threshold (positive class: Fake)' },
       xaxis: { title: { text: 'threshold (called fake when pFake >= threshold)' }, range: [0, 1] },
       yaxis: { title: { text: 'value' }, range: [-0.02, 1.02] },
-      shapes: marks.map((m) => ({ type: 'line', x0: m.threshold, x1: m.threshold, y0: 0, y1: 1, line: { dash: 'dot', color: 'gray' } })),
-      annotations: marks.map((m, i) => ({ x: m.threshold, y: 1 - 0.07 * i, text: `${m.name} ${m.threshold.toFixed(3)}`, showarrow: false, xanchor: 'left' })),
+      shapes: marks.map((m) => ({
+        type: 'line',
+        x0: m.threshold,
+        x1: m.threshold,
+        y0: 0,
+        y1: 1,
+        line: { dash: 'dot', color: 'gray' },
+      })),
+      annotations: marks.map((m, i) => ({
+        x: m.threshold,
+        y: 1 - 0.07 * i,
+        text: `${m.name} ${m.threshold.toFixed(3)}`,
+        showarrow: false,
+        xanchor: 'left',
+      })),
       margin: { l: 70, r: 30, t: 60, b: 60 },
       width: 640,
       height: 440,

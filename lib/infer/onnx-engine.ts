@@ -51,7 +51,11 @@ export function loadOnnxRuntime(): { ort: OrtModule } | { reason: string } {
 export class OnnxEngine implements InferenceEngine {
   readonly name = 'onnx';
 
-  private constructor(private readonly ort: OrtModule, private readonly session: OrtSession, readonly threads: number) {}
+  private constructor(
+    private readonly ort: OrtModule,
+    private readonly session: OrtSession,
+    readonly threads: number,
+  ) {}
 
   /** A session on an ONNX file or its bytes; one intra-op thread per core (realfake's graph is one chain). */
   static async create(model: string | Uint8Array, threads = os.availableParallelism()): Promise<OnnxEngine> {
@@ -75,7 +79,12 @@ export class OnnxEngine implements InferenceEngine {
   }
 
   /** Both outputs: the two sigmoids [p(real), p(fake)] per row (flattened) and pFake. */
-  async outputs(batch: Float32Array, n: number, size: number, names = ['probabilities', 'pFake']): Promise<Record<string, Float32Array>> {
+  async outputs(
+    batch: Float32Array,
+    n: number,
+    size: number,
+    names = ['probabilities', 'pFake'],
+  ): Promise<Record<string, Float32Array>> {
     const input = new this.ort.Tensor('float32', batch, [n, size, size, 3]);
     const results = await this.session.run({ input }, names);
     return Object.fromEntries(names.map((name) => [name, results[name].data as Float32Array]));
@@ -111,8 +120,13 @@ async function onnxEngineForRun(runDir: string): Promise<{ engine: OnnxEngine; n
  * The inference engine for a trained run (see the module comment for the choice). `onNote` hears one line
  * saying which engine runs and why. Needs an initialised tfjs backend for tfjs and for exporting.
  */
-export async function loadEngine(runDir: string, choice: EngineChoice = DEFAULT_ENGINE, onNote?: (line: string) => void): Promise<InferenceEngine> {
-  if (!ENGINE_CHOICES.includes(choice)) throw new Error(`unknown engine "${choice}" (choose one of: ${ENGINE_CHOICES.join(', ')})`);
+export async function loadEngine(
+  runDir: string,
+  choice: EngineChoice = DEFAULT_ENGINE,
+  onNote?: (line: string) => void,
+): Promise<InferenceEngine> {
+  if (!ENGINE_CHOICES.includes(choice))
+    throw new Error(`unknown engine "${choice}" (choose one of: ${ENGINE_CHOICES.join(', ')})`);
   let fallback = '';
   if (choice !== 'tfjs') {
     try {

@@ -43,7 +43,12 @@ class GraphBuilder {
   }
 
   floats(name: string, values: Float32Array, dims: number[]): string {
-    this.initializers.push({ name, dataType: FLOAT, dims, rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength) });
+    this.initializers.push({
+      name,
+      dataType: FLOAT,
+      dims,
+      rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
+    });
     return name;
   }
 
@@ -64,10 +69,14 @@ function convKernel(kernel: tf.Tensor): Float32Array {
 
 function activation(graph: GraphBuilder, x: string, name: string | undefined, layer: string, layout: Layout): string {
   switch (name ?? 'linear') {
-    case 'linear': return x;
-    case 'relu': return graph.node('Relu', [x]);
-    case 'sigmoid': return graph.node('Sigmoid', [x]);
-    case 'tanh': return graph.node('Tanh', [x]);
+    case 'linear':
+      return x;
+    case 'relu':
+      return graph.node('Relu', [x]);
+    case 'sigmoid':
+      return graph.node('Sigmoid', [x]);
+    case 'tanh':
+      return graph.node('Tanh', [x]);
     case 'softmax':
       if (layout !== 'flat') break;
       return graph.node('Softmax', [x], [int('axis', -1)]);
@@ -88,17 +97,37 @@ interface Value {
 }
 
 /** Conv (+bias) in NCHW from a tfjs kernel [kh, kw, in, out]; TF padding written out for stride 1 'same'. */
-function convNode(graph: GraphBuilder, x: string, prefix: string, kernel: tf.Tensor, bias: tf.Tensor | undefined,
-  opts: { stride?: number; dilation?: [number, number]; padding?: string; group?: number } = {}): string {
+function convNode(
+  graph: GraphBuilder,
+  x: string,
+  prefix: string,
+  kernel: tf.Tensor,
+  bias: tf.Tensor | undefined,
+  opts: { stride?: number; dilation?: [number, number]; padding?: string; group?: number } = {},
+): string {
   const kernelSize = [kernel.shape[0], kernel.shape[1]] as [number, number];
   const dilations = opts.dilation ?? [1, 1];
   const stride = opts.stride ?? 1;
   const padding = opts.padding ?? 'same';
-  if (padding === 'same' && stride !== 1) throw new Error(`ONNX export: ${prefix}: 'same' padding with stride ${stride} is not supported`);
+  if (padding === 'same' && stride !== 1)
+    throw new Error(`ONNX export: ${prefix}: 'same' padding with stride ${stride} is not supported`);
   const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
-  const inputs = [x, graph.floats(`${prefix}.weight`, convKernel(kernel), [kernel.shape[3] as number, kernel.shape[2] as number, ...kernelSize])];
+  const inputs = [
+    x,
+    graph.floats(`${prefix}.weight`, convKernel(kernel), [
+      kernel.shape[3] as number,
+      kernel.shape[2] as number,
+      ...kernelSize,
+    ]),
+  ];
   if (bias) inputs.push(graph.floats(`${prefix}.bias`, bias.dataSync() as Float32Array, bias.shape));
-  return graph.node('Conv', inputs, [ints('kernel_shape', kernelSize), ints('dilations', dilations), ints('strides', [stride, stride]), ints('pads', pads), int('group', opts.group ?? 1)]);
+  return graph.node('Conv', inputs, [
+    ints('kernel_shape', kernelSize),
+    ints('dilations', dilations),
+    ints('strides', [stride, stride]),
+    ints('pads', pads),
+    int('group', opts.group ?? 1),
+  ]);
 }
 
 /** A per-channel vector broadcast over NCHW ([C, 1, 1]) or flat ([C]) values. */
@@ -110,22 +139,41 @@ function channelVector(graph: GraphBuilder, name: string, v: tf.Tensor | Float32
 /** InputTransform (lib/model/input-transform.ts) on an NCHW value. */
 function inputTransform(graph: GraphBuilder, x: string, mode: string, channels: number, where: string): string {
   switch (mode) {
-    case 'unit': return x;
-    case 'rgb': return graph.node('Div', [graph.node('Sub', [x, graph.floats(`${where}.half`, Float32Array.of(0.5), [])]), graph.floats(`${where}.quarter`, Float32Array.of(0.25), [])]);
+    case 'unit':
+      return x;
+    case 'rgb':
+      return graph.node('Div', [
+        graph.node('Sub', [x, graph.floats(`${where}.half`, Float32Array.of(0.5), [])]),
+        graph.floats(`${where}.quarter`, Float32Array.of(0.25), []),
+      ]);
     case 'npr': {
       const big = graph.int64s(`${where}.ends`, [2 ** 31 - 1, 2 ** 31 - 1]);
-      const corners = graph.node('Slice', [x, graph.int64s(`${where}.starts`, [0, 0]), big, graph.int64s(`${where}.axes`, [2, 3]), graph.int64s(`${where}.steps`, [2, 2])]);
-      const up = graph.node('Resize', [corners, '', graph.floats(`${where}.scales`, Float32Array.of(1, 1, 2, 2), [4])],
-        [{ name: 'mode', type: Attr.STRING, s: new TextEncoder().encode('nearest') },
+      const corners = graph.node('Slice', [
+        x,
+        graph.int64s(`${where}.starts`, [0, 0]),
+        big,
+        graph.int64s(`${where}.axes`, [2, 3]),
+        graph.int64s(`${where}.steps`, [2, 2]),
+      ]);
+      const up = graph.node(
+        'Resize',
+        [corners, '', graph.floats(`${where}.scales`, Float32Array.of(1, 1, 2, 2), [4])],
+        [
+          { name: 'mode', type: Attr.STRING, s: new TextEncoder().encode('nearest') },
           { name: 'coordinate_transformation_mode', type: Attr.STRING, s: new TextEncoder().encode('asymmetric') },
-          { name: 'nearest_mode', type: Attr.STRING, s: new TextEncoder().encode('floor') }]);
+          { name: 'nearest_mode', type: Attr.STRING, s: new TextEncoder().encode('floor') },
+        ],
+      );
       return graph.node('Sub', [x, up]);
     }
     case 'highpass': {
       const kernel = new Float32Array(channels * 9);
       for (let c = 0; c < channels; c++) kernel.set(HIGHPASS_KERNEL, c * 9);
-      return graph.node('Conv', [x, graph.floats(`${where}.weight`, kernel, [channels, 1, 3, 3])],
-        [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), int('group', channels)]);
+      return graph.node(
+        'Conv',
+        [x, graph.floats(`${where}.weight`, kernel, [channels, 1, 3, 3])],
+        [ints('kernel_shape', [3, 3]), ints('pads', [1, 1, 1, 1]), int('group', channels)],
+      );
     }
   }
   throw new Error(`ONNX export: ${where}: input mode ${mode} is not supported`);
@@ -137,12 +185,20 @@ function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, si
   let spatial = size;
   const convScale = (input: string, name: string, stride: number, relu: boolean, padding: string) => {
     const key = name.replace('/', '_');
-    const y = convNode(graph, input, `${where}.${key}`, w.get(`${key}_filters`)!, w.get(`${key}_bias`), { stride, padding });
-    const scaled = graph.node('Add', [graph.node('Mul', [y, channelVector(graph, `${where}.${key}.scale`, w.get(`${key}_scale`)!, 'NCHW')]),
-      channelVector(graph, `${where}.${key}.shift`, w.get(`${key}_shift`)!, 'NCHW')]);
+    const y = convNode(graph, input, `${where}.${key}`, w.get(`${key}_filters`)!, w.get(`${key}_bias`), {
+      stride,
+      padding,
+    });
+    const scaled = graph.node('Add', [
+      graph.node('Mul', [y, channelVector(graph, `${where}.${key}.scale`, w.get(`${key}_scale`)!, 'NCHW')]),
+      channelVector(graph, `${where}.${key}.shift`, w.get(`${key}_shift`)!, 'NCHW'),
+    ]);
     return relu ? graph.node('Relu', [scaled]) : scaled;
   };
-  let a = graph.node('Sub', [x, channelVector(graph, `${where}.mean`, Float32Array.of(122.782 / 255, 117.001 / 255, 104.298 / 255), 'NCHW')]);
+  let a = graph.node('Sub', [
+    x,
+    channelVector(graph, `${where}.mean`, Float32Array.of(122.782 / 255, 117.001 / 255, 104.298 / 255), 'NCHW'),
+  ]);
   a = convScale(a, 'conv32_down', 2, true, 'valid');
   spatial = Math.floor((spatial - 7) / 2) + 1;
   a = graph.node('MaxPool', [a], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2])]);
@@ -158,13 +214,19 @@ function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, si
       const conv = Math.floor((spatial - 3) / 2) + 1;
       const pool = Math.floor((spatial - 2) / 2) + 1;
       shortcut = graph.node('AveragePool', [a], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])]);
-      if (pool > conv) y = graph.node('Pad', [y, graph.int64s(`${where}.${unit}.pad`, [0, 0, 0, 0, 0, 0, pool - conv, pool - conv])]);
-      if (outChannels > channels) shortcut = graph.node('Pad', [shortcut, graph.int64s(`${where}.${unit}.cpad`, [0, 0, 0, 0, 0, outChannels - channels, 0, 0])]);
+      if (pool > conv)
+        y = graph.node('Pad', [y, graph.int64s(`${where}.${unit}.pad`, [0, 0, 0, 0, 0, 0, pool - conv, pool - conv])]);
+      if (outChannels > channels)
+        shortcut = graph.node('Pad', [
+          shortcut,
+          graph.int64s(`${where}.${unit}.cpad`, [0, 0, 0, 0, 0, outChannels - channels, 0, 0]),
+        ]);
       spatial = pool;
       channels = outChannels;
     }
     a = graph.node('Relu', [graph.node('Add', [y, shortcut])]);
-    if (FACE_RESNET_STAGE_ENDS.includes(unit)) pooled.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
+    if (FACE_RESNET_STAGE_ENDS.includes(unit))
+      pooled.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
   }
   return graph.node('Concat', pooled, [int('axis', 1)]);
 }
@@ -185,7 +247,16 @@ function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[
       return inputs[0];
     case 'InputTransform':
       image();
-      return { name: inputTransform(graph, x, config.mode as string, (layer.inputSpec?.[0]?.shape?.[3] as number | undefined) ?? 3, layer.name), layout };
+      return {
+        name: inputTransform(
+          graph,
+          x,
+          config.mode as string,
+          (layer.inputSpec?.[0]?.shape?.[3] as number | undefined) ?? 3,
+          layer.name,
+        ),
+        layout,
+      };
     case 'FaceResNetBackbone': {
       image();
       const shapes = layer.inboundNodes[0].inputShapes as unknown as Array<number | null> | Array<Array<number | null>>;
@@ -197,21 +268,32 @@ function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[
     case 'DilatedConv2D': {
       image();
       const strides = pair((config.strides as number | number[] | undefined) ?? 1);
-      if (strides[0] !== 1 || strides[1] !== 1) throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
+      if (strides[0] !== 1 || strides[1] !== 1)
+        throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
       const dilation = pair((config.dilationRate as number | number[] | undefined) ?? 1);
       const [kernel, bias] = weights;
-      const y = convNode(graph, x, layer.name, kernel, bias, { dilation, padding: (config.padding as string | undefined) ?? 'same' });
+      const y = convNode(graph, x, layer.name, kernel, bias, {
+        dilation,
+        padding: (config.padding as string | undefined) ?? 'same',
+      });
       return { name: activation(graph, y, config.activation as string | undefined, where, layout), layout };
     }
     case 'BatchNormalization': {
       // tfjs order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
       const c = weights[weights.length - 1].shape[0];
       const ones = new Float32Array(c).fill(1);
-      const [gamma, beta] = config.scale === false ? [ones, config.center === false ? new Float32Array(c) : weights[0]] : [weights[0], config.center === false ? new Float32Array(c) : weights[1]];
+      const [gamma, beta] =
+        config.scale === false
+          ? [ones, config.center === false ? new Float32Array(c) : weights[0]]
+          : [weights[0], config.center === false ? new Float32Array(c) : weights[1]];
       const [mean, variance] = weights.slice(-2);
-      const vec = (suffix: string, v: tf.Tensor | Float32Array) => graph.floats(`${layer.name}.${suffix}`, v instanceof Float32Array ? v : (v.dataSync() as Float32Array), [c]);
-      const y = graph.node('BatchNormalization', [x, vec('scale', gamma), vec('bias', beta), vec('mean', mean), vec('var', variance)],
-        [{ name: 'epsilon', type: Attr.FLOAT, f: config.epsilon as number }]);
+      const vec = (suffix: string, v: tf.Tensor | Float32Array) =>
+        graph.floats(`${layer.name}.${suffix}`, v instanceof Float32Array ? v : (v.dataSync() as Float32Array), [c]);
+      const y = graph.node(
+        'BatchNormalization',
+        [x, vec('scale', gamma), vec('bias', beta), vec('mean', mean), vec('var', variance)],
+        [{ name: 'epsilon', type: Attr.FLOAT, f: config.epsilon as number }],
+      );
       return { name: y, layout };
     }
     case 'ReLU':
@@ -221,10 +303,18 @@ function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[
     case 'MaxPooling2D':
     case 'AveragePooling2D': {
       image();
-      if (config.padding !== 'valid') throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
+      if (config.padding !== 'valid')
+        throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
       const poolSize = pair(config.poolSize as number | number[]);
       const strides = pair((config.strides as number | number[] | null) ?? poolSize);
-      return { name: graph.node(className === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool', [x], [ints('kernel_shape', poolSize), ints('strides', strides)]), layout };
+      return {
+        name: graph.node(
+          className === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool',
+          [x],
+          [ints('kernel_shape', poolSize), ints('strides', strides)],
+        ),
+        layout,
+      };
     }
     case 'GlobalAveragePooling2D':
       image();
@@ -239,7 +329,10 @@ function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[
       const [kernel, bias] = weights;
       const gemmInputs = [x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
       if (bias) gemmInputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-      return { name: activation(graph, graph.node('Gemm', gemmInputs), config.activation as string | undefined, where, layout), layout };
+      return {
+        name: activation(graph, graph.node('Gemm', gemmInputs), config.activation as string | undefined, where, layout),
+        layout,
+      };
     }
     case 'Activation':
       return { name: activation(graph, x, config.activation as string, where, layout), layout };
@@ -250,7 +343,8 @@ function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[
 /** The ONNX ModelProto bytes for a tfjs model (sequential or functional) taking [N, H, W, 3] images. */
 export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, string> = {}): Uint8Array {
   const inputShape = model.inputs[0].shape;
-  if (inputShape.length !== 4) throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
+  if (inputShape.length !== 4)
+    throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
   const graph = new GraphBuilder();
   const input: Value = { name: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
   // Each layer's output value, by layer name; layers come in topological order (sequential or functional).
@@ -266,16 +360,29 @@ export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, stri
   const output = values.get(model.outputLayers?.[0]?.name ?? model.layers[model.layers.length - 1].name) ?? last;
   const { name: x, layout } = output;
   if (layout !== 'flat' || model.outputs[0].shape[1] !== 2) {
-    throw new Error(`ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`);
+    throw new Error(
+      `ONNX export: expected realfake's two outputs [p(real), p(fake)], got ${JSON.stringify(model.outputs[0].shape)}`,
+    );
   }
   const probabilities = graph.node('Identity', [x], [], 'probabilities');
-  const pFake = graph.node('Slice', [probabilities, graph.int64s('one', [1]), graph.int64s('two', [2]), graph.int64s('axis1', [1])]);
-  const total = graph.node('Max', [graph.node('ReduceSum', [probabilities, 'axis1'], [int('keepdims', 1)]), graph.floats('tiny', Float32Array.of(1e-12), [])]);
+  const pFake = graph.node('Slice', [
+    probabilities,
+    graph.int64s('one', [1]),
+    graph.int64s('two', [2]),
+    graph.int64s('axis1', [1]),
+  ]);
+  const total = graph.node('Max', [
+    graph.node('ReduceSum', [probabilities, 'axis1'], [int('keepdims', 1)]),
+    graph.floats('tiny', Float32Array.of(1e-12), []),
+  ]);
   graph.node('Reshape', [graph.node('Div', [pFake, total]), graph.int64s('flat', [-1])], [], 'pFake');
 
   const [, h, w, c] = inputShape;
   const tensorType = (dims: Array<number | string>) => ({
-    tensorType: { elemType: FLOAT, shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) } },
+    tensorType: {
+      elemType: FLOAT,
+      shape: { dim: dims.map((d) => (typeof d === 'string' ? { dimParam: d } : { dimValue: d })) },
+    },
   });
   const proto: onnx.IModelProto = {
     irVersion: 8,
@@ -308,7 +415,9 @@ export function onnxExportIsCurrent(runDir: string): boolean {
   const file = path.join(runDir, ONNX_FILE);
   if (!fs.existsSync(file)) return false;
   try {
-    const exported = onnx.ModelProto.decode(fs.readFileSync(file)).metadataProps.find((p) => p.key === SOURCE_KEY)?.value;
+    const exported = onnx.ModelProto.decode(fs.readFileSync(file)).metadataProps.find(
+      (p) => p.key === SOURCE_KEY,
+    )?.value;
     return exported === sourceHash(path.join(runDir, 'model'));
   } catch {
     return false;
@@ -319,7 +428,10 @@ export function onnxExportIsCurrent(runDir: string): boolean {
  * Exports RUNDIR/model (tfjs layers format) to RUNDIR/model.onnx. Needs a tfjs backend (initBackend) to
  * read the weights. Returns the bytes too, so a caller may use them even if the folder is read-only.
  */
-export async function exportRunToOnnx(runDir: string, options: { write?: boolean } = {}): Promise<{ file: string; bytes: Uint8Array }> {
+export async function exportRunToOnnx(
+  runDir: string,
+  options: { write?: boolean } = {},
+): Promise<{ file: string; bytes: Uint8Array }> {
   const modelDir = path.join(runDir, 'model');
   const hash = sourceHash(modelDir);
   const model = await loadModel(modelDir);

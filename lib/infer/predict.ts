@@ -57,7 +57,9 @@ export class TfjsEngine implements InferenceEngine {
 }
 
 export function verdictFor(pFake: number, threshold: number): { verdict: Verdict; confidence: number } {
-  return pFake >= threshold ? { verdict: 'Fake (AI-generated)', confidence: pFake } : { verdict: 'Real', confidence: 1 - pFake };
+  return pFake >= threshold
+    ? { verdict: 'Fake (AI-generated)', confidence: pFake }
+    : { verdict: 'Real', confidence: 1 - pFake };
 }
 
 /**
@@ -134,22 +136,31 @@ export class Predictor {
    * Predicts many files in batches. An unreadable file is reported through `onFailure` and skipped;
    * the others go on.
    */
-  async predictFiles(files: string[], options: { batchSize?: number; onPrediction?: (p: Prediction) => void; onFailure?: (f: PredictionFailure) => void } = {}): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
+  async predictFiles(
+    files: string[],
+    options: {
+      batchSize?: number;
+      onPrediction?: (p: Prediction) => void;
+      onFailure?: (f: PredictionFailure) => void;
+    } = {},
+  ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
     const batchSize = options.batchSize ?? 32;
     const predictions: Prediction[] = [];
     const failures: PredictionFailure[] = [];
     for (let start = 0; start < files.length; start += batchSize) {
       const chunk = files.slice(start, start + batchSize);
-      const loaded = await Promise.all(chunk.map(async (file) => {
-        try {
-          return { file, pixels: await this.loadPixels(file) };
-        } catch (err) {
-          const failure = { file, reason: (err as Error).message.replace(`${file}: `, '') };
-          failures.push(failure);
-          options.onFailure?.(failure);
-          return null;
-        }
-      }));
+      const loaded = await Promise.all(
+        chunk.map(async (file) => {
+          try {
+            return { file, pixels: await this.loadPixels(file) };
+          } catch (err) {
+            const failure = { file, reason: (err as Error).message.replace(`${file}: `, '') };
+            failures.push(failure);
+            options.onFailure?.(failure);
+            return null;
+          }
+        }),
+      );
       const ok = loaded.filter((l): l is { file: string; pixels: Uint8Array } => l !== null);
       if (ok.length === 0) continue;
       const scores = await this.predictPixels(ok.map((l) => l.pixels));

@@ -26,20 +26,33 @@ export interface DilatedConv2DArgs {
 
 export class DilatedConv2D extends tf.layers.Layer {
   static className = 'DilatedConv2D';
-  private readonly args: Required<Pick<DilatedConv2DArgs, 'filters' | 'kernelSize' | 'dilationRate' | 'activation'>> & { seed?: number };
+  private readonly args: Required<Pick<DilatedConv2DArgs, 'filters' | 'kernelSize' | 'dilationRate' | 'activation'>> & {
+    seed?: number;
+  };
   private kernel!: tf.LayerVariable;
   private bias!: tf.LayerVariable;
 
   constructor(args: DilatedConv2DArgs) {
     super(args as unknown as ConstructorParameters<typeof tf.layers.Layer>[0]);
-    this.args = { filters: args.filters, kernelSize: args.kernelSize, dilationRate: args.dilationRate, activation: args.activation ?? 'linear', seed: args.seed };
+    this.args = {
+      filters: args.filters,
+      kernelSize: args.kernelSize,
+      dilationRate: args.dilationRate,
+      activation: args.activation ?? 'linear',
+      seed: args.seed,
+    };
   }
 
   build(inputShape: tf.Shape | tf.Shape[]): void {
     const shape = inputShape as tf.Shape;
     const channels = shape[shape.length - 1] as number;
     const { kernelSize: k, filters } = this.args;
-    this.kernel = this.addWeight('kernel', [k, k, channels, filters], 'float32', tf.initializers.glorotUniform({ seed: this.args.seed }));
+    this.kernel = this.addWeight(
+      'kernel',
+      [k, k, channels, filters],
+      'float32',
+      tf.initializers.glorotUniform({ seed: this.args.seed }),
+    );
     this.bias = this.addWeight('bias', [filters], 'float32', tf.initializers.zeros());
     this.built = true;
   }
@@ -59,7 +72,14 @@ export class DilatedConv2D extends tf.layers.Layer {
 
   getConfig(): tf.serialization.ConfigDict {
     const { filters, kernelSize, dilationRate, activation, seed } = this.args;
-    return { ...super.getConfig(), filters, kernelSize, dilationRate, activation, ...(seed === undefined ? {} : { seed }) };
+    return {
+      ...super.getConfig(),
+      filters,
+      kernelSize,
+      dilationRate,
+      activation,
+      ...(seed === undefined ? {} : { seed }),
+    };
   }
 }
 
@@ -77,9 +97,23 @@ export function dilatedConv2dSame(x: tf.Tensor4D, kernel: tf.Tensor4D, d: number
   // Pad up to a multiple of d so the input splits evenly into d*d phases; the surplus is cropped after.
   const extraH = (d - ((h + total) % d)) % d;
   const extraW = (d - ((w + total) % d)) % d;
-  const phases = tf.spaceToBatchND(x, [d, d], [[before, after + extraH], [before, after + extraW]]);
+  const phases = tf.spaceToBatchND(
+    x,
+    [d, d],
+    [
+      [before, after + extraH],
+      [before, after + extraW],
+    ],
+  );
   const convolved = tf.conv2d(phases as tf.Tensor4D, kernel, 1, 'valid');
-  return tf.batchToSpaceND(convolved, [d, d], [[0, extraH], [0, extraW]]) as tf.Tensor4D;
+  return tf.batchToSpaceND(
+    convolved,
+    [d, d],
+    [
+      [0, extraH],
+      [0, extraW],
+    ],
+  ) as tf.Tensor4D;
 }
 
 /** Where a training step is: SeededDropout reads it to draw its masks. */

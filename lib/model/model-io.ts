@@ -32,23 +32,27 @@ function concatWeightData(data: ArrayBuffer | ArrayBuffer[] | undefined): Buffer
 /** Saves `model` into `dir` (model.json + weights.<hash>.bin). */
 export async function saveModel(model: tf.LayersModel, dir: string): Promise<void> {
   fs.mkdirSync(dir, { recursive: true });
-  await model.save(tf.io.withSaveHandler(async (artifacts) => {
-    const weights = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
-    const weightsFile = `weights.${crypto.createHash('sha256').update(weights).digest('hex').slice(0, 12)}.bin`;
-    writeFileAtomic(path.join(dir, weightsFile), weights);
-    const modelJson: ModelJson = {
-      modelTopology: artifacts.modelTopology as object,
-      format: 'layers-model',
-      generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
-      convertedBy: null,
-      weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
-    };
-    writeJsonAtomic(path.join(dir, 'model.json'), modelJson);
-    for (const name of fs.readdirSync(dir)) {
-      if (/^weights\..*\.bin$/.test(name) && name !== weightsFile) fs.rmSync(path.join(dir, name), { force: true });
-    }
-    return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length } };
-  }));
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      const weights = concatWeightData(artifacts.weightData as ArrayBuffer | ArrayBuffer[]);
+      const weightsFile = `weights.${crypto.createHash('sha256').update(weights).digest('hex').slice(0, 12)}.bin`;
+      writeFileAtomic(path.join(dir, weightsFile), weights);
+      const modelJson: ModelJson = {
+        modelTopology: artifacts.modelTopology as object,
+        format: 'layers-model',
+        generatedBy: `TensorFlow.js tfjs-layers v${tf.version.tfjs}`,
+        convertedBy: null,
+        weightsManifest: [{ paths: [weightsFile], weights: artifacts.weightSpecs ?? [] }],
+      };
+      writeJsonAtomic(path.join(dir, 'model.json'), modelJson);
+      for (const name of fs.readdirSync(dir)) {
+        if (/^weights\..*\.bin$/.test(name) && name !== weightsFile) fs.rmSync(path.join(dir, name), { force: true });
+      }
+      return {
+        modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON', weightDataBytes: weights.length },
+      };
+    }),
+  );
 }
 
 /** Loads a model saved by saveModel (or any tfjs layers-format folder with model.json). */

@@ -25,15 +25,28 @@ export function buildModel({ imageSize, dropout, seed }: ModelOptions): tf.Layer
   const init = () => tf.initializers.glorotUniform({ seed: ++layerSeed });
   const model = tf.sequential({ name: 'realfake_cnn' });
   for (let i = 0; i < 3; i++) {
-    model.add(tf.layers.conv2d({
-      ...(i === 0 ? { inputShape: [imageSize, imageSize, 3] } : {}),
-      filters: 64, kernelSize: 5, padding: 'same', activation: 'relu', kernelInitializer: init(), name: `conv${i + 1}`,
-    }));
+    model.add(
+      tf.layers.conv2d({
+        ...(i === 0 ? { inputShape: [imageSize, imageSize, 3] } : {}),
+        filters: 64,
+        kernelSize: 5,
+        padding: 'same',
+        activation: 'relu',
+        kernelInitializer: init(),
+        name: `conv${i + 1}`,
+      }),
+    );
     model.add(tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 1}` }));
   }
-  const dilated: Array<[number, string]> = [[32, 'conv4'], [16, 'conv5'], [16, 'conv6']];
+  const dilated: Array<[number, string]> = [
+    [32, 'conv4'],
+    [16, 'conv5'],
+    [16, 'conv6'],
+  ];
   dilated.forEach(([filters, name], i) => {
-    model.add(new DilatedConv2D({ filters, kernelSize: 3, dilationRate: 2, activation: 'relu', seed: ++layerSeed, name }));
+    model.add(
+      new DilatedConv2D({ filters, kernelSize: 3, dilationRate: 2, activation: 'relu', seed: ++layerSeed, name }),
+    );
     model.add(tf.layers.maxPooling2d({ poolSize: 2, name: `pool${i + 4}` }));
   });
   model.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
@@ -66,7 +79,11 @@ export function modelSummaryRows(model: tf.LayersModel): LayerRow[] {
 export function modelSummaryText(model: tf.LayersModel): string {
   const rows = modelSummaryRows(model);
   const widths = [22, 16, 22, 10];
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join(' ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]))
+      .join(' ')
+      .trimEnd();
   const total = rows.reduce((s, r) => s + r.params, 0);
   return [
     line(['Layer', 'Type', 'Output shape', 'Params']),

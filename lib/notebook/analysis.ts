@@ -10,12 +10,22 @@ const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
 export function intervalTableRows(m: MetricIntervals): Array<Record<string, string>> {
   return INTERVAL_METRICS.map((key) => {
     const i = m.intervals[key];
-    return { metric: key, estimate: f4(i.estimate), [`${m.confidence * 100} % low`]: f4(i.low), [`${m.confidence * 100} % high`]: f4(i.high) };
+    return {
+      metric: key,
+      estimate: f4(i.estimate),
+      [`${m.confidence * 100} % low`]: f4(i.low),
+      [`${m.confidence * 100} % high`]: f4(i.high),
+    };
   });
 }
 
 export function robustnessTableRows(rows: RobustnessRow[]): Array<Record<string, string>> {
-  return rows.map((r) => ({ perturbation: r.perturbation, images: String(r.n), accuracy: f4(r.accuracy), auc: f4(r.auc) }));
+  return rows.map((r) => ({
+    perturbation: r.perturbation,
+    images: String(r.n),
+    accuracy: f4(r.accuracy),
+    auc: f4(r.auc),
+  }));
 }
 
 /** Grad-CAM overlays in a grid, captioned with the truth, the verdict explained and pFake; red frame when wrong. */

@@ -39,22 +39,34 @@ const CELL_STYLE = 'border:1px solid #ccc;padding:3px 8px;';
 
 function tableHtml(columns: string[], values: unknown[][], caption?: string, index?: unknown[]): string {
   const th = (s: string) => `<th style="${CELL_STYLE}background:#f3f3f3;text-align:left">${escapeHtml(s)}</th>`;
-  const td = (v: unknown) => `<td style="${CELL_STYLE}text-align:${typeof v === 'number' ? 'right' : 'left'}">${escapeHtml(formatCell(v))}</td>`;
+  const td = (v: unknown) =>
+    `<td style="${CELL_STYLE}text-align:${typeof v === 'number' ? 'right' : 'left'}">${escapeHtml(formatCell(v))}</td>`;
   const head = `<tr>${index ? th('') : ''}${columns.map(th).join('')}</tr>`;
-  const body = values.map((row, i) => `<tr>${index ? th(formatCell(index[i])) : ''}${row.map(td).join('')}</tr>`).join('');
-  const cap = caption ? `<caption style="caption-side:top;text-align:left;font-weight:bold;padding:4px 0">${escapeHtml(caption)}</caption>` : '';
+  const body = values
+    .map((row, i) => `<tr>${index ? th(formatCell(index[i])) : ''}${row.map(td).join('')}</tr>`)
+    .join('');
+  const cap = caption
+    ? `<caption style="caption-side:top;text-align:left;font-weight:bold;padding:4px 0">${escapeHtml(caption)}</caption>`
+    : '';
   return `<table style="${TABLE_STYLE}">${cap}${head}${body}</table>`;
 }
 
 /** A danfojs DataFrame as an HTML table (danfojs-node itself prints tables as text only). */
 export function dataFrameHtml(df: DataFrame, options: { caption?: string; showIndex?: boolean } = {}): string {
   const values = df.values as unknown[][];
-  return tableHtml(df.columns.map(String), values, options.caption, options.showIndex ? (df.index as unknown[]) : undefined);
+  return tableHtml(
+    df.columns.map(String),
+    values,
+    options.caption,
+    options.showIndex ? (df.index as unknown[]) : undefined,
+  );
 }
 
 /** PNG data URL of one RGB image (uint8, size x size x 3). */
 export async function pngDataUrl(pixels: Uint8Array, size: number): Promise<string> {
-  const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), { raw: { width: size, height: size, channels: 3 } })
+  const png = await sharp(Buffer.from(pixels.buffer, pixels.byteOffset, pixels.byteLength), {
+    raw: { width: size, height: size, channels: 3 },
+  })
     .png()
     .toBuffer();
   return `data:image/png;base64,${png.toString('base64')}`;
@@ -78,10 +90,12 @@ export async function imageGridHtml(items: GridImage[], displaySize = 128): Prom
   const cells = await Promise.all(
     items.map(async (item) => {
       const color = item.mark ? frame[item.mark] : '#ccc';
-      return `<figure style="margin:4px;width:${displaySize + 6}px;display:inline-block;vertical-align:top">` +
+      return (
+        `<figure style="margin:4px;width:${displaySize + 6}px;display:inline-block;vertical-align:top">` +
         `<img src="${await pngDataUrl(item.pixels, item.size)}" width="${displaySize}" height="${displaySize}" ` +
         `style="image-rendering:pixelated;border:3px solid ${color}" alt="${escapeHtml(item.caption)}">` +
-        `<figcaption style="font-size:11px;line-height:1.2;word-break:break-all">${escapeHtml(item.caption)}</figcaption></figure>`;
+        `<figcaption style="font-size:11px;line-height:1.2;word-break:break-all">${escapeHtml(item.caption)}</figcaption></figure>`
+      );
     }),
   );
   return `<div style="display:flex;flex-wrap:wrap">${cells.join('')}</div>`;
@@ -113,11 +127,20 @@ export function showDataFrame(df: DataFrame, options: { caption?: string; showIn
 export function paramsHtml(params: NotebookParams): string {
   const rows = configRows(params.config);
   const overridden = new Set(Object.keys(params.overrides));
-  const presetNote = params.presetFrom === 'REALFAKE_PRESET' ? 'REALFAKE_PRESET (replaces the file\'s preset)' : path.basename(params.file);
+  const presetNote =
+    params.presetFrom === 'REALFAKE_PRESET'
+      ? "REALFAKE_PRESET (replaces the file's preset)"
+      : path.basename(params.file);
   const caption = `Parameters: preset "${params.preset}" (from ${presetNote}), ${overridden.size} override(s) from ${params.file}`;
   return tableHtml(
     ['setting', 'value', 'study', 'differs', 'set by'],
-    rows.map((r) => [r.setting, r.value, r.study, r.differs, overridden.has(r.setting) ? 'override' : r.differs ? `preset ${params.preset}` : '']),
+    rows.map((r) => [
+      r.setting,
+      r.value,
+      r.study,
+      r.differs,
+      overridden.has(r.setting) ? 'override' : r.differs ? `preset ${params.preset}` : '',
+    ]),
     caption,
   );
 }
@@ -154,11 +177,16 @@ function fixedWidth(fig: Figure, width = 560): Figure {
 
 /** Figures of an evaluation by name, each with the PNG evaluate wrote (when Chromium was there) as its fallback. */
 export function showRunFigures(evaluation: RunEvaluation, names: string[]): void {
-  showFigures(names.map((name) => {
-    const fig = evaluation.figures[name];
-    if (!fig) throw new Error(`no figure "${name}" in this evaluation (it has: ${Object.keys(evaluation.figures).join(', ')})`);
-    return { fig, png: evaluation.files.find((f) => path.basename(f) === `${name}.png`) };
-  }));
+  showFigures(
+    names.map((name) => {
+      const fig = evaluation.figures[name];
+      if (!fig)
+        throw new Error(
+          `no figure "${name}" in this evaluation (it has: ${Object.keys(evaluation.figures).join(', ')})`,
+        );
+      return { fig, png: evaluation.files.find((f) => path.basename(f) === `${name}.png`) };
+    }),
+  );
 }
 
 function figuresRowHtml(parts: string[]): string {
@@ -178,7 +206,11 @@ export function datasetSamples(dataset: Dataset, perClass: number): GridImage[] 
     for (let k = 0; k < take; k++) {
       const row = rows[Math.floor((k * rows.length) / take)];
       const name = dataset.files?.[row] ? path.basename(dataset.files[row]) : `row ${row}`;
-      items.push({ pixels: datasetImage(dataset, row), size: dataset.size, caption: `${label ? 'Fake' : 'Real'} · ${name}` });
+      items.push({
+        pixels: datasetImage(dataset, row),
+        size: dataset.size,
+        caption: `${label ? 'Fake' : 'Real'} · ${name}`,
+      });
     }
   }
   return items;
@@ -240,16 +272,20 @@ export class LiveTraining implements Callback {
     const elapsed = (Date.now() - this.started) / 1000;
     const perEpoch = done ? elapsed / done : NaN;
     const total = this.epochs || done;
-    const status = done >= total && total > 0
-      ? `finished ${done} epochs in ${formatDuration(elapsed)}`
-      : `epoch ${done}/${total || '?'} done, ${done ? `${perEpoch.toFixed(1)} s per epoch, about ${formatDuration(perEpoch * (total - done))} left` : 'first epoch running'}`;
-    const head = `<div style="font-family:sans-serif;font-size:13px"><progress value="${done}" max="${total || 1}" style="width:320px"></progress> ${escapeHtml(status)}` +
-      (this.batchNote ? `<br><span style="color:#555">${escapeHtml(this.batchNote)}</span>` : '') + '</div>';
+    const status =
+      done >= total && total > 0
+        ? `finished ${done} epochs in ${formatDuration(elapsed)}`
+        : `epoch ${done}/${total || '?'} done, ${done ? `${perEpoch.toFixed(1)} s per epoch, about ${formatDuration(perEpoch * (total - done))} left` : 'first epoch running'}`;
+    const head =
+      `<div style="font-family:sans-serif;font-size:13px"><progress value="${done}" max="${total || 1}" style="width:320px"></progress> ${escapeHtml(status)}` +
+      (this.batchNote ? `<br><span style="color:#555">${escapeHtml(this.batchNote)}</span>` : '') +
+      '</div>';
     let charts = '';
     if (done > 0) {
       const { loss, accuracy } = lossAccuracyFigures(this.history);
       // The loader was shown once before this output (see ensurePlotly), so redraws never resend plotly.js.
-      const live = (fig: Figure) => notebookHtml(fixedWidth({ ...fig, layout: { ...fig.layout, height: 360 } }, 520), { includePlotly: false });
+      const live = (fig: Figure) =>
+        notebookHtml(fixedWidth({ ...fig, layout: { ...fig.layout, height: 360 } }, 520), { includePlotly: false });
       charts = figuresRowHtml([live(loss), live(accuracy)]);
     }
     const log = `<pre style="max-height:220px;overflow:auto;font-size:12px;background:#f7f7f7;padding:6px">${escapeHtml(this.lines.join('\n'))}</pre>`;
@@ -284,7 +320,10 @@ export function historyRows(history: HistoryData, bestEpoch?: number): Array<Rec
 // 04 evaluation and 05 prediction
 
 /** Scored images as a grid, decoded and resized as the model saw them; green frame when right, red when wrong. */
-export async function scoredImagesHtml(images: ScoredImage[], config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>): Promise<string> {
+export async function scoredImagesHtml(
+  images: ScoredImage[],
+  config: Pick<Config, 'imageSize' | 'resize' | 'threshold'>,
+): Promise<string> {
   const items = await Promise.all(
     images.map(async (p): Promise<GridImage> => {
       const called = p.pFake >= config.threshold ? 'Fake' : 'Real';
@@ -301,7 +340,10 @@ export async function scoredImagesHtml(images: ScoredImage[], config: Pick<Confi
 }
 
 /** One row per prediction; with `known` labels (e.g. held-back images) also the truth and whether it was right. */
-export function batchRows(predictions: Prediction[], known: Array<{ file: string; label: number }> = []): Array<Record<string, unknown>> {
+export function batchRows(
+  predictions: Prediction[],
+  known: Array<{ file: string; label: number }> = [],
+): Array<Record<string, unknown>> {
   const labels = new Map(known.map((k) => [k.file, k.label]));
   return predictions.map((p) => {
     const label = labels.get(p.file);
@@ -311,14 +353,23 @@ export function batchRows(predictions: Prediction[], known: Array<{ file: string
       verdict: p.verdict,
       confidence: +p.confidence.toFixed(4),
       pFake: +p.pFake.toFixed(4),
-      ...(known.length ? { truth, correct: truth === '' ? '' : (p.verdict === 'Real') === (truth === 'Real') ? 'yes' : 'NO' } : {}),
+      ...(known.length
+        ? { truth, correct: truth === '' ? '' : (p.verdict === 'Real') === (truth === 'Real') ? 'yes' : 'NO' }
+        : {}),
     };
   });
 }
 
 /** The image as given (up to 256 px) and as the model saw it, with the verdict and confidence. */
-export async function verdictCardHtml(prediction: Prediction, config: Pick<Config, 'imageSize' | 'resize'>): Promise<string> {
-  const original = await sharp(prediction.file).rotate().resize(256, 256, { fit: 'inside', withoutEnlargement: true }).png().toBuffer();
+export async function verdictCardHtml(
+  prediction: Prediction,
+  config: Pick<Config, 'imageSize' | 'resize'>,
+): Promise<string> {
+  const original = await sharp(prediction.file)
+    .rotate()
+    .resize(256, 256, { fit: 'inside', withoutEnlargement: true })
+    .png()
+    .toBuffer();
   const seen = await pngDataUrl(await loadImageRgb(prediction.file, config.imageSize, config.resize), config.imageSize);
   const color = prediction.verdict === 'Real' ? '#2ca02c' : '#d62728';
   return `<div style="display:flex;gap:16px;align-items:flex-start;font-family:sans-serif">

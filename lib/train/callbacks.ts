@@ -36,7 +36,15 @@ export interface Callback {
 }
 
 export type HistoryKey = keyof EpochLogs;
-export const HISTORY_KEYS: readonly HistoryKey[] = ['epoch', 'loss', 'accuracy', 'val_loss', 'val_accuracy', 'val_auc', 'seconds'];
+export const HISTORY_KEYS: readonly HistoryKey[] = [
+  'epoch',
+  'loss',
+  'accuracy',
+  'val_loss',
+  'val_accuracy',
+  'val_auc',
+  'seconds',
+];
 export type HistoryData = Record<HistoryKey, number[]>;
 
 export function emptyHistory(): HistoryData {
@@ -78,7 +86,11 @@ export class ModelCheckpoint implements Callback {
   bestEpoch = 0;
   /** The whole epoch's logs at the best epoch (whatever the monitor). */
   bestLogs?: EpochLogs;
-  constructor(private readonly dir: string, private readonly monitor: Monitor = 'val_accuracy', private readonly onSave?: (logs: EpochLogs) => void) {}
+  constructor(
+    private readonly dir: string,
+    private readonly monitor: Monitor = 'val_accuracy',
+    private readonly onSave?: (logs: EpochLogs) => void,
+  ) {}
   async onEpochEnd(logs: EpochLogs, ctx: TrainingContext): Promise<void> {
     const value = logs[this.monitor];
     if (Number.isNaN(this.best) || isBetter(this.monitor, value, this.best)) {
@@ -86,7 +98,12 @@ export class ModelCheckpoint implements Callback {
       this.bestEpoch = logs.epoch;
       this.bestLogs = logs;
       await saveModel(ctx.model, path.join(this.dir, 'model'));
-      writeJsonAtomic(path.join(this.dir, 'checkpoint.json'), { monitor: this.monitor, best: value, epoch: logs.epoch, logs });
+      writeJsonAtomic(path.join(this.dir, 'checkpoint.json'), {
+        monitor: this.monitor,
+        best: value,
+        epoch: logs.epoch,
+        logs,
+      });
       this.onSave?.(logs);
     }
   }
@@ -96,7 +113,10 @@ export class ModelCheckpoint implements Callback {
 export class EarlyStopping implements Callback {
   private best = NaN;
   private wait = 0;
-  constructor(private readonly patience: number, private readonly monitor: Monitor = 'val_accuracy') {}
+  constructor(
+    private readonly patience: number,
+    private readonly monitor: Monitor = 'val_accuracy',
+  ) {}
   onEpochEnd(logs: EpochLogs, ctx: TrainingContext): void {
     const value = logs[this.monitor];
     if (Number.isNaN(this.best) || isBetter(this.monitor, value, this.best)) {
@@ -111,8 +131,10 @@ export class EarlyStopping implements Callback {
 
 export function formatEpoch(logs: EpochLogs, epochs: number): string {
   const f = (v: number) => v.toFixed(4);
-  return `epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}  loss ${f(logs.loss)}  accuracy ${f(logs.accuracy)}  ` +
-    `val_loss ${f(logs.val_loss)}  val_accuracy ${f(logs.val_accuracy)}  ${logs.seconds.toFixed(1)}s`;
+  return (
+    `epoch ${String(logs.epoch).padStart(String(epochs).length)}/${epochs}  loss ${f(logs.loss)}  accuracy ${f(logs.accuracy)}  ` +
+    `val_loss ${f(logs.val_loss)}  val_accuracy ${f(logs.val_accuracy)}  ${logs.seconds.toFixed(1)}s`
+  );
 }
 
 /** One line per epoch through `write` (stdout by default). */

@@ -26,7 +26,12 @@ export interface TrainRunOptions {
   /** Where epoch lines and notes go (stdout by default; null for silence). */
   log?: ((line: string) => void) | null;
   /** A custom stepper factory (e.g. data-parallel workers); defaults to one thread. */
-  makeStepper?: (args: { run: Run; dataset: Dataset; model: import('@tensorflow/tfjs').LayersModel; backend: BackendInfo }) => Promise<TrainStepper | undefined>;
+  makeStepper?: (args: {
+    run: Run;
+    dataset: Dataset;
+    model: import('@tensorflow/tfjs').LayersModel;
+    backend: BackendInfo;
+  }) => Promise<TrainStepper | undefined>;
 }
 
 export interface TrainRunResult {
@@ -39,14 +44,19 @@ export interface TrainRunResult {
 
 export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult> {
   const { config } = options;
-  const log = options.log === null ? () => undefined : options.log ?? ((line: string) => process.stdout.write(line + '\n'));
+  const log =
+    options.log === null ? () => undefined : (options.log ?? ((line: string) => process.stdout.write(line + '\n')));
   const dataset = loadDataset(options.dataDir);
   if (dataset.size !== config.imageSize) {
-    throw new Error(`${options.dataDir}: images are ${dataset.size}px but the config asks for ${config.imageSize}px (preprocess with --size ${config.imageSize})`);
+    throw new Error(
+      `${options.dataDir}: images are ${dataset.size}px but the config asks for ${config.imageSize}px (preprocess with --size ${config.imageSize})`,
+    );
   }
   if ((dataset.info.harmonize ?? false) !== config.harmonize) {
     const made = dataset.info.harmonize ? 'with' : 'without';
-    throw new Error(`${options.dataDir}: preprocessed ${made} --harmonize but the config says harmonize ${config.harmonize}`);
+    throw new Error(
+      `${options.dataDir}: preprocessed ${made} --harmonize but the config says harmonize ${config.harmonize}`,
+    );
   }
   const rows = selectRows(dataset.y, config.limitPerClass);
   const split = splitRows(rows, config);
@@ -64,10 +74,13 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   });
   log(`backend: ${describeBackend(backend)}`);
   log(`run: ${run.dir}`);
-  log(`data: ${rows.length} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`);
+  log(
+    `data: ${rows.length} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`,
+  );
   const checkpoint = new ModelCheckpoint(run.dir, config.monitor);
   const callbacks: Callback[] = [new CSVLogger(run.dir), checkpoint];
-  if (config.earlyStoppingPatience !== null) callbacks.push(new EarlyStopping(config.earlyStoppingPatience, config.monitor));
+  if (config.earlyStoppingPatience !== null)
+    callbacks.push(new EarlyStopping(config.earlyStoppingPatience, config.monitor));
   if (options.log !== null) callbacks.push(new EpochLogger(log));
   callbacks.push(...(options.callbacks ?? []));
   let model: tf.LayersModel;
@@ -81,24 +94,55 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const started = Date.now();
     const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
     const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped);
-    log(`features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`);
-    stepper = new LocalStepper(head, dataset, makeOptimizer(config), { batches: featureBatchMaker(cache, dataset, config), weightDecay: config.weightDecay });
+    log(
+      `features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`,
+    );
+    stepper = new LocalStepper(head, dataset, makeOptimizer(config), {
+      batches: featureBatchMaker(cache, dataset, config),
+      weightDecay: config.weightDecay,
+    });
     validation = { model: head, inputs: (rows) => featureTensor(cache, rows) };
     updateRunMeta(run, { workers: 1 });
   } else {
     model = buildFamilyModel(config);
     stepper = await options.makeStepper?.({ run, dataset, model, backend });
-    stepper ??= new LocalStepper(model, dataset, makeOptimizer(config), { batches: imageBatchMaker(dataset, config), weightDecay: config.weightDecay });
+    stepper ??= new LocalStepper(model, dataset, makeOptimizer(config), {
+      batches: imageBatchMaker(dataset, config),
+      weightDecay: config.weightDecay,
+    });
   }
   try {
-    const { context } = await fit({ model, data: dataset, trainIndices: split.train, valIndices: split.val, config, callbacks, stepper, validation });
-    updateRunMeta(run, { finishedAt: new Date().toISOString(), stopReason: context.stopReason, bestEpoch: checkpoint.bestEpoch });
-    log(`best ${config.monitor} ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`);
+    const { context } = await fit({
+      model,
+      data: dataset,
+      trainIndices: split.train,
+      valIndices: split.val,
+      config,
+      callbacks,
+      stepper,
+      validation,
+    });
+    updateRunMeta(run, {
+      finishedAt: new Date().toISOString(),
+      stopReason: context.stopReason,
+      bestEpoch: checkpoint.bestEpoch,
+    });
+    log(
+      `best ${config.monitor} ${checkpoint.best.toFixed(4)} at epoch ${checkpoint.bestEpoch}; model saved in ${path.join(run.dir, 'model')}`,
+    );
     if (interruptRequested()) {
-      const where = checkpoint.bestEpoch ? `best checkpoint: ${path.join(run.dir, 'model')} (epoch ${checkpoint.bestEpoch}, ${config.monitor} ${checkpoint.best.toFixed(4)})` : 'no epoch finished, no checkpoint';
+      const where = checkpoint.bestEpoch
+        ? `best checkpoint: ${path.join(run.dir, 'model')} (epoch ${checkpoint.bestEpoch}, ${config.monitor} ${checkpoint.best.toFixed(4)})`
+        : 'no epoch finished, no checkpoint';
       throw new InterruptedError(`training interrupted (Ctrl-C); ${where}`);
     }
-    return { run, backend, context, bestEpoch: checkpoint.bestEpoch, bestValAccuracy: checkpoint.bestLogs?.val_accuracy ?? NaN };
+    return {
+      run,
+      backend,
+      context,
+      bestEpoch: checkpoint.bestEpoch,
+      bestValAccuracy: checkpoint.bestLogs?.val_accuracy ?? NaN,
+    };
   } finally {
     model.dispose();
   }

@@ -26,11 +26,16 @@ let replica: Replica | null = null;
 
 async function init(message: WorkerInit): Promise<void> {
   await initBackend(message.backend);
-  const model = await tf.models.modelFromJSON({ modelTopology: message.modelTopology as tf.io.ModelJSON['modelTopology'] });
+  const model = await tf.models.modelFromJSON({
+    modelTopology: message.modelTopology as tf.io.ModelJSON['modelTopology'],
+  });
   const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
   // Variable names may differ between threads (tfjs makes them unique per process); order and shapes may not.
-  if (variables.length !== message.slots.length || variables.some((v, i) => v.shape.join() !== message.slots[i].shape.join())) {
-    throw new Error('the rebuilt model\'s variables do not match the main thread\'s');
+  if (
+    variables.length !== message.slots.length ||
+    variables.some((v, i) => v.shape.join() !== message.slots[i].shape.join())
+  ) {
+    throw new Error("the rebuilt model's variables do not match the main thread's");
   }
   replica = {
     model,
@@ -71,7 +76,11 @@ function step(message: WorkerStep): WorkerReply {
     const { xs, ys } = makeBatch(data, rows);
     lap('makeBatch');
     let correctRows: tf.Scalar | undefined;
-    setDropoutStep({ step: message.step, globalBatchSize: message.globalBatchSize, rowOffset: message.rowOffset + start });
+    setDropoutStep({
+      step: message.step,
+      globalBatchSize: message.globalBatchSize,
+      rowOffset: message.rowOffset + start,
+    });
     const { value, grads } = tf.variableGrads(() => {
       const outputs = model.apply(xs, { training: true }) as tf.Tensor2D;
       correctRows = tf.keep(countCorrect(ys, outputs));
@@ -84,7 +93,8 @@ function step(message: WorkerStep): WorkerReply {
     variables.forEach((v, i) => {
       const part = grads[v.name].dataSync();
       const offset = slots[i].offset;
-      for (let j = 0; j < part.length; j++) gradient[offset + j] = (start === 0 ? 0 : gradient[offset + j]) + share * part[j];
+      for (let j = 0; j < part.length; j++)
+        gradient[offset + j] = (start === 0 ? 0 : gradient[offset + j]) + share * part[j];
     });
     tf.dispose([xs, ys, value, correctRows!, ...Object.values(grads)]);
     lap('writeGradient');

@@ -115,7 +115,10 @@ class WorkerHandle {
   private failure: Error | null = null;
   private closing = false;
 
-  constructor(readonly index: number, readonly worker: Worker) {
+  constructor(
+    readonly index: number,
+    readonly worker: Worker,
+  ) {
     worker.on('message', (reply: WorkerReply) => {
       const pending = this.pending;
       this.pending = null;
@@ -185,7 +188,11 @@ interface ShardJob {
 
 export class WorkerStepper implements TrainStepper {
   readonly profile: StepperProfile = {
-    steps: 0, writeWeights: 0, workers: 0, combine: 0, apply: 0,
+    steps: 0,
+    writeWeights: 0,
+    workers: 0,
+    combine: 0,
+    apply: 0,
     worker: { loadWeights: 0, makeBatch: 0, gradients: 0, writeGradient: 0 },
   };
   private readonly variables: tf.Variable[];
@@ -209,13 +216,17 @@ export class WorkerStepper implements TrainStepper {
    */
   static async create(options: WorkerStepperOptions): Promise<WorkerStepper> {
     const { model, data, optimizer, backend, microBatch = defaultMicroBatch(data.size) } = options;
-    if (backend !== 'wasm' && backend !== 'cpu') throw new Error(`data-parallel training needs the wasm or cpu backend (got ${backend})`);
+    if (backend !== 'wasm' && backend !== 'cpu')
+      throw new Error(`data-parallel training needs the wasm or cpu backend (got ${backend})`);
     if (!(options.workers >= 1)) throw new Error(`workers must be >= 1 (got ${options.workers})`);
-    if (!(Number.isInteger(microBatch) && microBatch >= 1)) throw new Error(`microBatch must be a positive integer (got ${microBatch})`);
+    if (!(Number.isInteger(microBatch) && microBatch >= 1))
+      throw new Error(`microBatch must be a positive integer (got ${microBatch})`);
     ensureCompiledLib(projectRoot(), options.log);
     const script = workerScriptPath();
-    if (!fs.existsSync(script)) throw new Error(`${script}: worker script missing (build realfake with \`npm run build\`)`);
-    if (model.nonTrainableWeights.length > 0) throw new Error('data-parallel training does not sync non-trainable weights (the model has some)');
+    if (!fs.existsSync(script))
+      throw new Error(`${script}: worker script missing (build realfake with \`npm run build\`)`);
+    if (model.nonTrainableWeights.length > 0)
+      throw new Error('data-parallel training does not sync non-trainable weights (the model has some)');
 
     let offset = 0;
     const slots = model.trainableWeights.map((w): VariableSlot => {
@@ -226,7 +237,10 @@ export class WorkerStepper implements TrainStepper {
       return slot;
     });
     const weights = new Float32Array(new SharedArrayBuffer(offset * 4));
-    const gradients = Array.from({ length: options.workers }, () => new Float32Array(new SharedArrayBuffer(offset * 4)));
+    const gradients = Array.from(
+      { length: options.workers },
+      () => new Float32Array(new SharedArrayBuffer(offset * 4)),
+    );
     data.x = shared(data.x);
     const y = shared(data.y);
     const modelTopology = model.toJSON(null, false) as object;
@@ -234,7 +248,22 @@ export class WorkerStepper implements TrainStepper {
     const handles = Array.from({ length: options.workers }, (_, k) => new WorkerHandle(k, new Worker(script)));
     const stepper = new WorkerStepper(model, optimizer, handles, slots, weights, gradients);
     try {
-      await Promise.all(handles.map((h, k) => h.request({ type: 'init', backend, modelTopology, slots, x: data.x, y, size: data.size, weights, gradient: gradients[k], microBatch })));
+      await Promise.all(
+        handles.map((h, k) =>
+          h.request({
+            type: 'init',
+            backend,
+            modelTopology,
+            slots,
+            x: data.x,
+            y,
+            size: data.size,
+            weights,
+            gradient: gradients[k],
+            microBatch,
+          }),
+        ),
+      );
     } catch (err) {
       await stepper.dispose();
       throw err;
@@ -272,7 +301,10 @@ export class WorkerStepper implements TrainStepper {
   }
 
   /** Cuts the batch into contiguous shards, one per worker, and waits until every worker wrote its gradient. */
-  private async computeShards(indices: number[], stepNumber: number): Promise<{ jobs: ShardJob[]; replies: WorkerReply[] }> {
+  private async computeShards(
+    indices: number[],
+    stepNumber: number,
+  ): Promise<{ jobs: ShardJob[]; replies: WorkerReply[] }> {
     const total = indices.length;
     let rowOffset = 0;
     const jobs = shardSizes(total, this.handles.length)
@@ -284,7 +316,13 @@ export class WorkerStepper implements TrainStepper {
       .filter((job) => job.size > 0);
     const replies = await Promise.all(
       jobs.map(({ k, size, rowOffset: start }) =>
-        this.handles[k].request({ type: 'step', step: stepNumber, rows: indices.slice(start, start + size), rowOffset: start, globalBatchSize: total }),
+        this.handles[k].request({
+          type: 'step',
+          step: stepNumber,
+          rows: indices.slice(start, start + size),
+          rowOffset: start,
+          globalBatchSize: total,
+        }),
       ),
     );
     return { jobs, replies };
@@ -302,7 +340,8 @@ export class WorkerStepper implements TrainStepper {
       correct += reply.correct;
       const gradient = this.gradients[k];
       for (let i = 0; i < gradient.length; i++) this.combined[i] += weight * gradient[i];
-      for (const phase of Object.keys(reply.timings) as Array<keyof WorkerTimings>) this.profile.worker[phase] += reply.timings[phase];
+      for (const phase of Object.keys(reply.timings) as Array<keyof WorkerTimings>)
+        this.profile.worker[phase] += reply.timings[phase];
     });
     return { loss, correct };
   }
@@ -349,18 +388,29 @@ export function parallelUnsupported(config: Config): string | null {
  * core) and the backend runs one core per thread (wasm, cpu); otherwise undefined, i.e. fit()'s one-thread
  * LocalStepper (tfjs-node and the native backend already use every core). The count actually used goes into run.json.
  */
-export function parallelStepperFactory(config: Config, log: (line: string) => void = () => undefined): NonNullable<TrainRunOptions['makeStepper']> {
+export function parallelStepperFactory(
+  config: Config,
+  log: (line: string) => void = () => undefined,
+): NonNullable<TrainRunOptions['makeStepper']> {
   return async ({ run, dataset, model, backend }) => {
     const workers = Math.min(resolveWorkerCount(config.workers), config.batchSize);
     const unsupported = parallelUnsupported(config);
-    if (unsupported && workers > 1) log(`workers: 1 (data-parallel training does not support ${unsupported}; training on one thread)`);
+    if (unsupported && workers > 1)
+      log(`workers: 1 (data-parallel training does not support ${unsupported}; training on one thread)`);
     if (workers <= 1 || unsupported || (backend.name !== 'wasm' && backend.name !== 'cpu')) {
       updateRunMeta(run, { workers: 1 });
       // The native backend already runs every kernel on all cores (oneDNN's threads): one process, no workers.
       if (backend.name === 'native') log('workers: none (the native backend uses every core in one process)');
       return undefined;
     }
-    const stepper = await WorkerStepper.create({ model, data: dataset, optimizer: makeOptimizer(config), workers, backend: backend.name, log });
+    const stepper = await WorkerStepper.create({
+      model,
+      data: dataset,
+      optimizer: makeOptimizer(config),
+      workers,
+      backend: backend.name,
+      log,
+    });
     updateRunMeta(run, { workers });
     log(`workers: ${workers} threads (data-parallel, ${backend.name} each)`);
     return stepper;

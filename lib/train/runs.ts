@@ -47,7 +47,10 @@ function version(): string {
 
 /** A sortable, readable, unique id: 2026-11-28T03-04-05_smoke (suffixed if taken). */
 function newRunId(root: string, preset: string): string {
-  const stamp = new Date().toISOString().replace(/\.\d+Z$/, '').replace(/:/g, '-');
+  const stamp = new Date()
+    .toISOString()
+    .replace(/\.\d+Z$/, '')
+    .replace(/:/g, '-');
   let id = `${stamp}_${preset}`;
   for (let i = 2; fs.existsSync(path.join(root, id)); i++) id = `${stamp}_${preset}-${i}`;
   return id;
@@ -108,7 +111,10 @@ export function openRun(dir: string): Run {
 export function trainedRuns(root: string = DEFAULT_RUNS_DIR): string[] {
   if (!fs.existsSync(root)) return [];
   const ids = fs.readdirSync(root).filter((id) => fs.existsSync(path.join(root, id, 'model', 'model.json')));
-  return ids.sort().reverse().map((id) => path.join(root, id));
+  return ids
+    .sort()
+    .reverse()
+    .map((id) => path.join(root, id));
 }
 
 /** The newest run folder under `root` that holds a saved model, or null. */
@@ -123,7 +129,8 @@ export function requireRun(runDir: string | null, runsRoot: string): string {
     return runDir;
   }
   const latest = latestRun(runsRoot);
-  if (!latest) throw new Error(`no trained run in ${runsRoot}: run notebooks/03_training.ipynb first (or \`realfake train\`)`);
+  if (!latest)
+    throw new Error(`no trained run in ${runsRoot}: run notebooks/03_training.ipynb first (or \`realfake train\`)`);
   return latest;
 }
 
@@ -133,7 +140,9 @@ export function requireRun(runDir: string | null, runsRoot: string): string {
  */
 export function checkRunDataset(run: Run, dataset: Pick<Dataset, 'info'>, dataDir: string): void {
   if (run.meta.datasetFingerprint === undefined) {
-    throw new Error(`${path.join(run.dir, 'run.json')}: no datasetFingerprint (written by an older realfake): train the run again`);
+    throw new Error(
+      `${path.join(run.dir, 'run.json')}: no datasetFingerprint (written by an older realfake): train the run again`,
+    );
   }
   if (dataset.info.fingerprint !== run.meta.datasetFingerprint) {
     throw new Error(
@@ -158,7 +167,12 @@ export function heldBackImages(runDir: string, perClass: number): Array<{ file: 
   const rows = run.split.test.length ? run.split.test : run.split.val;
   const picked: Array<{ file: string; label: number }> = [];
   for (const label of [0, 1]) {
-    picked.push(...rows.filter((r) => dataset.y[r] === label).slice(0, perClass).map((r) => ({ file: dataset.files[r], label })));
+    picked.push(
+      ...rows
+        .filter((r) => dataset.y[r] === label)
+        .slice(0, perClass)
+        .map((r) => ({ file: dataset.files[r], label })),
+    );
   }
   return picked;
 }

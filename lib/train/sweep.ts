@@ -15,11 +15,27 @@ import { trainRun, type TrainRunOptions } from './experiment';
 
 /** Flag-style names (as `train` takes them) and config names, to config keys. */
 export const SWEEP_KEYS: Record<string, keyof Config> = {
-  lr: 'learningRate', 'learning-rate': 'learningRate', learningRate: 'learningRate',
-  epochs: 'epochs', 'batch-size': 'batchSize', batchSize: 'batchSize', size: 'imageSize', imageSize: 'imageSize',
-  resize: 'resize', limit: 'limitPerClass', limitPerClass: 'limitPerClass', seed: 'seed', dropout: 'dropout',
-  'val-fraction': 'valFraction', valFraction: 'valFraction', 'test-fraction': 'testFraction', testFraction: 'testFraction',
-  'early-stopping': 'earlyStoppingPatience', earlyStoppingPatience: 'earlyStoppingPatience', beta1: 'beta1', beta2: 'beta2',
+  lr: 'learningRate',
+  'learning-rate': 'learningRate',
+  learningRate: 'learningRate',
+  epochs: 'epochs',
+  'batch-size': 'batchSize',
+  batchSize: 'batchSize',
+  size: 'imageSize',
+  imageSize: 'imageSize',
+  resize: 'resize',
+  limit: 'limitPerClass',
+  limitPerClass: 'limitPerClass',
+  seed: 'seed',
+  dropout: 'dropout',
+  'val-fraction': 'valFraction',
+  valFraction: 'valFraction',
+  'test-fraction': 'testFraction',
+  testFraction: 'testFraction',
+  'early-stopping': 'earlyStoppingPatience',
+  earlyStoppingPatience: 'earlyStoppingPatience',
+  beta1: 'beta1',
+  beta2: 'beta2',
 };
 
 export interface SweepAxis {
@@ -34,10 +50,16 @@ export function parseSetArgs(sets: string[]): SweepAxis[] {
     const m = /^([\w-]+)=(.+)$/.exec(set);
     if (!m) throw new Error(`--set ${set}: expected NAME=V1,V2,... (e.g. lr=1e-3,1e-4)`);
     const key = SWEEP_KEYS[m[1]];
-    if (!key) throw new Error(`--set ${set}: unknown setting "${m[1]}" (one of: ${Object.keys(SWEEP_KEYS).join(', ')})`);
+    if (!key)
+      throw new Error(`--set ${set}: unknown setting "${m[1]}" (one of: ${Object.keys(SWEEP_KEYS).join(', ')})`);
     if (axes.some((a) => a.key === key)) throw new Error(`--set ${set}: ${key} is set twice`);
-    const values = m[2].split(',').map((v) => v.trim()).filter(Boolean).map((v) => (key === 'resize' ? v : Number(v)));
-    if (values.some((v) => typeof v === 'number' && Number.isNaN(v))) throw new Error(`--set ${set}: not a number in ${m[2]}`);
+    const values = m[2]
+      .split(',')
+      .map((v) => v.trim())
+      .filter(Boolean)
+      .map((v) => (key === 'resize' ? v : Number(v)));
+    if (values.some((v) => typeof v === 'number' && Number.isNaN(v)))
+      throw new Error(`--set ${set}: not a number in ${m[2]}`);
     axes.push({ key, values });
   }
   if (!axes.length) throw new Error('sweep: give at least one --set NAME=V1,V2');
@@ -46,11 +68,16 @@ export function parseSetArgs(sets: string[]): SweepAxis[] {
 
 /** Every combination of the axes' values (the first axis varies slowest). */
 export function gridPoints(axes: SweepAxis[]): Array<Partial<Config>> {
-  return axes.reduce<Array<Partial<Config>>>((points, axis) => points.flatMap((p) => axis.values.map((v) => ({ ...p, [axis.key]: v }))), [{}]);
+  return axes.reduce<Array<Partial<Config>>>(
+    (points, axis) => points.flatMap((p) => axis.values.map((v) => ({ ...p, [axis.key]: v }))),
+    [{}],
+  );
 }
 
 export function pointKey(settings: Partial<Config>): string {
-  return Object.entries(settings).map(([k, v]) => `${k}=${v}`).join(',');
+  return Object.entries(settings)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
 }
 
 export interface SweepPoint {
@@ -73,7 +100,8 @@ export const SWEEP_FILE = 'sweep.json';
 
 /** A run folder counts as finished when training ended (run.json finishedAt) and evaluate wrote metrics.json. */
 export function runIsFinished(runDir: string | undefined): boolean {
-  if (!runDir || !fs.existsSync(path.join(runDir, 'metrics.json')) || !fs.existsSync(path.join(runDir, 'run.json'))) return false;
+  if (!runDir || !fs.existsSync(path.join(runDir, 'metrics.json')) || !fs.existsSync(path.join(runDir, 'run.json')))
+    return false;
   return Boolean(readJson<{ finishedAt?: string }>(path.join(runDir, 'run.json')).finishedAt);
 }
 
@@ -132,29 +160,59 @@ export async function runSweep(options: SweepOptions): Promise<SweepState> {
 }
 
 /** Parallel coordinates of the swept settings (learning rate on a log10 axis) against a metric per run. */
-export function parallelCoordinatesFigure(axes: SweepAxis[], runs: Array<{ settings: Partial<Config>; value: number }>, metric = 'test AUC'): Figure {
+export function parallelCoordinatesFigure(
+  axes: SweepAxis[],
+  runs: Array<{ settings: Partial<Config>; value: number }>,
+  metric = 'test AUC',
+): Figure {
   const dimensions = axes.map((axis) => {
     const raw = runs.map((r) => r.settings[axis.key] as number | string);
     if (axis.values.every((v) => typeof v === 'number')) {
       const log = axis.key === 'learningRate';
-      return { label: log ? 'log10 learningRate' : axis.key, values: raw.map((v) => (log ? Math.log10(v as number) : (v as number))) };
+      return {
+        label: log ? 'log10 learningRate' : axis.key,
+        values: raw.map((v) => (log ? Math.log10(v as number) : (v as number))),
+      };
     }
     const names = axis.values.map(String);
-    return { label: axis.key, values: raw.map((v) => names.indexOf(String(v))), tickvals: names.map((_, i) => i), ticktext: names };
+    return {
+      label: axis.key,
+      values: raw.map((v) => names.indexOf(String(v))),
+      tickvals: names.map((_, i) => i),
+      ticktext: names,
+    };
   });
   const values = runs.map((r) => (Number.isFinite(r.value) ? r.value : 0.5));
   return {
-    data: [{
-      type: 'parcoords',
-      line: { color: values, colorscale: 'Viridis', showscale: true, cmin: Math.min(0.5, ...values), cmax: 1, colorbar: { title: { text: metric } } },
-      dimensions: [...dimensions, { label: metric, values, range: [Math.min(0.5, ...values), 1] }],
-    }],
-    layout: { title: { text: `Sweep: settings against ${metric}` }, width: 760, height: 440, margin: { l: 80, r: 80, t: 80, b: 40 } },
+    data: [
+      {
+        type: 'parcoords',
+        line: {
+          color: values,
+          colorscale: 'Viridis',
+          showscale: true,
+          cmin: Math.min(0.5, ...values),
+          cmax: 1,
+          colorbar: { title: { text: metric } },
+        },
+        dimensions: [...dimensions, { label: metric, values, range: [Math.min(0.5, ...values), 1] }],
+      },
+    ],
+    layout: {
+      title: { text: `Sweep: settings against ${metric}` },
+      width: 760,
+      height: 440,
+      margin: { l: 80, r: 80, t: 80, b: 40 },
+    },
   };
 }
 
 /** The usual trainAndEvaluate: lib/train/experiment's trainRun, then lib/eval/evaluate's evaluateRun (metrics.json). */
-export function trainThenEvaluate(dataDir: string, preset: string, extra: Partial<Pick<TrainRunOptions, 'makeStepper' | 'callbacks' | 'log'>> = {}): SweepOptions['trainAndEvaluate'] {
+export function trainThenEvaluate(
+  dataDir: string,
+  preset: string,
+  extra: Partial<Pick<TrainRunOptions, 'makeStepper' | 'callbacks' | 'log'>> = {},
+): SweepOptions['trainAndEvaluate'] {
   return async (config, runsDir) => {
     const result = await trainRun({ dataDir, config, preset, runsDir, ...extra, makeStepper: extra.makeStepper });
     await evaluateRun(result.run.dir, { engine: 'tfjs' });

@@ -31,7 +31,8 @@ export function scaleToUnit(src: Uint8Array, dst: Float32Array, offset = 0): voi
 export function scaledRows(data: ImageData, rows: ArrayLike<number>): Float32Array {
   const pixels = data.size * data.size * 3;
   const out = new Float32Array(rows.length * pixels);
-  for (let i = 0; i < rows.length; i++) scaleToUnit(data.x.subarray(rows[i] * pixels, (rows[i] + 1) * pixels), out, i * pixels);
+  for (let i = 0; i < rows.length; i++)
+    scaleToUnit(data.x.subarray(rows[i] * pixels, (rows[i] + 1) * pixels), out, i * pixels);
   return out;
 }
 
@@ -43,22 +44,34 @@ export function oneHotLabels(y: Uint8Array, indices: ArrayLike<number>, labelSmo
 }
 
 /** Builds the float32 [0,1] inputs and one-hot labels for the given rows (pixels: already-augmented rows). */
-export function makeBatch(data: ImageData, indices: ArrayLike<number>, options: { labelSmoothing?: number; pixels?: Uint8Array } = {}): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
+export function makeBatch(
+  data: ImageData,
+  indices: ArrayLike<number>,
+  options: { labelSmoothing?: number; pixels?: Uint8Array } = {},
+): { xs: tf.Tensor4D; ys: tf.Tensor2D } {
   let xs: Float32Array;
   if (options.pixels) {
     xs = new Float32Array(options.pixels.length);
     scaleToUnit(options.pixels, xs);
   } else xs = scaledRows(data, indices);
-  return { xs: tf.tensor4d(xs, [indices.length, data.size, data.size, 3]), ys: oneHotLabels(data.y, indices, options.labelSmoothing) };
+  return {
+    xs: tf.tensor4d(xs, [indices.length, data.size, data.size, 3]),
+    ys: oneHotLabels(data.y, indices, options.labelSmoothing),
+  };
 }
 
 /** Makes a training batch (inputs, targets) for the given rows at a given step. */
 export type BatchMaker = (rows: number[], step: number) => Promise<{ xs: tf.Tensor; ys: tf.Tensor2D }>;
 
 /** The image batch maker: augmentation (seeded by step and row) and label smoothing per config. */
-export function imageBatchMaker(data: ImageData, config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>): BatchMaker {
+export function imageBatchMaker(
+  data: ImageData,
+  config: Pick<Config, 'augment' | 'labelSmoothing' | 'seed'>,
+): BatchMaker {
   return async (rows, step) => {
-    const pixels = config.augment ? await augmentRows(data.x, data.size, rows, config.augment, config.seed, step) : undefined;
+    const pixels = config.augment
+      ? await augmentRows(data.x, data.size, rows, config.augment, config.seed, step)
+      : undefined;
     return makeBatch(data, rows, { labelSmoothing: config.labelSmoothing, pixels });
   };
 }
@@ -78,7 +91,11 @@ export function applyWeightDecay(variables: tf.Variable[], learningRate: number,
 export function binaryCrossEntropy(labels: tf.Tensor, predictions: tf.Tensor): tf.Scalar {
   return tf.tidy(() => {
     const p = predictions.clipByValue(1e-7, 1 - 1e-7);
-    return labels.mul(p.log()).add(tf.scalar(1).sub(labels).mul(tf.scalar(1).sub(p).log())).neg().mean() as tf.Scalar;
+    return labels
+      .mul(p.log())
+      .add(tf.scalar(1).sub(labels).mul(tf.scalar(1).sub(p).log()))
+      .neg()
+      .mean() as tf.Scalar;
   });
 }
 
@@ -109,8 +126,12 @@ export class LocalStepper implements TrainStepper {
   private readonly batches: BatchMaker;
   private learningRate: number;
 
-  constructor(private readonly model: tf.LayersModel, data: ImageData, private readonly optimizer: tf.Optimizer,
-    options: { batches?: BatchMaker; weightDecay?: number } = {}) {
+  constructor(
+    private readonly model: tf.LayersModel,
+    data: ImageData,
+    private readonly optimizer: tf.Optimizer,
+    options: { batches?: BatchMaker; weightDecay?: number } = {},
+  ) {
     this.batches = options.batches ?? (async (rows) => makeBatch(data, rows));
     this.weightDecay = options.weightDecay ?? 0;
     this.learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
@@ -127,12 +148,16 @@ export class LocalStepper implements TrainStepper {
     const { xs, ys } = await this.batches(indices, stepNumber);
     let correct: tf.Scalar | undefined;
     const variables = this.model.trainableWeights.map((w) => w.read() as tf.Variable);
-    const loss = this.optimizer.minimize(() => {
-      setDropoutStep({ step: stepNumber, globalBatchSize: indices.length, rowOffset: 0 });
-      const outputs = this.model.apply(xs, { training: true }) as tf.Tensor2D;
-      correct = tf.keep(countCorrect(ys, outputs));
-      return binaryCrossEntropy(ys, outputs);
-    }, true, variables) as tf.Scalar;
+    const loss = this.optimizer.minimize(
+      () => {
+        setDropoutStep({ step: stepNumber, globalBatchSize: indices.length, rowOffset: 0 });
+        const outputs = this.model.apply(xs, { training: true }) as tf.Tensor2D;
+        correct = tf.keep(countCorrect(ys, outputs));
+        return binaryCrossEntropy(ys, outputs);
+      },
+      true,
+      variables,
+    ) as tf.Scalar;
     setDropoutStep(null);
     applyWeightDecay(variables, this.learningRate, this.weightDecay);
     const result = { loss: (await loss.data())[0], correct: (await correct!.data())[0] };
@@ -154,8 +179,13 @@ export interface Evaluation {
 }
 
 /** Runs the model in inference mode (no dropout) over the given rows, in batches (inputs from `inputs`, default the images). */
-export async function evaluateRows(model: tf.LayersModel, data: ImageData, indices: number[], batchSize: number,
-  inputs: (rows: number[]) => tf.Tensor = (rows) => makeBatch(data, rows).xs): Promise<Evaluation> {
+export async function evaluateRows(
+  model: tf.LayersModel,
+  data: ImageData,
+  indices: number[],
+  batchSize: number,
+  inputs: (rows: number[]) => tf.Tensor = (rows) => makeBatch(data, rows).xs,
+): Promise<Evaluation> {
   const scores = new Float32Array(indices.length);
   const labels = new Uint8Array(indices.length);
   let lossSum = 0;
@@ -214,27 +244,41 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     for (let epoch = options.initialEpoch ?? 1; epoch <= config.epochs && !context.stopTraining; epoch++) {
       const started = performance.now();
       const rng = makeRng(config.seed * 7919 + epoch);
-      const order = config.balancedSampling ? balancedOrder(trainIndices, data.y, rng) : shuffleInPlace(trainIndices.slice(), rng);
+      const order = config.balancedSampling
+        ? balancedOrder(trainIndices, data.y, rng)
+        : shuffleInPlace(trainIndices.slice(), rng);
       let lossSum = 0;
       let correct = 0;
       for (let s = 0; s < stepsPerEpoch; s++) {
         const rows = order.slice(s * config.batchSize, (s + 1) * config.batchSize);
         const stepNumber = (epoch - 1) * stepsPerEpoch + s;
         if ((config.lrSchedule ?? 'constant') !== 'constant' || (config.warmupEpochs ?? 0) > 0) {
-          const schedule = { learningRate: config.learningRate, lrSchedule: config.lrSchedule ?? 'constant', warmupEpochs: config.warmupEpochs ?? 0 };
+          const schedule = {
+            learningRate: config.learningRate,
+            lrSchedule: config.lrSchedule ?? 'constant',
+            warmupEpochs: config.warmupEpochs ?? 0,
+          };
           stepper.setLearningRate?.(learningRateAt(stepNumber, config.epochs * stepsPerEpoch, stepsPerEpoch, schedule));
         }
         const result = await stepper.step(rows, stepNumber);
-        if (!Number.isFinite(result.loss)) throw new Error(`training diverged: loss is ${result.loss} at epoch ${epoch}, step ${s + 1}`);
+        if (!Number.isFinite(result.loss))
+          throw new Error(`training diverged: loss is ${result.loss} at epoch ${epoch}, step ${s + 1}`);
         lossSum += result.loss * rows.length;
         correct += result.correct;
-        for (const cb of all) await cb.onBatchEnd?.(s, { loss: result.loss, accuracy: result.correct / rows.length }, context);
+        for (const cb of all)
+          await cb.onBatchEnd?.(s, { loss: result.loss, accuracy: result.correct / rows.length }, context);
         // Let the event loop turn: on wasm and cpu every await above resolves as a microtask, so without this a
         // one-thread run never delivers signals (Ctrl-C was ignored) or timers until training ends.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       const val = options.validation
-        ? await evaluateRows(options.validation.model, data, valIndices, Math.max(config.batchSize, 64), options.validation.inputs)
+        ? await evaluateRows(
+            options.validation.model,
+            data,
+            valIndices,
+            Math.max(config.batchSize, 64),
+            options.validation.inputs,
+          )
         : await evaluateRows(model, data, valIndices, Math.max(config.batchSize, 64));
       const logs: EpochLogs = {
         epoch,
@@ -259,7 +303,12 @@ export async function fit(options: FitOptions): Promise<FitResult> {
  * the fake training rows (each class shuffled, the smaller one cycled), so every batch is half and half.
  */
 export function balancedOrder(trainIndices: number[], y: Uint8Array, rng: () => number): number[] {
-  const byClass = [0, 1].map((c) => shuffleInPlace(trainIndices.filter((i) => y[i] === c), rng));
+  const byClass = [0, 1].map((c) =>
+    shuffleInPlace(
+      trainIndices.filter((i) => y[i] === c),
+      rng,
+    ),
+  );
   if (byClass.some((rows) => rows.length === 0)) return shuffleInPlace(trainIndices.slice(), rng);
   const order: number[] = [];
   for (let k = 0; order.length < trainIndices.length; k++) {

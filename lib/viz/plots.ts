@@ -165,7 +165,15 @@ export function precisionRecallFigure(pr: PrCurve, ap: number, prevalence?: numb
   ];
   if (prevalence !== undefined) {
     const y = [prevalence, prevalence];
-    data.push({ type: 'scatter', mode: 'lines', name: `chance (${prevalence.toFixed(3)})`, x: [0, 1], y, line: CHANCE_LINE, hoverinfo: 'skip' });
+    data.push({
+      type: 'scatter',
+      mode: 'lines',
+      name: `chance (${prevalence.toFixed(3)})`,
+      x: [0, 1],
+      y,
+      line: CHANCE_LINE,
+      hoverinfo: 'skip',
+    });
   }
   return {
     data,
@@ -197,7 +205,13 @@ export function classBalanceFigure(counts: Record<string, number> | Record<strin
     const groups = counts as Record<string, Record<string, number>>;
     const splits = Object.keys(groups);
     const classes = [...new Set(splits.flatMap((s) => Object.keys(groups[s])))];
-    data = classes.map((cls) => bar(cls, splits, splits.map((s) => groups[s][cls] ?? 0)));
+    data = classes.map((cls) =>
+      bar(
+        cls,
+        splits,
+        splits.map((s) => groups[s][cls] ?? 0),
+      ),
+    );
   }
   return {
     data,
@@ -214,7 +228,10 @@ export function classBalanceFigure(counts: Record<string, number> | Record<strin
 }
 
 /** A gauge of pFake (in %) with the decision threshold marked; the title gives the verdict and its confidence. */
-export function verdictGaugeFigure(prediction: { pFake: number; verdict: string; confidence: number }, threshold: number): Figure {
+export function verdictGaugeFigure(
+  prediction: { pFake: number; verdict: string; confidence: number },
+  threshold: number,
+): Figure {
   const fake = prediction.pFake >= threshold;
   return {
     data: [
@@ -247,7 +264,9 @@ let plotlySourceCache: string | undefined;
 
 /** plotly.min.js, made safe to inline inside <script> (no literal "</script" can end the tag early). */
 function plotlySource(): string {
-  plotlySourceCache ??= fs.readFileSync(require.resolve('plotly.js-dist-min'), 'utf8').replace(/<\/script/gi, '<\\/script');
+  plotlySourceCache ??= fs
+    .readFileSync(require.resolve('plotly.js-dist-min'), 'utf8')
+    .replace(/<\/script/gi, '<\\/script');
   return plotlySourceCache;
 }
 
@@ -336,7 +355,13 @@ export async function writeFigurePng(
       // Round-trip through JSON so the page sees exactly what the HTML files hold (Infinity -> null).
       const figJson = JSON.parse(JSON.stringify(fig));
       const dataUrl: string = await page.evaluate(
-        ({ f, w, h, s }) => (globalThis as unknown as { Plotly: PlotlyToImage }).Plotly.toImage(f, { format: 'png', width: w, height: h, scale: s }),
+        ({ f, w, h, s }) =>
+          (globalThis as unknown as { Plotly: PlotlyToImage }).Plotly.toImage(f, {
+            format: 'png',
+            width: w,
+            height: h,
+            scale: s,
+          }),
         { f: figJson, w: width, h: height, s: opts.scale ?? 1 },
       );
       writeFileAtomic(file, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
@@ -361,7 +386,10 @@ export async function writeFigures(
     writeFigureHtml(fig, file);
     files.push(file);
   }
-  const png = await writeFigurePng(Object.entries(figs).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })), opts);
+  const png = await writeFigurePng(
+    Object.entries(figs).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })),
+    opts,
+  );
   files.push(...png.written);
   const note = png.skipped ?? `wrote ${Object.keys(figs).length} figures as HTML and PNG`;
   return { files, note };
@@ -426,7 +454,10 @@ export function takePlotlyLoader(): string {
  * viewers that run no script still show something. Works in JupyterLab, classic Notebook and nbconvert
  * HTML: all run inline scripts of trusted outputs in document order.
  */
-export function notebookHtml(fig: Figure, opts: { png?: Buffer | string; height?: number; includePlotly?: boolean } = {}): string {
+export function notebookHtml(
+  fig: Figure,
+  opts: { png?: Buffer | string; height?: number; includePlotly?: boolean } = {},
+): string {
   const id = `realfake-plot-${process.pid}-${Date.now().toString(36)}-${notebookPlotCount++}`;
   const loader = opts.includePlotly === undefined ? takePlotlyLoader() : opts.includePlotly ? plotlyLoaderHtml() : '';
   if (opts.includePlotly) notebookPlotlyInlined = true;
