@@ -158,7 +158,10 @@ test(
             JSON.stringify(sent.map((r) => r.url)),
           );
         } else {
-          assert.equal(sent.filter((r) => r.method === 'POST' && r.url === `${base}/api/v1/predict`).length, 3);
+          // One POST per photo (with ?gradcam=1 when the run's model has a convolution to explain).
+          const posts = sent.filter((r) => r.method === 'POST' && new URL(r.url).pathname === '/api/v1/predict');
+          assert.equal(posts.length, 3);
+          assert.equal((await page.locator('img.gradcam').count()) > 0, true, 'server mode shows Grad-CAM overlays');
         }
       }
       assert.deepEqual(errors, []);

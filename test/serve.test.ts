@@ -122,6 +122,22 @@ test('predict: multipart and raw bodies give the scores the predictor gives for 
   assert.equal(detect.json.message, 'no face found');
 });
 
+test('gradcam=1 adds a Grad-CAM overlay (PNG data URL) per face, and the model says it can', async () => {
+  const model = (await (await fetch(`${base}/api/v1/model`)).json()) as Json;
+  assert.equal(model.gradcam, true);
+  const plain = await post('/api/v1/predict?faces=whole', photo, { 'content-type': 'image/png' });
+  assert.equal(plain.json.faces[0].gradcam, undefined);
+  const explained = await post('/api/v1/predict?faces=whole&gradcam=1', photo, { 'content-type': 'image/png' });
+  assert.equal(explained.status, 200, JSON.stringify(explained.json));
+  const url: string = explained.json.faces[0].gradcam;
+  assert.match(url, /^data:image\/png;base64,/);
+  const meta = await sharp(Buffer.from(url.slice(url.indexOf(',') + 1), 'base64')).metadata();
+  assert.equal(meta.format, 'png');
+  assert.equal(meta.width, meta.height);
+  assert.equal((meta.width ?? 0) % 64, 0, 'the overlay is the 64 px model input, enlarged');
+  assert.equal(explained.json.faces[0].pFake, plain.json.faces[0].pFake);
+});
+
 test('errors are 4xx JSON saying what was wrong', async () => {
   const expectError = async (p: Promise<{ status: number; json: Json }>, status: number, code: string | RegExp) => {
     const r = await p;

@@ -127,7 +127,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   } catch (err) {
     o.onNote?.(`in-browser mode unavailable: ${(err as Error).message.split('\n')[0]}`);
   }
-  const explainer = loadGradcamExplainer(o.runDir);
+  const explainer = await loadGradcamExplainer(o.runDir);
   const info = { ...modelInfo(run, predictor, onnxBytes !== null), gradcam: explainer !== null };
   const modelSummary = { run: info.run, engine: info.engine, imageSize: info.imageSize };
   const queue = new InferenceQueue(o.concurrency, o.maxQueued);
