@@ -99,7 +99,7 @@ async function main(): Promise<void> {
     markdownTable(comparisonTable(rows)),
     '',
     `Recipe: ${config.imageSize} px ${config.resize}, study CNN Adam ${config.learningRate}, batch ${config.batchSize}, ${config.epochs} epochs, ` +
-      `best-val_accuracy checkpoint; split train/val/test ${cnn[0]?.trainN ?? '?'}/${audit.filter((r) => r.status === 'ok').length - (cnn[0]?.trainN ?? 0) - (cnn[0]?.evalN ?? 0)}/${cnn[0]?.evalN ?? '?'} (seed ${config.seed}). ` +
+      `best-val_accuracy checkpoint; split train/val/test ${cnn[0]?.trainN ?? '?'}/${audit.filter((r) => r.status === 'ok').length - (cnn[0]?.trainN ?? 0) - (cnn[0]?.evalN ?? 0)}/${cnn[0]?.evalN ?? '?'} (splitSeed ${config.splitSeed}; weights, order and dropout seed ${config.seed}). ` +
       `Study CNN: ${cnn.map((r) => `${r.preprocessing} best epoch ${r.bestEpoch}, ${(r.seconds / 60).toFixed(1)} min`).join('; ')}. ` +
       `Probes: metadata and spectrum logistic regression (tfjs, L2 1e-3), small CNN 10 epochs. ` +
       `Total ${(seconds / 60).toFixed(1)} min on ${backend ? describeBackend(backend).split(' ')[0] : 'unknown backend'}, ` +
