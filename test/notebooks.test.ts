@@ -11,6 +11,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as path from 'path';
 import { skipForMissingTool, toolSkip } from './helpers/tools';
+import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
 import {
   findJupyterPython,
   JUPYTER_INSTALL_HINT,
@@ -21,17 +22,7 @@ import {
 } from '../scripts/notebooks';
 
 const paths = notebookRunnerPaths();
-const CHROMIUM = process.env.REALFAKE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM = chromiumPath();
 
 interface Cell {
   cell_type: string;

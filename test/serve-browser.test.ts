@@ -18,20 +18,11 @@ import { exportWebPage } from '../lib/serve/web-export';
 import { facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
 import { toolSkip } from './helpers/tools';
 import { createRandomRun } from './fixtures/runs';
+import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SHOTS = path.join(ROOT, 'outputs', 'serve');
-const CHROMIUM = process.env.REALFAKE_CHROMIUM || '/usr/bin/chromium';
-const CHROMIUM_FLAGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
+const CHROMIUM = chromiumPath();
 
 function browserSkip(): string | false {
   const missing = !fs.existsSync(CHROMIUM) ? `${CHROMIUM} not found (apt-get install chromium)` : null;

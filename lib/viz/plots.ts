@@ -301,7 +301,13 @@ export interface PngOptions {
   scale?: number;
 }
 
-const CHROMIUM_FLAGS = [
+/** The Chromium realfake drives: REALFAKE_CHROMIUM, else Debian's. */
+export function chromiumPath(): string {
+  return process.env.REALFAKE_CHROMIUM || '/usr/bin/chromium';
+}
+
+/** Headless Chromium without the background connections this offline machine refuses (also used by the browser tests). */
+export const CHROMIUM_FLAGS = [
   '--headless',
   '--no-sandbox',
   '--disable-gpu',
@@ -332,7 +338,7 @@ export async function writeFigurePng(
   } catch {
     return { written: [], skipped: 'PNG skipped: optional package playwright-core is not installed' };
   }
-  const executablePath = process.env.REALFAKE_CHROMIUM || '/usr/bin/chromium';
+  const executablePath = chromiumPath();
   if (!fs.existsSync(executablePath)) {
     const hint = 'apt-get install chromium, or set REALFAKE_CHROMIUM';
     return { written: [], skipped: `PNG skipped: no Chromium at ${executablePath} (${hint})` };
