@@ -217,13 +217,17 @@ napi_value InfoJs(napi_env env, napi_callback_info) {
 // per 4 KB of its output (and the TLB shootdowns of a multi-threaded process): measured, that made the ReLU,
 // bias and pooling passes cost 4x their arithmetic. Keeping large blocks in the heap (no mmap, no trimming)
 // lets them be reused warm; freed memory stays with the process, so RSS stays at its peak rather than falling back.
-void KeepLargeBlocksInHeap() {
+// So it is switched on by training only (lib/train/train.ts): predict and preprocess decode huge images one after
+// another and must give that memory back (issue 13's decode budget).
+napi_value KeepLargeBlocksInHeapJs(napi_env env, napi_callback_info) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  return undefined;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
-  KeepLargeBlocksInHeap();
   struct Entry {
     const char* name;
     napi_callback fn;
@@ -233,7 +237,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"avgPool", AvgPoolJs},         {"avgPoolGrad", AvgPoolGradJs},           {"add", AddJs},
       {"mul", MulJs},                 {"sub", SubJs}, {"div", DivJs}, {"spaceToBatch", SpaceToBatchJs}, {"batchToSpace", BatchToSpaceJs},                           {"relu", ReluJs},
       {"step", StepJs},               {"sumRows", SumRowsJs},                   {"adam", AdamJs},
-      {"info", InfoJs},
+      {"info", InfoJs},               {"keepLargeBlocksInHeap", KeepLargeBlocksInHeapJs},
   };
   for (const auto& e : entries) {
     napi_value fn;
