@@ -379,9 +379,10 @@ function writeBenchmarks(md: string): string {
   const realSection = previous.includes(REAL_SECTION_MARKER)
     ? previous.slice(previous.indexOf(REAL_SECTION_MARKER))
     : '';
-  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)].map(
-    (m) => m[0].trimEnd() + '\n',
-  );
+  // A block this run wrote afresh (e.g. bench:memory) replaces its old copy instead of standing beside it.
+  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)]
+    .filter((m) => !md.includes(`<!-- bench:${m[1]} -->`))
+    .map((m) => m[0].trimEnd() + '\n');
   writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
   return file;
 }
