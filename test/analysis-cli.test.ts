@@ -4,22 +4,12 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { realfake as runCli } from './helpers/cli';
 
-const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
-
-function realfake(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
-    timeout: 600_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const realfake = (args: string[], cwd: string) => runCli(args, cwd, 600_000);
 
 test('sweep (resumable) > compare > analyze > predict --threshold picked --calibrated --explain > evaluate/report with intervals', () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-analysis-'));

@@ -5,18 +5,7 @@ import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-
-const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
-
-function realfake(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [BIN, ...args], {
-    cwd,
-    encoding: 'utf8',
-    env: { ...process.env, REALFAKE_BACKEND: 'wasm' },
-    timeout: 300_000,
-  });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+import { realfake } from './helpers/cli';
 
 test('--help and --version exit 0; usage errors exit 2; failures exit 1 with one line', () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-cli-'));

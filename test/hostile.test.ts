@@ -11,13 +11,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
-import { resolveConfig } from '../lib/config';
 import { readManifest } from '../lib/data/dataset';
-import { buildModel } from '../lib/model/model';
-import { saveModel } from '../lib/model/model-io';
-import { createRun } from '../lib/train/runs';
 import { goodImageFiles, writeFiles } from './fixtures/images';
 import { skipForMissingTool } from './helpers/tools';
+import { createUntrainedRun } from './fixtures/runs';
 
 const ROOT = path.join(__dirname, '..', '..');
 const SVG = Buffer.from(
@@ -40,19 +37,7 @@ function realfake(args: string[], cwd: string, options: { root?: string; prefix?
 /** A run folder holding an untrained 64 px model: enough for predict, which only needs the files. */
 async function makeRun(root: string): Promise<string> {
   await initBackend('cpu');
-  const config = resolveConfig({ preset: 'smoke' });
-  const run = createRun({
-    root,
-    config,
-    preset: 'smoke',
-    dataDir: root,
-    datasetFingerprint: 'none',
-    split: { train: [], val: [], test: [] },
-  });
-  const model = buildModel(config);
-  await saveModel(model, path.join(run.dir, 'model'));
-  model.dispose();
-  return run.dir;
+  return createUntrainedRun(root);
 }
 
 /** real/ with every awkward kind of entry; fake/ plain. */

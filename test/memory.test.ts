@@ -12,10 +12,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import { initBackend } from '../lib/backend/backend';
-import { resolveConfig } from '../lib/config';
-import { buildModel } from '../lib/model/model';
-import { saveModel } from '../lib/model/model-io';
-import { createRun } from '../lib/train/runs';
+import { createUntrainedRun } from './fixtures/runs';
 
 const ROOT = path.join(__dirname, '..', '..');
 const MB = 2 ** 20;
@@ -55,19 +52,7 @@ async function setup() {
     for (let i = 0; i < n; i++) fs.writeFileSync(path.join(root, dir, `${i}.png`), bytes);
   }
   await initBackend('cpu');
-  const config = resolveConfig({ preset: 'smoke' });
-  const run = createRun({
-    root: path.join(root, 'runs'),
-    config,
-    preset: 'smoke',
-    dataDir: root,
-    datasetFingerprint: 'none',
-    split: { train: [], val: [], test: [] },
-  });
-  const model = buildModel(config);
-  await saveModel(model, path.join(run.dir, 'model'));
-  model.dispose();
-  return { root, run: run.dir };
+  return { root, run: await createUntrainedRun(path.join(root, 'runs')) };
 }
 
 test(
