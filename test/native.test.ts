@@ -6,6 +6,7 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -234,6 +235,35 @@ test(
 test('every native kernel is covered above', { skip }, () => {
   for (const name of Object.keys(NATIVE_KERNELS))
     assert.ok(nativeKernelStats[name]?.native > 0, `${name} was never tested natively`);
+});
+
+test('training on native keeps large blocks in the heap; predicting does not', { skip }, () => {
+  // A fresh process: the setting is process-wide and, once on, stays on. The batch maker reads it inside the step.
+  const lib = (file: string) => JSON.stringify(path.join(__dirname, '..', 'lib', file));
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const { initBackend } = require(${lib('backend/backend.js')});
+    const { loadNativeAddon } = require(${lib('backend/native-addon.js')});
+    const { buildModel } = require(${lib('model/model.js')});
+    const { LocalStepper, makeBatch, makeOptimizer } = require(${lib('train/train.js')});
+    (async () => {
+      await initBackend('native');
+      const addon = loadNativeAddon().addon;
+      const data = { x: new Uint8Array(4 * 16 * 16 * 3).fill(100), y: Uint8Array.from([0, 1, 0, 1]), size: 16 };
+      const model = buildModel({ imageSize: 16, dropout: 0.5, seed: 1 });
+      tf.dispose(model.predict(makeBatch(data, [0, 1]).xs));
+      const seen = { predict: addon.largeBlocksInHeap() };
+      const batches = async (rows) => ((seen.step = addon.largeBlocksInHeap()), makeBatch(data, rows));
+      const stepper = new LocalStepper(model, data, makeOptimizer({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }), { batches });
+      await stepper.step([0, 1, 2, 3], 0);
+      console.log(JSON.stringify(seen));
+    })();`;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..', '..'),
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout.trim().split('\n').pop()!), { predict: false, step: true });
 });
 
 /** The embedded synthetic faces at `size` px, decoded to uint8 RGB. */

@@ -12,6 +12,8 @@ type F32 = Float32Array;
 export interface NativeAddon {
   /** Training's allocator setting: keep large freed blocks in the heap (fast reuse; RSS stays at its peak). */
   keepLargeBlocksInHeap(): void;
+  /** Whether keepLargeBlocksInHeap has run in this process. */
+  largeBlocksInHeap(): boolean;
   /** params: [n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, relu] */
   convForward(x: F32, filter: F32, bias: F32 | null, y: F32, params: Float64Array): void;
   convBackwardData(dy: F32, filter: F32, dx: F32, params: Float64Array): void;

@@ -14,7 +14,7 @@ import { makeRng, shuffleInPlace } from '../random';
 import { augmentRows } from '../data/augment';
 import { rocAuc } from '../eval/metrics';
 import { learningRateAt } from './schedule';
-import { loadNativeAddon } from '../backend/native-addon';
+import { prepareNativeTraining } from '../backend/native-backend';
 
 /** Images (N x size x size x 3, uint8) and labels (0 real, 1 fake). */
 export interface ImageData {
@@ -136,6 +136,8 @@ export class LocalStepper implements TrainStepper {
     this.batches = options.batches ?? (async (rows) => makeBatch(data, rows));
     this.weightDecay = options.weightDecay ?? 0;
     this.learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+    // Every training path (fit, experiments, estimates, benches) steps through here, and only training does.
+    prepareNativeTraining();
   }
 
   private readonly weightDecay: number;
@@ -236,12 +238,6 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   if (trainIndices.length === 0) throw new Error('no training images (the split left the training set empty)');
   if (valIndices.length === 0) throw new Error('no validation images (increase the data or valFraction)');
   const stepper: TrainStepper = options.stepper ?? new LocalStepper(model, data, makeOptimizer(config));
-  // On the native backend, training reuses its large activation blocks warm (see native/src/addon.cc); only
-  // training asks for it, so predict and preprocess keep returning decoded images' memory.
-  if (tf.getBackend() === 'native') {
-    const native = loadNativeAddon();
-    if ('addon' in native) native.addon.keepLargeBlocksInHeap();
-  }
   const history = new History();
   const all: Callback[] = [history, ...callbacks];
   const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);

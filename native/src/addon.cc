@@ -217,14 +217,24 @@ napi_value InfoJs(napi_env env, napi_callback_info) {
 // per 4 KB of its output (and the TLB shootdowns of a multi-threaded process): measured, that made the ReLU,
 // bias and pooling passes cost 4x their arithmetic. Keeping large blocks in the heap (no mmap, no trimming)
 // lets them be reused warm; freed memory stays with the process, so RSS stays at its peak rather than falling back.
-// So it is switched on by training only (lib/train/train.ts): predict and preprocess decode huge images one after
-// another and must give that memory back (issue 13's decode budget).
+// So it is switched on by training only (LocalStepper, lib/train/train.ts, through lib/backend/native-backend.ts):
+// predict and preprocess decode huge images one after another and must give that memory back (issue 13's budget).
+bool large_blocks_in_heap = false;
+
 napi_value KeepLargeBlocksInHeapJs(napi_env env, napi_callback_info) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  large_blocks_in_heap = true;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
   return undefined;
+}
+
+// Whether keepLargeBlocksInHeap ran in this process (tests check that training, and only training, asks for it).
+napi_value LargeBlocksInHeapJs(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_get_boolean(env, large_blocks_in_heap, &out);
+  return out;
 }
 
 napi_value Init(napi_env env, napi_value exports) {
@@ -238,6 +248,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mul", MulJs},                 {"sub", SubJs}, {"div", DivJs}, {"spaceToBatch", SpaceToBatchJs}, {"batchToSpace", BatchToSpaceJs},                           {"relu", ReluJs},
       {"step", StepJs},               {"sumRows", SumRowsJs},                   {"adam", AdamJs},
       {"info", InfoJs},               {"keepLargeBlocksInHeap", KeepLargeBlocksInHeapJs},
+      {"largeBlocksInHeap", LargeBlocksInHeapJs},
   };
   for (const auto& e : entries) {
     napi_value fn;
