@@ -12,8 +12,16 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../lib/backend/backend';
 import { loadNativeAddon } from '../lib/backend/native-addon';
+import { NativeAdamOptimizer } from '../lib/backend/native-adam';
+import {
+  endNativeTraining,
+  kernelProfile,
+  prepareNativeTraining,
+  setKernelProfiling,
+} from '../lib/backend/native-backend';
 import { nativeKernelStats, NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { synthImage } from '../lib/data/synth';
 import { dilatedConv2dSame } from '../lib/model/layers';
@@ -231,6 +239,75 @@ test(
       assert.ok(nativeKernelStats[name].native > 0, `${name} ran natively`);
   },
 );
+
+test(
+  'native Adam matches tfjs Adam on the cpu backend, and leaves tensors shared with its variables alone',
+  { skip },
+  async () => {
+    // Random shapes, one above the addon's parallel threshold (2^15 elements); several steps so the moments matter.
+    const shapes = [
+      ...Array.from({ length: 5 }, () => Array.from({ length: int(1, 4) }, () => int(1, 12))),
+      [5, 5, 64, 24],
+    ];
+    const initial = shapes.map(values);
+    const steps = Array.from({ length: 4 }, () => shapes.map(values));
+    const run = async (backend: 'cpu' | 'native', make: () => tf.Optimizer) => {
+      await tf.setBackend(backend);
+      const held = initial.map((data, k) => tf.tensor(data, shapes[k]));
+      const variables = held.map((t, k) => tf.variable(t, true, `adam-test-${backend}-${k}`));
+      const optimizer = make();
+      for (const grads of steps) {
+        const tensors = grads.map((g, k) => ({ name: variables[k].name, tensor: tf.tensor(g, shapes[k]) }));
+        optimizer.applyGradients(tensors);
+        tf.dispose(tensors.map((t) => t.tensor));
+      }
+      const state = await optimizer.getWeights();
+      const out = [...variables, ...state.slice(1).map((w) => w.tensor)].map((t) => Float32Array.from(t.dataSync()));
+      held.forEach((t, k) => assert.deepEqual(t.dataSync(), initial[k], `tensor ${k} the variable was made from`));
+      tf.dispose([...held, ...variables]);
+      optimizer.dispose();
+      return out;
+    };
+    const cpu = await run('cpu', () => tf.train.adam(0.01, 0.9, 0.999, 1e-7));
+    for (const key of Object.keys(kernelProfile)) delete kernelProfile[key];
+    setKernelProfiling(true);
+    const native = await run('native', () => new NativeAdamOptimizer(0.01, 0.9, 0.999, 1e-7));
+    setKernelProfiling(false);
+    assertClose(cpu, native, 'Adam: values, then first and second moments');
+    assert.equal(kernelProfile.Sqrt, undefined, 'the update ran in the addon, not as tfjs ops');
+  },
+);
+
+test('training recycles native outputs, but never an array a caller read or a view still uses', { skip }, async () => {
+  await initBackend('native');
+  const valuesOf = (t: tf.Tensor) => (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+  prepareNativeTraining();
+  try {
+    const x = tf.randomUniform([1 << 19], -1, 1, 'float32', 5);
+    const expected = Float32Array.from(x.dataSync(), (v) => Math.max(v, 0));
+    const recycled = tf.relu(x);
+    const array = valuesOf(recycled);
+    recycled.dispose();
+    const next = tf.relu(x.neg());
+    assert.equal(valuesOf(next), array, 'a disposed output is reused by the next one of its size');
+    next.dispose();
+    // Were either array recycled, the next output of its size (relu(-x)) would overwrite it.
+    const read = tf.relu(x);
+    const held = read.dataSync();
+    read.dispose();
+    const afterRead = tf.relu(x.neg());
+    const base = tf.relu(x);
+    const view = base.slice([0], [1 << 18]);
+    base.dispose();
+    const afterView = tf.relu(x.neg());
+    assert.deepEqual(held, expected, 'data read out of a disposed tensor is left alone');
+    assert.deepEqual(view.dataSync(), expected.subarray(0, 1 << 18), 'a view of a disposed output is left alone');
+    const others = [afterRead, afterView];
+    tf.dispose([x, view, ...others]);
+  } finally {
+    endNativeTraining();
+  }
+});
 
 test('every native kernel is covered above', { skip }, () => {
   for (const name of Object.keys(NATIVE_KERNELS))

@@ -195,12 +195,12 @@ REALFAKE_FN(SumRowsJs, 3, {
   SumRows(F32(a, 0, rows * cols), F32(a, 1, cols), rows, cols);
 })
 
-// adam(value, m, v, g, [n, lr, beta1, beta2, eps, beta1Power, beta2Power])
+// adam(value, m, v, g, [n, -lr, beta1, beta2, 1 - beta1, 1 - beta2, epsilon, 1 - beta1^t, 1 - beta2^t])
 REALFAKE_FN(AdamJs, 5, {
-  auto v = Numbers(a, 4, 7);
+  auto v = Numbers(a, 4, 9);
   int64_t n = (int64_t)v[0];
-  Adam(F32(a, 0, n), F32(a, 1, n), F32(a, 2, n), F32(a, 3, n), n, (float)v[1], (float)v[2], (float)v[3], (float)v[4],
-       (float)v[5], (float)v[6]);
+  AdamParams p{(float)v[1], (float)v[2], (float)v[3], (float)v[4], (float)v[5], (float)v[6], (float)v[7], (float)v[8]};
+  Adam(F32(a, 0, n), F32(a, 1, n), F32(a, 2, n), F32(a, 3, n), n, p);
 })
 
 napi_value InfoJs(napi_env env, napi_callback_info) {
