@@ -24,6 +24,7 @@ import {
 } from '../lib/backend/native-backend';
 import { nativeKernelStats, NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { synthImage } from '../lib/data/synth';
+import { Conv2D } from '../lib/model/fused-conv';
 import { dilatedConv2dSame } from '../lib/model/layers';
 import { loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engine';
 import { modelToOnnx } from '../lib/infer/onnx-export';
@@ -142,6 +143,43 @@ test('native fused Conv2D (bias + relu) matches the cpu kernel', { skip }, async
   }
   assert.ok(nativeKernelStats.FusedConv2D.native > 0);
 });
+
+test(
+  "the fused-training Conv2D layer gives tfjs Conv2D's outputs and gradients, on cpu and native",
+  { skip },
+  async () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const activation = pick(['relu', 'linear'] as const);
+      const args = {
+        filters: int(1, 6),
+        kernelSize: int(1, 5),
+        strides: int(1, 2),
+        padding: pick(['same', 'valid'] as const),
+      };
+      const x = input(int(1, 3), int(5, 11), int(5, 11), int(1, 4));
+      const [w, b] = [input(args.kernelSize, args.kernelSize, x.shape[3], args.filters), input(args.filters)];
+      const what = `Conv2D ${JSON.stringify(args)} ${activation} x[${x.shape}]`;
+      for (const backend of ['cpu', 'native']) {
+        await tf.setBackend(backend);
+        const run = (layer: tf.layers.Layer) =>
+          tf.tidy(() => {
+            const [xt, wt, bt] = [tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(b.data, b.shape)];
+            layer.build(x.shape);
+            layer.setWeights([wt, bt]);
+            const f = (xi: tf.Tensor) => weightedSum(layer.apply(xi, { training: true }) as tf.Tensor, trial);
+            const { value, grads } = tf.variableGrads(
+              () => f(xt) as tf.Scalar,
+              layer.trainableWeights.map((v) => v.read() as tf.Variable),
+            );
+            return [value, tf.grad(f)(xt), ...Object.values(grads)].map((t) => Float32Array.from(t.dataSync()));
+          });
+        const plain = run(tf.layers.conv2d({ ...args, activation }));
+        const fused = run(new Conv2D({ ...args, activation }));
+        assertClose(plain, fused, `${what} on ${backend}`);
+      }
+    }
+  },
+);
 
 test('native max and average pooling and their gradients match the cpu kernels', { skip }, async () => {
   for (let trial = 0; trial < 16; trial++) {
