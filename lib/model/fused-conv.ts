@@ -55,9 +55,8 @@ export class Conv2D extends TfjsConv2D {
 }
 
 /**
- * activation(conv2d(x, filter) + bias) as one FusedConv2D kernel, with the gradient of tfjs's fused conv2d
- * (dy * step(y) for ReLU; both convolution gradients; the bias gradient summed over N, H, W), keeping only x,
- * filter and y for the backward pass.
+ * activation(conv2d(x, filter) + bias) as one FusedConv2D kernel. The gradient registered below is tfjs's
+ * fused-conv2d gradient, keeping only x, filter and y for the backward pass.
  */
 export function convBiasActivation(
   x: tf.Tensor4D,
@@ -67,31 +66,36 @@ export function convBiasActivation(
   pad: 'same' | 'valid',
   activation: 'relu' | 'linear',
 ): tf.Tensor4D {
-  const conv = { strides, pad, dataFormat: 'NHWC', dimRoundingMode: undefined };
-  const op = tf.customGrad((...args: unknown[]) => {
-    const [xs, w, b, save] = args as [tf.Tensor4D, tf.Tensor4D, tf.Tensor1D, tf.GradSaveFunc];
-    const attrs = { ...conv, dilations: [1, 1], activation, leakyreluAlpha: undefined };
-    const y = tf
-      .engine()
-      .runKernel('FusedConv2D', { x: xs, filter: w, bias: b }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
-    save([xs, w, y]);
-    return {
-      value: y,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [input, kernel, output] = saved;
-        const dyActivation = activation === 'relu' ? tf.mul(dy, tf.step(output)) : dy;
-        const run = (name: string, inputs: tf.NamedTensorMap, extra: Record<string, unknown>) =>
-          tf.engine().runKernel(name, inputs, { ...conv, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
-        return [
-          run('Conv2DBackpropInput', { dy: dyActivation, filter: kernel }, { inputShape: input.shape }),
-          run('Conv2DBackpropFilter', { x: input, dy: dyActivation }, { filterShape: kernel.shape }),
-          tf.sum(dyActivation, [0, 1, 2]),
-        ];
-      },
-    };
-  });
-  return op(x, filter, bias) as tf.Tensor4D;
+  const attrs = { strides, pad, dataFormat: 'NHWC', dilations: [1, 1], activation };
+  return tf.engine().runKernel('FusedConv2D', { x, filter, bias }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
 }
+
+// tfjs gives the FusedConv2D kernel no gradient (its fused op wraps it in customGrad, which computes every
+// input's gradient, the image's too). Registered per input, only what the training step needs is computed.
+tf.registerGradient({
+  kernelName: 'FusedConv2D',
+  inputsToSave: ['x', 'filter'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, filter, y] = saved;
+    const { strides, pad, activation } = attrs as unknown as {
+      strides: [number, number];
+      pad: 'same' | 'valid';
+      activation: string;
+    };
+    if (activation !== 'relu' && activation !== 'linear') throw new Error(`FusedConv2D gradient: ${activation}`);
+    const conv = { strides, pad, dataFormat: 'NHWC' };
+    // One pass for dy * step(y), shared by the three gradients (it lives until the backward pass ends).
+    const dya = activation === 'relu' ? tf.tidy(() => tf.mul(dy as tf.Tensor, tf.step(y))) : (dy as tf.Tensor);
+    const run = (name: string, inputs: tf.NamedTensorMap, extra: Record<string, unknown>) =>
+      tf.engine().runKernel(name, inputs, { ...conv, ...extra } as unknown as tf.NamedAttrMap) as tf.Tensor;
+    return {
+      x: () => run('Conv2DBackpropInput', { dy: dya, filter }, { inputShape: x.shape }),
+      filter: () => run('Conv2DBackpropFilter', { x, dy: dya }, { filterShape: filter.shape }),
+      bias: () => tf.sum(dya, [0, 1, 2]),
+    };
+  },
+});
 
 // Saved models name the class 'Conv2D' (as tfjs's does); loading them builds this one, so resumed runs train fused too.
 tf.serialization.registerClass(Conv2D as unknown as tf.serialization.SerializableConstructor<tf.layers.Layer>);
