@@ -13,6 +13,7 @@ import { initBackend } from '../lib/backend/backend';
 import { resolveConfig } from '../lib/config';
 import { RgbImage, resizeNearestPil } from '../lib/data/images';
 import { AveragingEngine, averageTileScores, flipBatch } from '../lib/infer/averaging';
+import { predictFacesInImage } from '../lib/infer/faces';
 import { checkNativeScoring, fixedSizeLayer, freeSizeCopy } from '../lib/infer/native';
 import { Predictor, TfjsEngine } from '../lib/infer/predict';
 import { scoreImages } from '../lib/infer/scoring';
@@ -190,6 +191,10 @@ test('tiles: a model that sees one known region of each tile gives the mean of t
   assert.ok(Math.abs(tiled.pFake - expected) < 1e-6, `${tiled.pFake} vs ${expected}`);
   assert.equal(tiled.scoring, 'tiles');
   assert.equal(tiled.tiles, 4);
+
+  // --faces in 'whole' mode: the face's square is the whole photo, cut out at its own resolution, then tiled.
+  const face = await predictFacesInImage(predictor, image, 'whole');
+  assert.ok(Math.abs(face.faces[0].pFake - expected) < 1e-6, `face ${face.faces[0].pFake} vs ${expected}`);
 
   // Flip averaging flips each tile: the mean over the 4 tiles and their 4 mirror images.
   const flipEngine = new AveragingEngine([new TfjsEngine(cornerModel())], true);
