@@ -236,6 +236,7 @@ test('native: a resnet-family model scores a larger image as its free-size twin 
     input: 'npr' as const,
     dropout: 0,
     seed: 2,
+    facePooling: 'mean' as const,
   };
   const model = buildFamilyModel(options);
   randomizeWeights(model, 11);
@@ -311,7 +312,7 @@ test('native: global average pooling with no padding effects scores a 2x2 mosaic
 
 test('native: every family pools globally (study, resnet, facefeat accepted); fixed-size layers are refused in one line', async () => {
   await initBackend('wasm');
-  const base = { dropout: 0, seed: 1, input: 'unit' as const, width: 4, depth: 2 };
+  const base = { dropout: 0, seed: 1, input: 'unit' as const, width: 4, depth: 2, facePooling: 'mean' as const };
   const study = buildFamilyModel({ ...base, model: 'study', imageSize: 64 });
   assert.equal(fixedSizeLayer(study), null);
   // The study's CNN at its own size through the free-size copy: the same score as the fixed model.
@@ -324,12 +325,12 @@ test('native: every family pools globally (study, resnet, facefeat accepted); fi
   assert.ok(Number.isFinite(bigger));
   assert.equal(fixedSizeLayer(buildFamilyModel({ ...base, model: 'resnet', imageSize: 64 })), null);
 
-  // facefeat: the frozen face-recognition backbone averages each stage over the whole image.
-  const head = buildFaceHead({ dropout: 0, seed: 3 });
-  const face = assembleFaceModel(112, head);
+  // facefeat: the frozen face-recognition backbone pools each stage over the whole image (mean, or mean and spread).
+  const head = buildFaceHead({ dropout: 0, seed: 3, facePooling: 'meanstd' });
+  const face = assembleFaceModel(112, head, 'meanstd');
   assert.equal(fixedSizeLayer(face), null);
   const faceCopy = await freeSizeCopy(face);
-  const free = assembleFaceModel(null, head);
+  const free = assembleFaceModel(null, head, 'meanstd');
   const photo = tf.tidy(() => tf.tensor4d(noiseImage(120, 136, 8).data, [1, 136, 120, 3]).div(255));
   const [c, d] = [faceCopy, free].map((m) => tf.tidy(() => fakeScores(m.predict(photo) as tf.Tensor2D).dataSync()[0]));
   assert.ok(Math.abs(c - d) < 1e-5, `${c} vs ${d}`);

@@ -8,8 +8,9 @@
  * Which models qualify is read from the graph, not from a list of families: every layer that takes a spatial
  * (rank-4) input must be one that works at any size (SIZE_FREE_LAYERS) or a global pooling (GLOBAL_POOLINGS).
  * All three families qualify: the study's CNN and the resnet end in GlobalAveragePooling2D, and facefeat's
- * frozen face-recognition backbone averages each of its stages over the whole image. A Flatten, a Reshape or
- * a fixed Cropping2D before the pooling needs a fixed size: such a model is refused (use 'tiles').
+ * frozen face-recognition backbone pools each of its stages over the whole image (mean, or mean and spread).
+ * A Flatten, a Reshape or a fixed Cropping2D before the pooling needs a fixed size: such a model is refused
+ * (use 'tiles').
  */
 import * as tf from '@tensorflow/tfjs';
 
