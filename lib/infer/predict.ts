@@ -25,7 +25,7 @@ export interface Prediction {
   /** Probability of the verdict given: pFake for "Fake", 1 - pFake for "Real". */
   confidence: number;
   pFake: number;
-  /** With scoring 'tiles' or 'native' only: what was done to this image ('resize' if it was too small) and the tiles averaged. */
+  /** Scoring 'tiles' or 'native' only: what was done to this image ('resize' if too small), tiles averaged. */
   scoring?: ScoringMode;
   tiles?: number;
 }
