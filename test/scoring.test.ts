@@ -16,7 +16,7 @@ import { AveragingEngine, averageTileScores, flipBatch } from '../lib/infer/aver
 import { predictFacesInImage } from '../lib/infer/faces';
 import { checkNativeScoring, fixedSizeLayer, freeSizeCopy } from '../lib/infer/native';
 import { Predictor, TfjsEngine } from '../lib/infer/predict';
-import { scoreImages } from '../lib/infer/scoring';
+import { checkNativeSize, scoreImages } from '../lib/infer/scoring';
 import { loadScoringEngine } from '../lib/infer/scoring-engine';
 import { cutTile, tileGrid, tileStarts } from '../lib/infer/tiles';
 import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../lib/model/families';
@@ -357,6 +357,12 @@ test('native: every family pools globally (study, resnet, facefeat accepted); fi
   assert.throws(
     () => checkNativeScoring(cornerModel(), 'custom', 'here'),
     /model family custom has layer .*Cropping2D/,
+  );
+  // One native pass holds the whole image's activations: over 4 megapixels is refused, naming the file.
+  assert.doesNotThrow(() => checkNativeSize({ width: 2048, height: 2048 }, 'big.png'));
+  assert.throws(
+    () => checkNativeSize({ width: 2049, height: 2048 }, 'big.png'),
+    /^Error: big\.png: 2049x2048 is over the 4 megapixels --scoring native takes in one pass; use --scoring tiles$/,
   );
   // Native runs on tfjs only; tiles takes any engine.
   await assert.rejects(

@@ -13,7 +13,7 @@ import { Dataset, readManifest } from '../data/dataset';
 import { harmonizedJpeg } from '../data/harmonize';
 import { decodeImageRgb, RgbImage } from '../data/images';
 import type { InferenceEngine } from '../infer/predict';
-import { ScoringSettings, scoreImages } from '../infer/scoring';
+import { checkNativeSize, ScoringSettings, scoreImages } from '../infer/scoring';
 
 /** Originals decoded and scored at once (full-size images are large). */
 const IMAGES_PER_CHUNK = 8;
@@ -63,6 +63,7 @@ export async function scoreSourceImages(
       chunk.map(async (row): Promise<RgbImage> => {
         const file = dataset.files[row];
         const image = await decodeImageRgb(dataset.info.harmonize ? await harmonizedJpeg(file, file) : file, file);
+        if (settings.scoring === 'native') checkNativeSize(image, file);
         const known = facts[row];
         if (known && !dataset.info.harmonize && (known.width !== image.width || known.height !== image.height))
           throw new Error(

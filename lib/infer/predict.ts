@@ -15,7 +15,7 @@ import { fakeScores } from '../model/model';
 import { loadModel } from '../model/model-io';
 import { openRun } from '../train/runs';
 import { scaleToUnit } from '../train/train';
-import { ScoredImage, scoreImages } from './scoring';
+import { checkNativeSize, ScoredImage, scoreImages } from './scoring';
 
 export type Verdict = 'Real' | 'Fake (AI-generated)';
 
@@ -168,8 +168,11 @@ export class Predictor {
   }
 
   /** What scoring needs of a file: the resized pixels ('resize'), or the image decoded at its own size. */
-  private loadInput(file: string): Promise<Uint8Array | RgbImage> {
-    return this.scoring === 'resize' ? this.loadPixels(file) : decodeImageRgb(file);
+  private async loadInput(file: string): Promise<Uint8Array | RgbImage> {
+    if (this.scoring === 'resize') return this.loadPixels(file);
+    const image = await decodeImageRgb(file);
+    if (this.scoring === 'native') checkNativeSize(image, file);
+    return image;
   }
 
   private async predictLoaded(loaded: Array<{ file: string; pixels: Uint8Array | RgbImage }>): Promise<Prediction[]> {
