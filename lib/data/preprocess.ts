@@ -26,7 +26,8 @@ import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt'
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
 import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
 import { loadHarmonizedRgb } from './harmonize';
-import { loadImageRgb } from './images';
+import { loadImageRgbAndBytes } from './images';
+import { describeJpegDecoder } from './jpeg-native';
 import { writeNpy } from './npy';
 
 const CLASSES = [
@@ -259,8 +260,8 @@ async function decodeClasses(
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
       return { pixels, facts: await imageFacts(source, file) };
     }
-    const pixels = await loadImageRgb(file, o.size, o.resize, o.decode);
-    return { pixels, facts: await imageFacts(await fs.promises.readFile(file), file) };
+    const { pixels, bytes } = await loadImageRgbAndBytes(file, o.size, o.resize, o.decode);
+    return { pixels, facts: await imageFacts(bytes ?? (await fs.promises.readFile(file)), file) };
   };
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
@@ -386,6 +387,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   const summary =
     `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
     `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
-    `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
+    `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}` +
+    (o.decode === 'full' && !o.harmonize ? `; JPEGs decoded by ${describeJpegDecoder()}` : '');
   return { out: o.out, info, seconds, summary };
 }
