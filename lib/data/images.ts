@@ -21,11 +21,12 @@
  * - 16-bit images are reduced to 8 bits by keeping the high byte. PIL does the same for 16-bit RGB, but clips
  *   16-bit greyscale to 255 (nearly white), which we deliberately do not copy.
  */
+import * as fs from 'fs';
 import * as os from 'os';
 import sharp from 'sharp';
 import type { KernelEnum, Metadata, OutputInfo, ResizeOptions, Sharp, SharpOptions } from 'sharp';
 import type { DecodeMode, ResizeMethod } from '../config';
-import { FileAccessError, readFileHead } from '../file-access';
+import { FileAccessError, readFileHead, tryInspectPath } from '../file-access';
 import { notRasterReason, RASTER_FORMATS, SNIFF_BYTES, sniffNonRaster } from './image-format';
 import { decodeJpegNative, jpegHeaderNative, nativeJpegInUse } from './jpeg-native';
 
@@ -257,9 +258,12 @@ async function viaNativeJpeg<T>(
   if (typeof input === 'string') {
     // Only names that say JPEG are read whole here, so other files are not read twice.
     if (!/\.(jpe?g|jpe|jfif)$/i.test(input)) return undefined;
+    // Read synchronously: measured 0.1-0.4 ms of CPU per 1024 px JPEG, against 0.5-0.9 ms through a FileHandle
+    // (readFileHead), which was a quarter of the whole load. The decode itself runs off the main thread.
+    const info = tryInspectPath(input);
+    if (info instanceof FileAccessError || info.kind !== 'file' || info.size > 4 * limits.maxPixels) return undefined;
     try {
-      const { head, size } = await readFileHead(input, 4 * limits.maxPixels);
-      if (head.length === size) bytes = head;
+      bytes = fs.readFileSync(input);
     } catch {
       return undefined;
     }
