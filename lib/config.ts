@@ -16,6 +16,13 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = ['study', 'resnet', 'facef
 /** What the model does to its [0, 1] input first (lib/model/input-transform.ts). */
 export type InputMode = 'unit' | 'rgb' | 'npr' | 'highpass';
 export const INPUT_MODES: readonly InputMode[] = ['unit', 'rgb', 'npr', 'highpass'];
+/**
+ * How the facefeat backbone summarises each stage's activations: 'mean' (global average per channel) or
+ * 'meanstd' (the average and the standard deviation per channel: second-order texture statistics, as in style
+ * features; measured on faces-dev, README "The faces preset").
+ */
+export type FacePooling = 'mean' | 'meanstd';
+export const FACE_POOLINGS: readonly FacePooling[] = ['mean', 'meanstd'];
 export type LrSchedule = 'constant' | 'cosine' | 'onecycle';
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'cosine', 'onecycle'];
 export type MonitorName = 'val_accuracy' | 'val_loss' | 'val_auc';
@@ -98,6 +105,8 @@ export interface Config {
   /** resnet: channels of the first stage (doubling per stage) and number of stages (one residual block each). */
   width: number;
   depth: number;
+  /** facefeat: per-stage pooling of the frozen backbone's activations (the head's inputs). */
+  facePooling: FacePooling;
   /** Training augmentation (null: none, as in the study). */
   augment: AugmentConfig | null;
   /** Decoupled weight decay (AdamW, Loshchilov & Hutter 2019) on kernels; 0: plain Adam. */
@@ -140,6 +149,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   input: 'unit',
   width: 32,
   depth: 4,
+  facePooling: 'mean',
   augment: null,
   weightDecay: 0,
   labelSmoothing: 0,
@@ -266,6 +276,7 @@ function validateTrainingOptions(config: Config, fail: (field: string, why: stri
   };
   oneOf('model', MODEL_FAMILIES);
   oneOf('input', INPUT_MODES);
+  oneOf('facePooling', FACE_POOLINGS);
   oneOf('lrSchedule', LR_SCHEDULES);
   oneOf('monitor', MONITORS);
   // Five 'valid' stride-2 stages: below ~112 px the last one has nothing left to convolve.

@@ -43,7 +43,41 @@ const FAMILIES = [
   { model: 'resnet', input: 'highpass' },
   { model: 'resnet', input: 'npr' },
   { model: 'facefeat', input: 'unit' },
+  { model: 'facefeat', input: 'unit', facePooling: 'meanstd' },
 ] as const;
+
+test('facefeat meanstd pooling: its first 736 features are the mean pooling, then one spread per channel', async () => {
+  await initBackend('wasm');
+  const SIZE = 112;
+  const data = toyData(2, SIZE);
+  const x = tf.tidy(() => tf.tensor4d(data.x, [2, SIZE, SIZE, 3], 'float32').div(255)) as tf.Tensor4D;
+  const features = (pooling: 'mean' | 'meanstd') => {
+    const config = resolveConfig({ overrides: { model: 'facefeat', imageSize: SIZE, facePooling: pooling } });
+    const model = buildFamilyModel(config);
+    const f = model.getLayer('face_backbone').apply(x) as tf.Tensor2D;
+    const out = f.arraySync();
+    tf.dispose([f]);
+    model.dispose();
+    return out;
+  };
+  const mean = features('mean');
+  const both = features('meanstd');
+  assert.equal(mean[0].length, 736);
+  assert.equal(both[0].length, 1472);
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(both[i].slice(0, 736), mean[i]);
+    const stds = both[i].slice(736);
+    assert.ok(stds.every((v) => v >= 0 && Number.isFinite(v)));
+    // At 112 px the last stage is 1x1 (112 -> 53 -> 26 -> 13 -> 6 -> 3 -> 1): nothing to spread, exactly 0.
+    assert.ok(
+      stds.slice(480).every((v) => v === 0),
+      'a 1x1 stage has zero spread',
+    );
+    const varying = stds.slice(0, 480).filter((v) => v > 1e-4).length;
+    assert.ok(varying > 240, `most earlier channels vary over the image (${varying} of 480)`);
+  }
+  x.dispose();
+});
 
 test("NPR subtracts each 2x2 block's top-left pixel; rgb standardises; unit is the identity", async () => {
   await initBackend('wasm');
@@ -55,7 +89,7 @@ test("NPR subtracts each 2x2 block's top-left pixel; rgb standardises; unit is t
 
 for (const family of FAMILIES) {
   test(
-    `${family.model}/${family.input}: builds, trains, saves, reloads, exports to ONNX and matches tfjs within 1e-4`,
+    `${family.model}/${family.input}${'facePooling' in family ? `/${family.facePooling}` : ''}: builds, trains, saves, reloads, exports to ONNX and matches tfjs within 1e-4`,
     { skip: 'reason' in runtime ? runtime.reason : false },
     async () => {
       await initBackend('wasm');

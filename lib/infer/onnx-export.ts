@@ -181,6 +181,7 @@ function inputTransform(graph: GraphBuilder, x: string, mode: string, channels: 
 
 /** FaceResNetBackbone (lib/model/face-backbone.ts) as ONNX ops, for a fixed input size. */
 function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, size: number, where: string): string {
+  const pooling = (layer.getConfig() as { pooling?: string }).pooling ?? 'mean';
   const w = new Map(layer.weights.map((v, i) => [v.originalName.split('/').pop()!, layer.getWeights()[i]]));
   let spatial = size;
   const convScale = (input: string, name: string, stride: number, relu: boolean, padding: string) => {
@@ -204,7 +205,8 @@ function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, si
   a = graph.node('MaxPool', [a], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2])]);
   spatial = Math.floor((spatial - 3) / 2) + 1;
   let channels = 32;
-  const pooled: string[] = [];
+  const means: string[] = [];
+  const stds: string[] = [];
   for (const [unit, down] of FACE_RESNET_UNITS) {
     let y = convScale(a, `${unit}/conv1`, down ? 2 : 1, true, down ? 'valid' : 'same');
     y = convScale(y, `${unit}/conv2`, 1, false, 'same');
@@ -225,10 +227,24 @@ function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, si
       channels = outChannels;
     }
     a = graph.node('Relu', [graph.node('Add', [y, shortcut])]);
-    if (FACE_RESNET_STAGE_ENDS.includes(unit))
-      pooled.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
+    if (FACE_RESNET_STAGE_ENDS.includes(unit)) {
+      means.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
+      if (pooling === 'meanstd') {
+        // As the tfjs layer: sqrt(mean((a - mean(a))^2)) over the image, per channel.
+        const centred = graph.node('Sub', [
+          a,
+          graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 1)]),
+        ]);
+        const variance = graph.node(
+          'ReduceMean',
+          [graph.node('Mul', [centred, centred])],
+          [ints('axes', [2, 3]), int('keepdims', 0)],
+        );
+        stds.push(graph.node('Sqrt', [variance]));
+      }
+    }
   }
-  return graph.node('Concat', pooled, [int('axis', 1)]);
+  return graph.node('Concat', [...means, ...stds], [int('axis', 1)]);
 }
 
 function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[]): Value {

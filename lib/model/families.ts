@@ -8,19 +8,27 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config';
-import { FaceResNetBackbone, FACE_FEATURE_COUNT } from './face-backbone';
+import { FaceResNetBackbone, faceFeatureCount } from './face-backbone';
 import { InputTransform } from './input-transform';
 import { SeededDropout } from './layers';
 import { buildModel } from './model';
 import { buildResNet } from './resnet';
 
-export type FamilyOptions = Pick<Config, 'model' | 'imageSize' | 'dropout' | 'seed' | 'input' | 'width' | 'depth'>;
+export type FamilyOptions = Pick<
+  Config,
+  'model' | 'imageSize' | 'dropout' | 'seed' | 'input' | 'width' | 'depth' | 'facePooling'
+>;
 
 /** The classifier head of the facefeat family, on its own (trained on cached backbone features). */
-export function buildFaceHead(options: Pick<Config, 'dropout' | 'seed'>): tf.Sequential {
+export function buildFaceHead(options: Pick<Config, 'dropout' | 'seed' | 'facePooling'>): tf.Sequential {
   const head = tf.sequential({ name: 'facefeat_head' });
   head.add(
-    tf.layers.batchNormalization({ inputShape: [FACE_FEATURE_COUNT], momentum: 0.9, epsilon: 1e-3, name: 'head_bn' }),
+    tf.layers.batchNormalization({
+      inputShape: [faceFeatureCount(options.facePooling)],
+      momentum: 0.9,
+      epsilon: 1e-3,
+      name: 'head_bn',
+    }),
   );
   if (options.dropout > 0)
     head.add(new SeededDropout({ rate: options.dropout, seed: options.seed * 10 + 1, name: 'head_dropout' }));
@@ -36,9 +44,13 @@ export function buildFaceHead(options: Pick<Config, 'dropout' | 'seed'>): tf.Seq
 }
 
 /** The backbone + head as one model whose layers are the head's own (trained head weights are shared). */
-export function assembleFaceModel(imageSize: number | null, head: tf.LayersModel): tf.LayersModel {
+export function assembleFaceModel(
+  imageSize: number | null,
+  head: tf.LayersModel,
+  pooling: Config['facePooling'] = 'mean',
+): tf.LayersModel {
   const inputs = tf.input({ shape: [imageSize, imageSize, 3], name: 'image' });
-  let x = new FaceResNetBackbone({ name: 'face_backbone' }).apply(inputs) as tf.SymbolicTensor;
+  let x = new FaceResNetBackbone({ name: 'face_backbone', pooling }).apply(inputs) as tf.SymbolicTensor;
   for (const layer of head.layers) x = layer.apply(x) as tf.SymbolicTensor;
   return tf.model({ inputs, outputs: x, name: 'realfake_facefeat' });
 }
@@ -58,6 +70,6 @@ export function buildFamilyModel(config: FamilyOptions): tf.LayersModel {
     case 'resnet':
       return buildResNet({ ...config, imageSize: config.imageSize });
     case 'facefeat':
-      return assembleFaceModel(config.imageSize, buildFaceHead(config));
+      return assembleFaceModel(config.imageSize, buildFaceHead(config), config.facePooling);
   }
 }

@@ -90,7 +90,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const problem = frozenFeatureProblem(config);
     if (problem) throw new Error(`config: ${problem}`);
     const head = buildFaceHead(config);
-    model = assembleFaceModel(config.imageSize, head);
+    model = assembleFaceModel(config.imageSize, head, config.facePooling);
     const started = Date.now();
     const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
     const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped);

@@ -6,12 +6,13 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config';
-import { FACE_FEATURE_COUNT } from '../model/face-backbone';
 import { BatchMaker, ImageData, makeBatch, oneHotLabels } from './train';
 import { augmentRng } from '../data/augment';
 import { flipHorizontal } from '../data/augment';
 
 export interface FeatureCache {
+  /** Length of one feature vector (the backbone's output width: it depends on its pooling). */
+  width: number;
   /** Features of every cached row, by dataset row; mirrored features where computed. */
   plain: Map<number, Float32Array>;
   flipped: Map<number, Float32Array>;
@@ -26,7 +27,8 @@ export async function cacheFeatures(
   onProgress?: (done: number, total: number) => void,
 ): Promise<FeatureCache> {
   const backbone = model.getLayer('face_backbone');
-  const cache: FeatureCache = { plain: new Map(), flipped: new Map() };
+  const width = (backbone.outputShape as number[])[1];
+  const cache: FeatureCache = { width, plain: new Map(), flipped: new Map() };
   const jobs: Array<[number, boolean]> = [
     ...rows.map((r) => [r, false] as [number, boolean]),
     ...flippedRows.map((r) => [r, true] as [number, boolean]),
@@ -49,7 +51,7 @@ export async function cacheFeatures(
     const values = (await features.data()) as Float32Array;
     tf.dispose([xs, ys, features]);
     chunk.forEach(([row, flip], i) =>
-      (flip ? cache.flipped : cache.plain).set(row, values.slice(i * FACE_FEATURE_COUNT, (i + 1) * FACE_FEATURE_COUNT)),
+      (flip ? cache.flipped : cache.plain).set(row, values.slice(i * width, (i + 1) * width)),
     );
     onProgress?.(Math.min(start + batch, jobs.length), jobs.length);
   }
@@ -62,13 +64,13 @@ export function featureTensor(
   rows: number[],
   flip: (row: number) => boolean = () => false,
 ): tf.Tensor2D {
-  const out = new Float32Array(rows.length * FACE_FEATURE_COUNT);
+  const out = new Float32Array(rows.length * cache.width);
   rows.forEach((row, i) => {
     const f = flip(row) ? cache.flipped.get(row) : cache.plain.get(row);
     if (!f) throw new Error(`feature cache: row ${row} was not computed`);
-    out.set(f, i * FACE_FEATURE_COUNT);
+    out.set(f, i * cache.width);
   });
-  return tf.tensor2d(out, [rows.length, FACE_FEATURE_COUNT]);
+  return tf.tensor2d(out, [rows.length, cache.width]);
 }
 
 /** Training batches from the cache: a seeded coin per (step, row) picks the mirrored features. */
