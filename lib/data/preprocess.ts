@@ -384,10 +384,11 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   writeDatasetFolder(o.out, decoded, info);
 
   const seconds = (Date.now() - started) / 1000;
+  // Which decoder read the JPEGs on the nearest path (the pixels are the same either way; lib/data/jpeg-native.ts).
+  const jpegs = o.resize === 'nearest' && o.decode === 'full' ? `, JPEGs by ${describeJpegDecoder().split(' (')[0]}` : '';
   const summary =
     `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
-    `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
-    `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}` +
-    (o.decode === 'full' && !o.harmonize ? `; JPEGs decoded by ${describeJpegDecoder()}` : '');
+    `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s${jpegs}); ` +
+    `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };
 }
