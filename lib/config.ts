@@ -27,6 +27,13 @@ export type LrSchedule = 'constant' | 'cosine' | 'onecycle';
 export const LR_SCHEDULES: readonly LrSchedule[] = ['constant', 'cosine', 'onecycle'];
 export type MonitorName = 'val_accuracy' | 'val_loss' | 'val_auc';
 export const MONITORS: readonly MonitorName[] = ['val_accuracy', 'val_loss', 'val_auc'];
+/**
+ * How evaluate and predict turn an image into the model's input (lib/infer/scoring.ts): 'resize' to the input
+ * size (as in training); 'tiles' of the input size cut from the image at its own resolution, pFake averaged;
+ * 'native' the whole image in one pass (models fully convolutional up to a global pooling).
+ */
+export type ScoringMode = 'resize' | 'tiles' | 'native';
+export const SCORING_MODES: readonly ScoringMode[] = ['resize', 'tiles', 'native'];
 
 /** Per-sample training augmentation (lib/data/augment.ts): each op applies with its probability. */
 export interface AugmentConfig {
@@ -122,6 +129,8 @@ export interface Config {
   balancedSampling: boolean;
   /** Average the score of each image and its mirror image at evaluation and prediction. */
   ttaFlip: boolean;
+  /** How evaluation and prediction score an image: resized (the study's way), tiles averaged, or native size. */
+  scoring: ScoringMode;
 }
 
 /** The study's values. */
@@ -158,6 +167,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   monitor: 'val_accuracy',
   balancedSampling: false,
   ttaFlip: false,
+  scoring: 'resize',
 });
 
 export const PRESETS = {
@@ -279,6 +289,8 @@ function validateTrainingOptions(config: Config, fail: (field: string, why: stri
   oneOf('facePooling', FACE_POOLINGS);
   oneOf('lrSchedule', LR_SCHEDULES);
   oneOf('monitor', MONITORS);
+  // Runs saved before `scoring` existed have none in config.json: they scored by resizing.
+  if (config.scoring !== undefined) oneOf('scoring', SCORING_MODES);
   // Five 'valid' stride-2 stages: below ~112 px the last one has nothing left to convolve.
   if (config.model === 'facefeat' && config.imageSize < 112)
     fail('imageSize', `must be at least 112 for model facefeat (its native size is 150; got ${config.imageSize})`);

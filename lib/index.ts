@@ -8,7 +8,7 @@
  *   try { console.log(await predictor.predictFile('face.jpg')); } finally { await predictor.dispose(); }
  */
 export { PRESET_NAMES, PRESETS, resolveConfig, STUDY_DEFAULTS, validateConfig } from './config';
-export type { Config, PresetName, ResizeMethod } from './config';
+export type { Config, PresetName, ResizeMethod, ScoringMode } from './config';
 export { describeBackend, initBackend } from './backend/backend';
 export type { BackendInfo, BackendName } from './backend/backend';
 
@@ -45,5 +45,9 @@ export type { InferenceEngine, Prediction } from './infer/predict';
 export { DEFAULT_ENGINE, loadEngine } from './infer/onnx-engine';
 export type { EngineChoice } from './infer/onnx-engine';
 export { exportRunToOnnx } from './infer/onnx-export';
+export { scoreImages } from './infer/scoring';
+export type { ScoredImage } from './infer/scoring';
+export { loadScoringEngine } from './infer/scoring-engine';
+export { tileGrid } from './infer/tiles';
 
 export { formatPipelineSummary, runPipeline } from './pipeline';

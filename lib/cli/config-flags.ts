@@ -9,6 +9,7 @@ import {
   PRESET_NAMES,
   RESIZE_METHODS,
   resolveConfig,
+  SCORING_MODES,
 } from '../config';
 import { parseInteger, parseNumber, UsageError } from './common';
 
@@ -34,6 +35,7 @@ export interface ConfigFlags {
   model?: Config['model'];
   input?: Config['input'];
   ttaFlip?: boolean;
+  scoring?: Config['scoring'];
 }
 
 export function addConfigFlags(command: Command, defaultPreset: string): Command {
@@ -78,7 +80,12 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
       ),
     )
     .addOption(new Option('--input <mode>', 'input transform inside the model').choices(INPUT_MODES as string[]))
-    .option('--tta-flip', "average each image's score with its mirror image's at evaluation");
+    .option('--tta-flip', "average each image's score with its mirror image's at evaluation")
+    .addOption(
+      new Option('--scoring <mode>', 'how evaluation scores images: resize, tiles or native (see README)').choices(
+        SCORING_MODES as string[],
+      ),
+    );
 }
 
 /** Study defaults < preset < --config file < flags. Config errors are usage errors. */
@@ -107,6 +114,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         model: flags.model,
         input: flags.input,
         ttaFlip: flags.ttaFlip,
+        scoring: flags.scoring,
       },
     });
   } catch (err) {

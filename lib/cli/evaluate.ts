@@ -7,7 +7,8 @@ import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/tables';
 import { engineOption } from './export';
 import { action } from './common';
-import { predictOverrides } from './predict';
+import { predictOverrides, scoringOption } from './predict';
+import type { ScoringMode } from '../config';
 import { openRun } from '../train/runs';
 
 export function registerEvaluateCommand(program: Command): void {
@@ -20,6 +21,7 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--data <dir>', 'evaluate on this preprocessed dataset instead (writes metrics.external.json)')
     .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
     .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
+    .addOption(scoringOption())
     .option(
       '--threshold <p|picked>',
       'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation',
@@ -34,6 +36,7 @@ export function registerEvaluateCommand(program: Command): void {
           engine: EngineChoice;
           ttaFlip?: boolean;
           ensemble?: string[];
+          scoring?: ScoringMode;
           threshold?: string;
           calibrated?: boolean;
         }) => {
@@ -45,6 +48,7 @@ export function registerEvaluateCommand(program: Command): void {
             temperature,
             ttaFlip: flags.ttaFlip,
             ensemble: flags.ensemble,
+            scoring: flags.scoring,
             threshold:
               flags.threshold === undefined && temperature === undefined
                 ? undefined

@@ -1,7 +1,7 @@
 /** `realfake predict`: verdicts for images and folders (logic in lib/infer/predict.ts). */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command } from 'commander';
+import { Command, Option } from 'commander';
 import { readStoredCalibration, readStoredThreshold } from '../eval/analyze';
 import { applyTemperature, temperatureScaledEngine } from '../eval/calibration';
 import { explainImage } from '../eval/gradcam';
@@ -9,11 +9,12 @@ import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { PhotoVerdict, predictFaces } from '../infer/faces';
-import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import type { EngineChoice } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
-import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import { loadScoringEngine } from '../infer/scoring-engine';
+import { SCORING_MODES, ScoringMode } from '../config';
 import { openRun } from '../train/runs';
 import { action, escapeControls, parseInteger, UsageError } from './common';
 
@@ -98,6 +99,7 @@ export function registerPredictCommand(program: Command): void {
     )
     .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
     .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
+    .addOption(scoringOption())
     .option(
       '--threshold <p|picked>',
       'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation',
@@ -119,6 +121,7 @@ export function registerPredictCommand(program: Command): void {
             concurrency?: number;
             ttaFlip?: boolean;
             ensemble?: string[];
+            scoring?: ScoringMode;
             threshold?: string;
             calibrated?: boolean;
             explain?: string;
@@ -139,14 +142,17 @@ export function registerPredictCommand(program: Command): void {
           await initBackend();
           // Which engine runs goes to stderr, so --json and --csv output stays clean.
           const note = (line: string) => process.stderr.write(line + '\n');
-          const members = flags.ensemble ?? [];
-          checkEnsembleMembers(flags.run, members);
-          const ttaFlip = flags.ttaFlip ?? openRun(flags.run).config.ttaFlip ?? false;
-          let predictor = await Predictor.fromRun(flags.run, async (dir) => {
-            const engines = [await loadEngine(dir, flags.engine, note)];
-            for (const member of members) engines.push(await loadEngine(member, flags.engine, note));
-            return ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
+          const { config } = openRun(flags.run);
+          const ttaFlip = flags.ttaFlip ?? config.ttaFlip ?? false;
+          const scoring = flags.scoring ?? config.scoring ?? 'resize';
+          const engine = await loadScoringEngine(flags.run, {
+            engine: flags.engine,
+            scoring,
+            ttaFlip,
+            ensemble: flags.ensemble,
+            onNote: note,
           });
+          let predictor = new Predictor(engine, { ...config, scoring });
           if (flags.faces) {
             let counts: { ok: number; failed: number };
             try {
@@ -194,6 +200,14 @@ export function registerPredictCommand(program: Command): void {
         },
       ),
     );
+}
+
+/** `--scoring`, shared by predict and evaluate (lib/infer/scoring.ts says what each mode does). */
+export function scoringOption(): Option {
+  return new Option(
+    '--scoring <mode>',
+    "resize: to the model's input size; tiles: input-sized tiles at the image's own resolution, pFake averaged; native: the whole image in one pass (default: the run's scoring setting)",
+  ).choices(SCORING_MODES as string[]);
 }
 
 /** --threshold and --calibrated, resolved against what `realfake analyze` stored in the run. */

@@ -169,8 +169,10 @@ export function reliabilityFigure(curves: Array<{ name: string; reliability: Rel
 export function temperatureScaledEngine(engine: InferenceEngine, temperature: number): InferenceEngine {
   return {
     name: `${engine.name} (temperature ${temperature.toFixed(3)})`,
-    scores: async (batch, n, size) =>
-      (await engine.scores(batch, n, size)).map((p) => applyTemperature(p, temperature)),
+    anySize: engine.anySize,
+    sideMultiple: engine.sideMultiple,
+    scores: async (batch, n, size, width) =>
+      (await engine.scores(batch, n, size, width)).map((p) => applyTemperature(p, temperature)),
     dispose: () => engine.dispose(),
   };
 }

@@ -8,10 +8,12 @@ import type { HistoryData } from '../train/callbacks';
 import { loadDataset } from '../data/dataset';
 import { csvField, readJson, storedPath, writeFileAtomic } from '../files';
 import { computeMetrics, Metrics, metricsToJson } from './metrics';
-import { AveragingEngine, checkEnsembleMembers } from '../infer/averaging';
+import type { ScoringMode } from '../config';
+import { loadScoringEngine } from '../infer/scoring-engine';
+import { scoreSourceImages } from './source-scoring';
 import { metricIntervals, type MetricIntervals } from './bootstrap';
 import { applyTemperature } from './calibration';
-import { DEFAULT_ENGINE, EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { DEFAULT_ENGINE, EngineChoice } from '../infer/onnx-engine';
 import {
   confusionMatrixFigure,
   Figure,
@@ -26,8 +28,25 @@ import { ImageData, scaledRows } from '../train/train';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 
+/** How the images were scored (metrics.json `scoring`): the mode, flips, ensemble size, and for tiles/native what was done. */
+export interface ScoringRecord {
+  mode: ScoringMode;
+  ttaFlip: boolean;
+  /** Runs whose scores were averaged (1: this run alone). */
+  models: number;
+  /** tiles/native: images too small to tile, scored resized instead; tiles scored in all. */
+  resizedFallback?: number;
+  tiles?: number;
+}
+
 export interface RunEvaluation {
-  metrics: Metrics & { split: EvaluatedSplit; dataDir: string; intervals: MetricIntervals; temperature?: number };
+  metrics: Metrics & {
+    split: EvaluatedSplit;
+    dataDir: string;
+    intervals: MetricIntervals;
+    temperature?: number;
+    scoring: ScoringRecord;
+  };
   /** Per image: its source file, label and pFake. */
   predictions: Array<{ file: string; label: number; pFake: number }>;
   figures: Record<string, Figure>;
@@ -69,7 +88,8 @@ export async function scoreRows(
  * `threshold` replaces the run's threshold (e.g. one `analyze` picked on validation); `temperature` applies
  * temperature scaling (lib/eval/calibration.ts) to pFake first. Bootstrap intervals (`resamples`, default 1000,
  * seeded with the run's seed) are stored in metrics.json beside the point estimates. `ttaFlip` and `ensemble`
- * average flipped images' and other runs' scores in (lib/infer/averaging.ts).
+ * average flipped images' and other runs' scores in (lib/infer/averaging.ts). `scoring` (default: the run's
+ * config, else 'resize') 'tiles' or 'native' re-reads the rows' original files (lib/eval/source-scoring.ts).
  */
 export async function evaluateRun(
   runDir: string,
@@ -79,6 +99,7 @@ export async function evaluateRun(
     engine?: EngineChoice;
     ttaFlip?: boolean;
     ensemble?: string[];
+    scoring?: ScoringMode;
     threshold?: number;
     temperature?: number;
     resamples?: number;
@@ -89,7 +110,9 @@ export async function evaluateRun(
   const dataDir = options.dataDir ?? run.meta.dataDir;
   const dataset = loadDataset(dataDir);
   if (!external) checkRunDataset(run, dataset, dataDir);
-  if (dataset.size !== run.config.imageSize) {
+  const scoring = options.scoring ?? run.config.scoring ?? 'resize';
+  // tiles/native read the originals, so the arrays' size does not matter then.
+  if (scoring === 'resize' && dataset.size !== run.config.imageSize) {
     throw new Error(
       `${dataDir}: images are ${dataset.size}px but the run's model takes ${run.config.imageSize}px (preprocess with --size ${run.config.imageSize})`,
     );
@@ -100,14 +123,26 @@ export async function evaluateRun(
   // Flip averaging: the run's config says (ttaFlip), an explicit option overrides; ensemble members average in.
   const ttaFlip = options.ttaFlip ?? run.config.ttaFlip ?? false;
   const members = options.ensemble ?? [];
-  checkEnsembleMembers(runDir, members);
-  const engines = [await loadEngine(runDir, options.engine ?? DEFAULT_ENGINE, (line) => (engineNote = line))];
-  for (const member of members) engines.push(await loadEngine(member, options.engine ?? DEFAULT_ENGINE));
-  const engine = ttaFlip || members.length ? new AveragingEngine(engines, ttaFlip) : engines[0];
-  if (engine !== engines[0]) engineNote += `; scores averaged: ${engine.name}`;
+  const engine = await loadScoringEngine(runDir, {
+    engine: options.engine ?? DEFAULT_ENGINE,
+    scoring,
+    ttaFlip,
+    ensemble: members,
+    onNote: (line) => (engineNote = line),
+  });
+  if (ttaFlip || members.length) engineNote += `; scores averaged: ${engine.name}`;
+  const record: ScoringRecord = { mode: scoring, ttaFlip, models: 1 + members.length };
   let scores: Float32Array;
   try {
-    scores = await scoreRows(engine, dataset, rows, 64);
+    if (scoring === 'resize') scores = await scoreRows(engine, dataset, rows, 64);
+    else {
+      const settings = { imageSize: run.config.imageSize, resize: run.config.resize, scoring };
+      const source = await scoreSourceImages(engine, dataset, rows, settings);
+      scores = source.scores;
+      Object.assign(record, { resizedFallback: source.record.resizedFallback, tiles: source.record.tiles });
+      const tiles = scoring === 'tiles' ? `${source.record.tiles} tiles, ` : '';
+      engineNote += `; scoring ${scoring}: ${rows.length} originals re-read, ${tiles}${source.record.resizedFallback} too small (resized)`;
+    }
   } finally {
     await engine.dispose();
   }
@@ -124,6 +159,7 @@ export async function evaluateRun(
     dataDir: path.resolve(dataDir),
     intervals,
     temperature: options.temperature,
+    scoring: record,
   };
   const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: labels[i], pFake: scores[i] }));
   const historyFile = path.join(runDir, 'history.json');

@@ -1,20 +1,23 @@
 /**
- * Score averaging at inference: test-time flip averaging (each image and its mirror image) and ensembles
- * (the mean pFake of several trained runs). AveragingEngine wraps any engines, so evaluate and predict get
- * both without knowing. Averaging probabilities (not logits) is what ensembles of detectors usually report.
+ * Score averaging at inference: test-time flip averaging (each image and its mirror image), ensembles (the mean
+ * pFake of several trained runs) and tiles (the mean pFake of an image's tiles, lib/infer/tiles.ts).
+ * AveragingEngine wraps any engines, so evaluate and predict get flips and ensembles without knowing.
+ * Everything averages probabilities (pFake), not logits: it is what ensembles of detectors usually report, and
+ * realfake's pFake = p1 / (p0 + p1) comes from two sigmoids, so there is no single logit to average anyway.
+ * Every tile gets the same flips and members, so the nested means are one plain mean over tiles x members x flips.
  */
 import { openRun } from '../train/runs';
 import type { InferenceEngine } from './predict';
 
-/** A batch of NHWC images (n x size x size x 3), each mirrored left to right. */
-export function flipBatch(batch: Float32Array, n: number, size: number): Float32Array {
+/** A batch of NHWC images (n x height x width x 3; square unless width is given), each mirrored left to right. */
+export function flipBatch(batch: Float32Array, n: number, height: number, width = height): Float32Array {
   const out = new Float32Array(batch.length);
   for (let i = 0; i < n; i++) {
-    for (let y = 0; y < size; y++) {
-      const row = (i * size + y) * size;
-      for (let x = 0; x < size; x++) {
+    for (let y = 0; y < height; y++) {
+      const row = (i * height + y) * width;
+      for (let x = 0; x < width; x++) {
         const src = (row + x) * 3;
-        const dst = (row + size - 1 - x) * 3;
+        const dst = (row + width - 1 - x) * 3;
         out[dst] = batch[src];
         out[dst + 1] = batch[src + 1];
         out[dst + 2] = batch[src + 2];
@@ -35,22 +38,45 @@ export function averageScores(lists: Float32Array[]): Float32Array {
   return out;
 }
 
+/**
+ * The mean of each image's consecutive run of scores: `counts[i]` tile scores belong to image i, in order
+ * (e.g. scores [a, b, c] with counts [2, 1] give [(a + b) / 2, c]).
+ */
+export function averageTileScores(scores: Float32Array, counts: number[]): Float32Array {
+  const total = counts.reduce((a, b) => a + b, 0);
+  if (total !== scores.length) throw new Error(`averageTileScores: counts add up to ${total}, not ${scores.length}`);
+  const out = new Float32Array(counts.length);
+  let at = 0;
+  counts.forEach((count, i) => {
+    if (!(Number.isInteger(count) && count > 0)) throw new Error(`averageTileScores: image ${i} has ${count} tiles`);
+    let sum = 0;
+    for (let k = 0; k < count; k++) sum += scores[at + k];
+    out[i] = sum / count;
+    at += count;
+  });
+  return out;
+}
+
 export class AveragingEngine implements InferenceEngine {
   readonly name: string;
+  readonly anySize: boolean;
+  readonly sideMultiple: number;
 
   constructor(
     private readonly engines: InferenceEngine[],
     private readonly ttaFlip: boolean,
   ) {
     this.name = `${engines.length > 1 ? `ensemble of ${engines.length} ` : ''}${engines[0].name}${ttaFlip ? ' + flip' : ''}`;
+    this.anySize = engines.every((engine) => engine.anySize === true);
+    this.sideMultiple = Math.max(...engines.map((engine) => engine.sideMultiple ?? 1));
   }
 
-  async scores(batch: Float32Array, n: number, size: number): Promise<Float32Array> {
+  async scores(batch: Float32Array, n: number, size: number, width = size): Promise<Float32Array> {
     const lists: Float32Array[] = [];
-    const flipped = this.ttaFlip ? flipBatch(batch, n, size) : null;
+    const flipped = this.ttaFlip ? flipBatch(batch, n, size, width) : null;
     for (const engine of this.engines) {
-      lists.push(await engine.scores(batch, n, size));
-      if (flipped) lists.push(await engine.scores(flipped, n, size));
+      lists.push(await engine.scores(batch, n, size, width));
+      if (flipped) lists.push(await engine.scores(flipped, n, size, width));
     }
     return averageScores(lists);
   }

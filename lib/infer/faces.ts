@@ -4,6 +4,10 @@
  *
  * `faces: 'whole'` skips detection and scores the whole image as one face, exactly as `realfake predict` does
  * (the right choice for photos that are already face crops, like the training data).
+ *
+ * With config `scoring` 'tiles' or 'native' (lib/infer/scoring.ts), each face's crop is cut out at the photo's
+ * own resolution (no resize) and scored like a whole image: tiled, or in one pass; a crop smaller than the
+ * model's input is resized, as in 'resize'.
  */
 import sharp from 'sharp';
 import { decodeImageRgb, RgbImage } from '../data/images';
@@ -48,6 +52,11 @@ export async function cropPixels(image: RgbImage, crop: Box, predictor: Predicto
   return new Uint8Array(out.buffer, out.byteOffset, out.length);
 }
 
+/** A face's square at the photo's own resolution (black outside the photo, like cropPixels). */
+export function nativeCrop(image: RgbImage, crop: Box): RgbImage {
+  return { data: cropResizeNearest(image, crop, crop.width, crop.height), width: crop.width, height: crop.height };
+}
+
 /** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
 export async function predictFacesInImage(
   predictor: Predictor,
@@ -59,8 +68,14 @@ export async function predictFacesInImage(
     mode === 'whole'
       ? [{ box: wholeImageBox(image), crop: wholeImageBox(image), score: null as number | null }]
       : await detectFaces(image);
-  const pixels = await Promise.all(regions.map((r) => cropPixels(image, r.crop, predictor)));
-  const scores = pixels.length ? await predictor.predictPixels(pixels) : [];
+  const resized = predictor.scoring === 'resize' || explain !== undefined;
+  const pixels = resized ? await Promise.all(regions.map((r) => cropPixels(image, r.crop, predictor))) : [];
+  const scores =
+    regions.length === 0
+      ? []
+      : predictor.scoring === 'resize'
+        ? await predictor.predictPixels(pixels)
+        : (await predictor.scoreImages(regions.map((r) => nativeCrop(image, r.crop)))).map((s) => s.pFake);
   const faces: FaceVerdict[] = regions.map((r, i) => {
     const { verdict, confidence, pFake } = predictor.toPrediction('', scores[i]);
     return { box: r.box, crop: r.crop, detectorScore: r.score, verdict, confidence, pFake };

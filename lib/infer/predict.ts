@@ -1,18 +1,21 @@
 /**
  * One image (or a folder) > the same decode and resize as training > [0,1] > model > verdict.
  * "Fake (AI-generated)" when pFake >= the run's threshold; confidence is the probability of the verdict given.
+ * With config `scoring` 'tiles' or 'native', images are decoded at their own size and scored by
+ * lib/infer/scoring.ts instead of resized.
  *
  * Scoring goes through an InferenceEngine so the same code runs on tfjs or, when installed, onnxruntime.
  */
 import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config';
+import type { Config, ScoringMode } from '../config';
 import { inspectPath } from '../file-access';
 import { ListingProblem, scanImageFolder } from '../data/image-files';
-import { loadImageRgb } from '../data/images';
+import { decodeImageRgb, loadImageRgb, RgbImage } from '../data/images';
 import { fakeScores } from '../model/model';
 import { loadModel } from '../model/model-io';
 import { openRun } from '../train/runs';
 import { scaleToUnit } from '../train/train';
+import { checkNativeSize, ScoredImage, scoreImages } from './scoring';
 
 export type Verdict = 'Real' | 'Fake (AI-generated)';
 
@@ -22,6 +25,9 @@ export interface Prediction {
   /** Probability of the verdict given: pFake for "Fake", 1 - pFake for "Real". */
   confidence: number;
   pFake: number;
+  /** Scoring 'tiles' or 'native' only: what was done to this image ('resize' if too small), tiles averaged. */
+  scoring?: ScoringMode;
+  tiles?: number;
 }
 
 export interface PredictionFailure {
@@ -29,23 +35,36 @@ export interface PredictionFailure {
   reason: string;
 }
 
-/** Scores batches of preprocessed images (N x size x size x 3 in [0,1]) as pFake. */
+/**
+ * Scores batches of preprocessed images (N x size x size x 3 in [0,1]) as pFake. Engines with `anySize` also
+ * take N x size x width x 3 (`scoring: 'native'`, lib/infer/scoring.ts); the others take their model's size only.
+ */
 export interface InferenceEngine {
   readonly name: string;
-  scores(batch: Float32Array, n: number, size: number): Promise<Float32Array>;
+  readonly anySize?: boolean;
+  /** With anySize: image sides must be multiples of this (2 for an NPR input transform); default 1. */
+  readonly sideMultiple?: number;
+  scores(batch: Float32Array, n: number, size: number, width?: number): Promise<Float32Array>;
   dispose(): Promise<void> | void;
 }
 
 export class TfjsEngine implements InferenceEngine {
   readonly name = 'tfjs';
-  constructor(readonly model: tf.LayersModel) {}
+  /** `anySize`: the model's input has free height and width (lib/infer/native.ts freeSizeCopy). */
+  constructor(
+    readonly model: tf.LayersModel,
+    readonly anySize = false,
+    readonly sideMultiple = 1,
+  ) {}
 
   static async load(modelDir: string): Promise<TfjsEngine> {
     return new TfjsEngine(await loadModel(modelDir));
   }
 
-  async scores(batch: Float32Array, n: number, size: number): Promise<Float32Array> {
-    const result = tf.tidy(() => fakeScores(this.model.predict(tf.tensor4d(batch, [n, size, size, 3])) as tf.Tensor2D));
+  async scores(batch: Float32Array, n: number, size: number, width = size): Promise<Float32Array> {
+    const result = tf.tidy(() =>
+      fakeScores(this.model.predict(tf.tensor4d(batch, [n, size, width, 3])) as tf.Tensor2D),
+    );
     const values = (await result.data()) as Float32Array;
     result.dispose();
     return values;
@@ -89,25 +108,36 @@ export function collectImagePaths(paths: string[]): string[] {
 
 export type EngineLoader = (runDir: string) => Promise<InferenceEngine>;
 
-/** 'auto' through lib/infer/onnx-engine.ts (required lazily: that module imports this one). */
+/** 'auto' for the run's scoring, through lib/infer/scoring-engine.ts (required lazily: it imports this module). */
 function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
-  const { loadEngine, DEFAULT_ENGINE } = require('./onnx-engine') as typeof import('./onnx-engine');
-  return loadEngine(runDir, DEFAULT_ENGINE);
+  const { loadScoringEngine } = require('./scoring-engine') as typeof import('./scoring-engine');
+  return loadScoringEngine(runDir, { scoring: openRun(runDir).config.scoring });
 }
 
 export class Predictor {
   constructor(
     readonly engine: InferenceEngine,
-    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode'>>,
-  ) {}
+    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode' | 'scoring'>>,
+  ) {
+    if (this.scoring === 'native' && !engine.anySize)
+      throw new Error(
+        `scoring native needs an engine on a free-size model (lib/infer/scoring-engine.ts loadScoringEngine); ${engine.name} takes ${config.imageSize} px only`,
+      );
+  }
 
   /**
    * A predictor for a trained run; `loadEngine` picks the engine. The default is evaluate's default, 'auto'
-   * (onnx when onnxruntime-node loads, else tfjs), so a prediction and an evaluation score an image alike.
+   * (onnx when onnxruntime-node loads, else tfjs), so a prediction and an evaluation score an image alike;
+   * for a run whose config says `scoring: 'native'`, it is tfjs on a free-size copy of the model.
    */
   static async fromRun(runDir: string, loadEngine: EngineLoader = (dir) => loadDefaultEngine(dir)): Promise<Predictor> {
     const { config } = openRun(runDir);
     return new Predictor(await loadEngine(runDir), config);
+  }
+
+  /** How images are scored (config `scoring`; runs saved before it existed: 'resize'). */
+  get scoring(): ScoringMode {
+    return this.config.scoring ?? 'resize';
   }
 
   /** Decodes and resizes exactly as preprocessing did for training. */
@@ -123,13 +153,35 @@ export class Predictor {
     return Array.from(await this.engine.scores(batch, images.length, size));
   }
 
-  toPrediction(file: string, pFake: number): Prediction {
-    return { file, pFake, ...verdictFor(pFake, this.config.threshold) };
+  /** Decoded images scored by the config's `scoring` (lib/infer/scoring.ts). */
+  scoreImages(images: RgbImage[]): Promise<ScoredImage[]> {
+    return scoreImages(this.engine, images, { ...this.config, scoring: this.scoring });
+  }
+
+  toPrediction(file: string, pFake: number, scored?: ScoredImage): Prediction {
+    const how = scored && this.scoring !== 'resize' ? { scoring: scored.scoring, tiles: scored.tiles } : {};
+    return { file, pFake, ...verdictFor(pFake, this.config.threshold), ...how };
   }
 
   async predictFile(file: string): Promise<Prediction> {
-    const [pFake] = await this.predictPixels([await this.loadPixels(file)]);
-    return this.toPrediction(file, pFake);
+    return (await this.predictLoaded([{ file, pixels: await this.loadInput(file) }]))[0];
+  }
+
+  /** What scoring needs of a file: the resized pixels ('resize'), or the image decoded at its own size. */
+  private async loadInput(file: string): Promise<Uint8Array | RgbImage> {
+    if (this.scoring === 'resize') return this.loadPixels(file);
+    const image = await decodeImageRgb(file);
+    if (this.scoring === 'native') checkNativeSize(image, file);
+    return image;
+  }
+
+  private async predictLoaded(loaded: Array<{ file: string; pixels: Uint8Array | RgbImage }>): Promise<Prediction[]> {
+    if (this.scoring === 'resize') {
+      const scores = await this.predictPixels(loaded.map((l) => l.pixels as Uint8Array));
+      return loaded.map((l, i) => this.toPrediction(l.file, scores[i]));
+    }
+    const scored = await this.scoreImages(loaded.map((l) => l.pixels as RgbImage));
+    return loaded.map((l, i) => this.toPrediction(l.file, scored[i].pFake, scored[i]));
   }
 
   /**
@@ -144,7 +196,8 @@ export class Predictor {
       onFailure?: (f: PredictionFailure) => void;
     } = {},
   ): Promise<{ predictions: Prediction[]; failures: PredictionFailure[] }> {
-    const batchSize = options.batchSize ?? 32;
+    // Decoded full-size images are larger than resized ones: fewer at a time.
+    const batchSize = options.batchSize ?? (this.scoring === 'resize' ? 32 : 8);
     const predictions: Prediction[] = [];
     const failures: PredictionFailure[] = [];
     for (let start = 0; start < files.length; start += batchSize) {
@@ -152,7 +205,7 @@ export class Predictor {
       const loaded = await Promise.all(
         chunk.map(async (file) => {
           try {
-            return { file, pixels: await this.loadPixels(file) };
+            return { file, pixels: await this.loadInput(file) };
           } catch (err) {
             const failure = { file, reason: (err as Error).message.replace(`${file}: `, '') };
             failures.push(failure);
@@ -161,14 +214,12 @@ export class Predictor {
           }
         }),
       );
-      const ok = loaded.filter((l): l is { file: string; pixels: Uint8Array } => l !== null);
+      const ok = loaded.filter((l): l is { file: string; pixels: Uint8Array | RgbImage } => l !== null);
       if (ok.length === 0) continue;
-      const scores = await this.predictPixels(ok.map((l) => l.pixels));
-      ok.forEach((l, i) => {
-        const prediction = this.toPrediction(l.file, scores[i]);
+      for (const prediction of await this.predictLoaded(ok)) {
         predictions.push(prediction);
         options.onPrediction?.(prediction);
-      });
+      }
     }
     return { predictions, failures };
   }

@@ -112,7 +112,9 @@ function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
 export async function createServer(options: ServeOptions): Promise<RealfakeServer> {
   const o = { ...SERVE_DEFAULTS, ...options };
   const run = openRun(o.runDir);
-  const predictor = await Predictor.fromRun(o.runDir, (dir) => loadEngine(dir, o.engine ?? 'auto', o.onNote));
+  // Resized, like the in-browser mode: the run's `scoring` (tiles/native) applies to evaluate and predict only.
+  const engine = await loadEngine(o.runDir, o.engine ?? 'auto', o.onNote);
+  const predictor = new Predictor(engine, { ...run.config, scoring: 'resize' });
   // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
   await loadFaceApi();
   await predictFacesInImage(
