@@ -12,6 +12,7 @@ import { BackendName, initBackend, describeBackend } from '../lib/backend/backen
 import { loadNativeAddon } from '../lib/backend/native-addon';
 import { NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { projectRoot, writeFileAtomic } from '../lib/files';
+import { describeJpegDecoder } from '../lib/data/jpeg-native';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
 import { measureDecodeMemory, memorySection } from './memory';
 import { measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
@@ -253,6 +254,8 @@ async function main(): Promise<void> {
         f1(p.imagesPerSecond),
       ]),
     ),
+    '',
+    `realfake's JPEG decoder on the nearest/full rows: ${describeJpegDecoder()}; sharp/libvips on the others.`,
     '',
     "## Training (the study's model, batch 32, Adam, dropout on; images/s)",
     '',

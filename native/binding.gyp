@@ -1,4 +1,8 @@
 {
+  "variables": {
+    # native/build.js sets it to 1 when libjpeg-turbo's headers are installed (Debian: libjpeg62-turbo-dev).
+    "with_jpeg%": 0
+  },
   "targets": [
     {
       "target_name": "realfake_native",
@@ -6,7 +10,14 @@
       "cflags_cc!": ["-fno-exceptions"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fopenmp"],
       "ldflags": ["-fopenmp"],
-      "libraries": ["-ldnnl"]
+      "libraries": ["-ldnnl"],
+      "conditions": [
+        ["with_jpeg==1", {
+          "sources": ["src/jpeg_decode.cc"],
+          "defines": ["REALFAKE_JPEG"],
+          "libraries": ["-ljpeg"]
+        }]
+      ]
     }
   ]
 }

@@ -7,6 +7,10 @@
  *
  * It uses npm's own bundled node-gyp and points it at the running Node's headers (the install prefix holds
  * include/node), so nothing is downloaded.
+ *
+ * The JPEG decoder (native/src/jpeg_decode.cc: PIL's own decode, for the faithful nearest path) is built in when
+ * libjpeg-turbo's headers are there (Debian: libjpeg62-turbo-dev); without them it is left out, with the reason,
+ * and realfake decodes JPEGs with sharp. REALFAKE_NATIVE_JPEG=0 leaves it out on purpose.
  */
 'use strict';
 const { spawnSync } = require('child_process');
@@ -54,17 +58,27 @@ function missing() {
   return undefined;
 }
 
+/** Why the JPEG decoder is left out, or undefined when it is built in. */
+function jpegMissing() {
+  if (process.env.REALFAKE_NATIVE_JPEG === '0') return 'left out (REALFAKE_NATIVE_JPEG=0)';
+  const header = ['/usr/include/jpeglib.h', '/usr/local/include/jpeglib.h'].find((f) => fs.existsSync(f));
+  if (!header) return "left out: libjpeg-turbo headers not found (install Debian's libjpeg62-turbo-dev)";
+  return undefined;
+}
+
 function main() {
   const reason = missing();
   if (reason) {
     say(`${reason}; realfake will train on wasm`);
     return;
   }
+  const jpeg = jpegMissing();
   const started = Date.now();
   const run = spawnSync(process.execPath, [nodeGyp(), 'rebuild', `--nodedir=${nodeHeaders()}`, '--jobs=max'], {
     cwd: here,
     encoding: 'utf8',
-    env: { ...process.env, npm_config_nodedir: nodeHeaders() },
+    // gyp reads its variables from GYP_DEFINES (binding.gyp's with_jpeg).
+    env: { ...process.env, npm_config_nodedir: nodeHeaders(), GYP_DEFINES: `with_jpeg=${jpeg ? 0 : 1}` },
   });
   if (run.status !== 0) {
     const log = path.join(here, 'build-error.log');
@@ -73,9 +87,11 @@ function main() {
     return;
   }
   fs.rmSync(path.join(here, 'build-error.log'), { force: true });
+  const parts = jpeg ? 'oneDNN kernels' : 'oneDNN kernels, libjpeg-turbo JPEG decoder';
   say(
-    `built in ${((Date.now() - started) / 1000).toFixed(0)} s (oneDNN kernels, ${path.join('native', 'build', 'Release', 'realfake_native.node')})`,
+    `built in ${((Date.now() - started) / 1000).toFixed(0)} s (${parts}, ${path.join('native', 'build', 'Release', 'realfake_native.node')})`,
   );
+  if (jpeg) say(`JPEG decoder ${jpeg}; realfake will decode JPEGs with sharp`);
 }
 
 main();

@@ -26,7 +26,8 @@ import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt'
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
 import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
 import { loadHarmonizedRgb } from './harmonize';
-import { loadImageRgb } from './images';
+import { loadImageRgbAndBytes } from './images';
+import { describeJpegDecoder } from './jpeg-native';
 import { writeNpy } from './npy';
 
 const CLASSES = [
@@ -259,8 +260,8 @@ async function decodeClasses(
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
       return { pixels, facts: await imageFacts(source, file) };
     }
-    const pixels = await loadImageRgb(file, o.size, o.resize, o.decode);
-    return { pixels, facts: await imageFacts(await fs.promises.readFile(file), file) };
+    const { pixels, bytes } = await loadImageRgbAndBytes(file, o.size, o.resize, o.decode);
+    return { pixels, facts: await imageFacts(bytes ?? (await fs.promises.readFile(file)), file) };
   };
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
@@ -383,9 +384,11 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   writeDatasetFolder(o.out, decoded, info);
 
   const seconds = (Date.now() - started) / 1000;
+  // Which decoder read the JPEGs on the nearest path (the pixels are the same either way; lib/data/jpeg-native.ts).
+  const jpegs = o.resize === 'nearest' && o.decode === 'full' ? `, JPEGs by ${describeJpegDecoder().split(' (')[0]}` : '';
   const summary =
     `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
-    `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s); ` +
+    `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s${jpegs}); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };
 }

@@ -5,6 +5,7 @@
 #include <omp.h>
 
 #include <climits>
+#include <memory>
 
 #include <dnnl.hpp>
 #include <stdexcept>
@@ -13,6 +14,9 @@
 
 #include "dnnl_kernels.h"
 #include "simple_kernels.h"
+#ifdef REALFAKE_JPEG
+#include "jpeg_decode.h"
+#endif
 
 namespace {
 
@@ -237,6 +241,140 @@ napi_value LargeBlocksInHeapJs(napi_env env, napi_callback_info) {
   return out;
 }
 
+#ifdef REALFAKE_JPEG
+// A typed array argument of the given kind: its data and element count.
+template <typename T>
+T* Typed(const Args& a, size_t i, napi_typedarray_type want, const char* what, size_t* length) {
+  bool is_typed = false;
+  Check(a.env, napi_is_typedarray(a.env, a.values[i], &is_typed), "is_typedarray");
+  napi_typedarray_type kind;
+  void* data = nullptr;
+  if (is_typed) Check(a.env, napi_get_typedarray_info(a.env, a.values[i], &kind, length, &data, nullptr, nullptr), "typedarray_info");
+  if (!is_typed || kind != want) throw std::runtime_error("native: argument " + std::to_string(i) + " must be a " + what);
+  return static_cast<T*>(data);
+}
+
+std::vector<int32_t> Indices(const Args& a, size_t i) {
+  napi_valuetype type;
+  Check(a.env, napi_typeof(a.env, a.values[i], &type), "typeof");
+  if (type == napi_null || type == napi_undefined) return {};
+  size_t length;
+  const int32_t* data = Typed<int32_t>(a, i, napi_int32_array, "Int32Array", &length);
+  return std::vector<int32_t>(data, data + length);  // copied: the worker thread never touches JS memory but these two
+}
+
+// One decode on libuv's thread pool; the JS buffers it reads and writes are kept alive by references.
+struct JpegJob {
+  napi_async_work work = nullptr;
+  napi_deferred deferred = nullptr;
+  napi_ref jpeg_ref = nullptr, out_ref = nullptr;
+  JpegRequest request{};
+  std::string error;
+};
+
+void JpegExecute(napi_env, void* data) {
+  auto* job = static_cast<JpegJob*>(data);
+  job->error = DecodeJpeg(job->request);
+}
+
+void JpegComplete(napi_env env, napi_status status, void* data) {
+  auto* job = static_cast<JpegJob*>(data);
+  if (status != napi_ok && job->error.empty()) job->error = "decode cancelled";
+  if (job->error.empty()) {
+    napi_value undefined;
+    napi_get_undefined(env, &undefined);
+    napi_resolve_deferred(env, job->deferred, undefined);
+  } else {
+    napi_value message, error;
+    napi_create_string_utf8(env, job->error.c_str(), job->error.size(), &message);
+    napi_create_error(env, nullptr, message, &error);
+    napi_reject_deferred(env, job->deferred, error);
+  }
+  napi_delete_reference(env, job->jpeg_ref);
+  napi_delete_reference(env, job->out_ref);
+  napi_delete_async_work(env, job->work);
+  delete job;
+}
+
+// decodeJpeg(jpeg, out, [width, height, skipRows], xs | null, ys | null): Promise<void>, rejected with libjpeg's
+// reason when the file does not decode cleanly.
+napi_value DecodeJpegJs(napi_env env, napi_callback_info info) {
+  auto job = std::make_unique<JpegJob>();
+  try {
+    Args a = GetArgs(env, info, 5);
+    JpegRequest& r = job->request;
+    size_t jpeg_size, out_size;
+    r.jpeg = Typed<uint8_t>(a, 0, napi_uint8_array, "Uint8Array", &jpeg_size);
+    r.out = Typed<uint8_t>(a, 1, napi_uint8_array, "Uint8Array", &out_size);
+    r.jpeg_size = jpeg_size;
+    r.out_size = out_size;
+    auto v = Numbers(a, 2, 3);
+    r.width = static_cast<int64_t>(v[0]);
+    r.height = static_cast<int64_t>(v[1]);
+    r.skip_rows = v[2] != 0;
+    r.xs = Indices(a, 3);
+    r.ys = Indices(a, 4);
+    if (r.width <= 0 || r.height <= 0) throw std::runtime_error("native: bad image size");
+    if (r.xs.empty() != r.ys.empty()) throw std::runtime_error("native: give both xs and ys, or neither");
+    for (size_t k = 0; k < r.xs.size(); k++) {
+      if (r.xs[k] < -1 || r.xs[k] >= r.width) throw std::runtime_error("native: column index out of range");
+    }
+    for (size_t k = 0; k < r.ys.size(); k++) {
+      if (r.ys[k] < -1 || r.ys[k] >= r.height) throw std::runtime_error("native: row index out of range");
+      if (k > 0 && r.ys[k] != -1 && (r.ys[k - 1] == -1 || r.ys[k] < r.ys[k - 1])) {
+        throw std::runtime_error("native: row indices must be non-decreasing, with -1 only at the end");
+      }
+    }
+    const size_t needed = r.xs.empty() ? static_cast<size_t>(r.width) * r.height * 3 : r.xs.size() * r.ys.size() * 3;
+    if (out_size < needed) throw std::runtime_error("native: output has " + std::to_string(out_size) + " bytes, needs " + std::to_string(needed));
+    Check(env, napi_create_reference(env, a.values[0], 1, &job->jpeg_ref), "reference");
+    Check(env, napi_create_reference(env, a.values[1], 1, &job->out_ref), "reference");
+    napi_value promise, name;
+    Check(env, napi_create_promise(env, &job->deferred, &promise), "promise");
+    napi_create_string_utf8(env, "realfake.decodeJpeg", NAPI_AUTO_LENGTH, &name);
+    Check(env, napi_create_async_work(env, nullptr, name, JpegExecute, JpegComplete, job.get(), &job->work), "async work");
+    Check(env, napi_queue_async_work(env, job->work), "queue");
+    job.release();
+    return promise;
+  } catch (const std::exception& e) {
+    if (job->jpeg_ref) napi_delete_reference(env, job->jpeg_ref);
+    if (job->out_ref) napi_delete_reference(env, job->out_ref);
+    napi_throw_error(env, nullptr, e.what());
+    return nullptr;
+  }
+}
+
+// jpegHeader(jpeg): [width, height] of a JPEG decodeJpeg takes, or null.
+napi_value JpegHeaderJs(napi_env env, napi_callback_info info) {
+  napi_value result = nullptr;
+  Guard(env, [&] {
+    Args a = GetArgs(env, info, 1);
+    size_t size;
+    const uint8_t* jpeg = Typed<uint8_t>(a, 0, napi_uint8_array, "Uint8Array", &size);
+    int64_t width = 0, height = 0;
+    if (!JpegHeader(jpeg, size, &width, &height)) {
+      napi_get_null(env, &result);
+      return;
+    }
+    napi_value array, w, h;
+    napi_create_array_with_length(env, 2, &array);
+    napi_create_double(env, static_cast<double>(width), &w);
+    napi_create_double(env, static_cast<double>(height), &h);
+    napi_set_element(env, array, 0, w);
+    napi_set_element(env, array, 1, h);
+    result = array;
+  });
+  return result;
+}
+
+napi_value JpegVersionJs(napi_env env, napi_callback_info) {
+  std::string text = JpegVersion();
+  napi_value out;
+  napi_create_string_utf8(env, text.c_str(), text.size(), &out);
+  return out;
+}
+#endif
+
 napi_value Init(napi_env env, napi_value exports) {
   struct Entry {
     const char* name;
@@ -255,6 +393,14 @@ napi_value Init(napi_env env, napi_value exports) {
     napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
     napi_set_named_property(env, exports, e.name, fn);
   }
+#ifdef REALFAKE_JPEG
+  // Only present when built against libjpeg-turbo's headers (native/build.js): JS checks for them.
+  for (const auto& e : {Entry{"decodeJpeg", DecodeJpegJs}, Entry{"jpegHeader", JpegHeaderJs}, Entry{"jpegVersion", JpegVersionJs}}) {
+    napi_value fn;
+    napi_create_function(env, e.name, NAPI_AUTO_LENGTH, e.fn, nullptr, &fn);
+    napi_set_named_property(env, exports, e.name, fn);
+  }
+#endif
   return exports;
 }
 
