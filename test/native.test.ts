@@ -6,15 +6,25 @@
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { initBackend } from '../lib/backend/backend';
 import { loadNativeAddon } from '../lib/backend/native-addon';
+import { NativeAdamOptimizer } from '../lib/backend/native-adam';
+import {
+  endNativeTraining,
+  kernelProfile,
+  prepareNativeTraining,
+  setKernelProfiling,
+} from '../lib/backend/native-backend';
 import { nativeKernelStats, NATIVE_KERNELS } from '../lib/backend/native-kernels';
 import { synthImage } from '../lib/data/synth';
+import { Conv2D } from '../lib/model/fused-conv';
 import { dilatedConv2dSame } from '../lib/model/layers';
 import { loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engine';
 import { modelToOnnx } from '../lib/infer/onnx-export';
@@ -134,6 +144,43 @@ test('native fused Conv2D (bias + relu) matches the cpu kernel', { skip }, async
   assert.ok(nativeKernelStats.FusedConv2D.native > 0);
 });
 
+test(
+  "the fused-training Conv2D layer gives tfjs Conv2D's outputs and gradients, on cpu and native",
+  { skip },
+  async () => {
+    for (let trial = 0; trial < 6; trial++) {
+      const activation = pick(['relu', 'linear'] as const);
+      const args = {
+        filters: int(1, 6),
+        kernelSize: int(1, 5),
+        strides: int(1, 2),
+        padding: pick(['same', 'valid'] as const),
+      };
+      const x = input(int(1, 3), int(5, 11), int(5, 11), int(1, 4));
+      const [w, b] = [input(args.kernelSize, args.kernelSize, x.shape[3], args.filters), input(args.filters)];
+      const what = `Conv2D ${JSON.stringify(args)} ${activation} x[${x.shape}]`;
+      for (const backend of ['cpu', 'native']) {
+        await tf.setBackend(backend);
+        const run = (layer: tf.layers.Layer) =>
+          tf.tidy(() => {
+            const [xt, wt, bt] = [tf.tensor(x.data, x.shape), tf.tensor(w.data, w.shape), tf.tensor(b.data, b.shape)];
+            layer.build(x.shape);
+            layer.setWeights([wt, bt]);
+            const f = (xi: tf.Tensor) => weightedSum(layer.apply(xi, { training: true }) as tf.Tensor, trial);
+            const { value, grads } = tf.variableGrads(
+              () => f(xt) as tf.Scalar,
+              layer.trainableWeights.map((v) => v.read() as tf.Variable),
+            );
+            return [value, tf.grad(f)(xt), ...Object.values(grads)].map((t) => Float32Array.from(t.dataSync()));
+          });
+        const plain = run(tf.layers.conv2d({ ...args, activation }));
+        const fused = run(new Conv2D({ ...args, activation }));
+        assertClose(plain, fused, `${what} on ${backend}`);
+      }
+    }
+  },
+);
+
 test('native max and average pooling and their gradients match the cpu kernels', { skip }, async () => {
   for (let trial = 0; trial < 16; trial++) {
     const filter = int(1, 3);
@@ -231,9 +278,107 @@ test(
   },
 );
 
+test(
+  'native Adam matches tfjs Adam on the cpu backend, and leaves tensors shared with its variables alone',
+  { skip },
+  async () => {
+    // Random shapes, one above the addon's parallel threshold (2^15 elements); several steps so the moments matter.
+    const shapes = [
+      ...Array.from({ length: 5 }, () => Array.from({ length: int(1, 4) }, () => int(1, 12))),
+      [5, 5, 64, 24],
+    ];
+    const initial = shapes.map(values);
+    const steps = Array.from({ length: 4 }, () => shapes.map(values));
+    const run = async (backend: 'cpu' | 'native', make: () => tf.Optimizer) => {
+      await tf.setBackend(backend);
+      const held = initial.map((data, k) => tf.tensor(data, shapes[k]));
+      const variables = held.map((t, k) => tf.variable(t, true, `adam-test-${backend}-${k}`));
+      const optimizer = make();
+      for (const grads of steps) {
+        const tensors = grads.map((g, k) => ({ name: variables[k].name, tensor: tf.tensor(g, shapes[k]) }));
+        optimizer.applyGradients(tensors);
+        tf.dispose(tensors.map((t) => t.tensor));
+      }
+      const state = await optimizer.getWeights();
+      const out = [...variables, ...state.slice(1).map((w) => w.tensor)].map((t) => Float32Array.from(t.dataSync()));
+      held.forEach((t, k) => assert.deepEqual(t.dataSync(), initial[k], `tensor ${k} the variable was made from`));
+      tf.dispose([...held, ...variables]);
+      optimizer.dispose();
+      return out;
+    };
+    const cpu = await run('cpu', () => tf.train.adam(0.01, 0.9, 0.999, 1e-7));
+    for (const key of Object.keys(kernelProfile)) delete kernelProfile[key];
+    setKernelProfiling(true);
+    const native = await run('native', () => new NativeAdamOptimizer(0.01, 0.9, 0.999, 1e-7));
+    setKernelProfiling(false);
+    assertClose(cpu, native, 'Adam: values, then first and second moments');
+    assert.equal(kernelProfile.Sqrt, undefined, 'the update ran in the addon, not as tfjs ops');
+  },
+);
+
+test('training recycles native outputs, but never an array a caller read or a view still uses', { skip }, async () => {
+  await initBackend('native');
+  const valuesOf = (t: tf.Tensor) => (tf.backend() as MathBackendCPU).data.get(t.dataId).values;
+  prepareNativeTraining();
+  try {
+    const x = tf.randomUniform([1 << 19], -1, 1, 'float32', 5);
+    const expected = Float32Array.from(x.dataSync(), (v) => Math.max(v, 0));
+    const recycled = tf.relu(x);
+    const array = valuesOf(recycled);
+    recycled.dispose();
+    const next = tf.relu(x.neg());
+    assert.equal(valuesOf(next), array, 'a disposed output is reused by the next one of its size');
+    next.dispose();
+    // Were either array recycled, the next output of its size (relu(-x)) would overwrite it.
+    const read = tf.relu(x);
+    const held = read.dataSync();
+    read.dispose();
+    const afterRead = tf.relu(x.neg());
+    const base = tf.relu(x);
+    const view = base.slice([0], [1 << 18]);
+    base.dispose();
+    const afterView = tf.relu(x.neg());
+    assert.deepEqual(held, expected, 'data read out of a disposed tensor is left alone');
+    assert.deepEqual(view.dataSync(), expected.subarray(0, 1 << 18), 'a view of a disposed output is left alone');
+    const others = [afterRead, afterView];
+    tf.dispose([x, view, ...others]);
+  } finally {
+    endNativeTraining();
+  }
+});
+
 test('every native kernel is covered above', { skip }, () => {
   for (const name of Object.keys(NATIVE_KERNELS))
     assert.ok(nativeKernelStats[name]?.native > 0, `${name} was never tested natively`);
+});
+
+test('training on native keeps large blocks in the heap; predicting does not', { skip }, () => {
+  // A fresh process: the setting is process-wide and, once on, stays on. The batch maker reads it inside the step.
+  const lib = (file: string) => JSON.stringify(path.join(__dirname, '..', 'lib', file));
+  const script = `
+    const tf = require('@tensorflow/tfjs');
+    const { initBackend } = require(${lib('backend/backend.js')});
+    const { loadNativeAddon } = require(${lib('backend/native-addon.js')});
+    const { buildModel } = require(${lib('model/model.js')});
+    const { LocalStepper, makeBatch, makeOptimizer } = require(${lib('train/train.js')});
+    (async () => {
+      await initBackend('native');
+      const addon = loadNativeAddon().addon;
+      const data = { x: new Uint8Array(4 * 16 * 16 * 3).fill(100), y: Uint8Array.from([0, 1, 0, 1]), size: 16 };
+      const model = buildModel({ imageSize: 16, dropout: 0.5, seed: 1 });
+      tf.dispose(model.predict(makeBatch(data, [0, 1]).xs));
+      const seen = { predict: addon.largeBlocksInHeap() };
+      const batches = async (rows) => ((seen.step = addon.largeBlocksInHeap()), makeBatch(data, rows));
+      const stepper = new LocalStepper(model, data, makeOptimizer({ learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 }), { batches });
+      await stepper.step([0, 1, 2, 3], 0);
+      console.log(JSON.stringify(seen));
+    })();`;
+  const child = spawnSync(process.execPath, ['-e', script], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..', '..'),
+  });
+  assert.equal(child.status, 0, child.stderr);
+  assert.deepEqual(JSON.parse(child.stdout.trim().split('\n').pop()!), { predict: false, step: true });
 });
 
 /** The embedded synthetic faces at `size` px, decoded to uint8 RGB. */

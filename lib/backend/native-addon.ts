@@ -12,6 +12,8 @@ type F32 = Float32Array;
 export interface NativeAddon {
   /** Training's allocator setting: keep large freed blocks in the heap (fast reuse; RSS stays at its peak). */
   keepLargeBlocksInHeap(): void;
+  /** Whether keepLargeBlocksInHeap has run in this process. */
+  largeBlocksInHeap(): boolean;
   /** params: [n, ih, iw, ic, kh, kw, oc, oh, ow, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight, relu] */
   convForward(x: F32, filter: F32, bias: F32 | null, y: F32, params: Float64Array): void;
   convBackwardData(dy: F32, filter: F32, dx: F32, params: Float64Array): void;
@@ -36,6 +38,11 @@ export interface NativeAddon {
   step(x: F32, out: F32, params: Float64Array): void;
   /** params: [rows, cols]: out[c] = sum over rows. */
   sumRows(x: F32, out: F32, params: Float64Array): void;
+  /**
+   * Adam's update of one variable in place (value, m, v; g read).
+   * params: [n, -lr, beta1, beta2, 1 - beta1, 1 - beta2, epsilon, 1 - beta1^t, 1 - beta2^t]
+   */
+  adam(value: F32, m: F32, v: F32, g: F32, params: Float64Array): void;
   /** oneDNN's version, its thread count, and which implementation ran for each primitive so far. */
   info(): string;
 }

@@ -22,11 +22,18 @@ let currentBackend: MathBackendCPU | null = null;
 const allFloat = (...ts: Array<Info | undefined>) =>
   ts.every((t) => !t || (t.dtype === 'float32' && currentBackend!.data.get(t.dataId).values instanceof Float32Array));
 
-/** A new tensor of `shape`, filled by `fill`. */
+/** The native backend's output recycling (lib/backend/native-backend.ts). */
+interface OutputPool {
+  newOutput(length: number): Float32Array;
+  adoptOutput(shape: number[], values: Float32Array): Info;
+}
+
+/** A new tensor of `shape`, filled by `fill` (which must write every element: the array may be recycled). */
 function output(backend: MathBackendCPU, shape: number[], fill: (out: Float32Array) => void): Info {
-  const out = new Float32Array(size(shape));
+  const pool = 'adoptOutput' in backend ? (backend as unknown as OutputPool) : null;
+  const out = pool ? pool.newOutput(size(shape)) : new Float32Array(size(shape));
   fill(out);
-  return backend.makeTensorInfo(shape, 'float32', out);
+  return pool ? pool.adoptOutput(shape, out) : backend.makeTensorInfo(shape, 'float32', out);
 }
 
 interface ConvAttrs {

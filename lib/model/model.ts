@@ -9,6 +9,7 @@
  * argmax, so realfake's fake score is pFake = p1 / (p0 + p1): pFake >= 0.5 exactly when the study says "fake".
  */
 import * as tf from '@tensorflow/tfjs';
+import { Conv2D } from './fused-conv';
 import { DilatedConv2D, SeededDropout } from './layers';
 
 export interface ModelOptions {
@@ -26,7 +27,7 @@ export function buildModel({ imageSize, dropout, seed }: ModelOptions): tf.Layer
   const model = tf.sequential({ name: 'realfake_cnn' });
   for (let i = 0; i < 3; i++) {
     model.add(
-      tf.layers.conv2d({
+      new Conv2D({
         ...(i === 0 ? { inputShape: [imageSize, imageSize, 3] } : {}),
         filters: 64,
         kernelSize: 5,

@@ -26,7 +26,7 @@ export async function estimateTrainingTime(
   steps = 3,
 ): Promise<TrainingEstimate> {
   const batch = Math.min(config.batchSize, Math.max(sizes.train, 1));
-  const valBatch = Math.max(config.batchSize, 64);
+  const valBatch = config.batchSize; // fit() validates at the training batch
   const rows = Math.max(batch, Math.min(valBatch, Math.max(sizes.val, 1)));
   const pixels = config.imageSize * config.imageSize * 3;
   const x = new Uint8Array(rows * pixels);

@@ -14,7 +14,8 @@ import { makeRng, shuffleInPlace } from '../random';
 import { augmentRows } from '../data/augment';
 import { rocAuc } from '../eval/metrics';
 import { learningRateAt } from './schedule';
-import { loadNativeAddon } from '../backend/native-addon';
+import { NativeAdamOptimizer } from '../backend/native-adam';
+import { endNativeTraining, prepareNativeTraining } from '../backend/native-backend';
 
 /** Images (N x size x size x 3, uint8) and labels (0 real, 1 fake). */
 export interface ImageData {
@@ -105,8 +106,9 @@ export function countCorrect(labels: tf.Tensor2D, outputs: tf.Tensor2D): tf.Scal
   return tf.tidy(() => outputs.argMax(1).equal(labels.argMax(1)).sum() as tf.Scalar);
 }
 
+/** The study's Adam (tfjs's, with its update in one native call per variable on the native backend). */
 export function makeOptimizer(config: Pick<Config, 'learningRate' | 'beta1' | 'beta2' | 'epsilon'>): tf.AdamOptimizer {
-  return tf.train.adam(config.learningRate, config.beta1, config.beta2, config.epsilon);
+  return new NativeAdamOptimizer(config.learningRate, config.beta1, config.beta2, config.epsilon);
 }
 
 /** Result of one optimizer update: the batch's mean loss and how many rows it got right. */
@@ -136,6 +138,8 @@ export class LocalStepper implements TrainStepper {
     this.batches = options.batches ?? (async (rows) => makeBatch(data, rows));
     this.weightDecay = options.weightDecay ?? 0;
     this.learningRate = (optimizer as unknown as { learningRate: number }).learningRate;
+    // Every training path (fit, experiments, estimates, benches) steps through here, and only training does.
+    prepareNativeTraining();
   }
 
   private readonly weightDecay: number;
@@ -168,6 +172,7 @@ export class LocalStepper implements TrainStepper {
 
   dispose(): void {
     this.optimizer.dispose();
+    endNativeTraining();
   }
 }
 
@@ -236,12 +241,6 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   if (trainIndices.length === 0) throw new Error('no training images (the split left the training set empty)');
   if (valIndices.length === 0) throw new Error('no validation images (increase the data or valFraction)');
   const stepper: TrainStepper = options.stepper ?? new LocalStepper(model, data, makeOptimizer(config));
-  // On the native backend, training reuses its large activation blocks warm (see native/src/addon.cc); only
-  // training asks for it, so predict and preprocess keep returning decoded images' memory.
-  if (tf.getBackend() === 'native') {
-    const native = loadNativeAddon();
-    if ('addon' in native) native.addon.keepLargeBlocksInHeap();
-  }
   const history = new History();
   const all: Callback[] = [history, ...callbacks];
   const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);
@@ -278,15 +277,11 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         // one-thread run never delivers signals (Ctrl-C was ignored) or timers until training ends.
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
+      // Validation batches are training's (as Keras's fit does): the same tensor sizes, so on the native
+      // backend validation reuses the arrays training recycles instead of adding its own.
       const val = options.validation
-        ? await evaluateRows(
-            options.validation.model,
-            data,
-            valIndices,
-            Math.max(config.batchSize, 64),
-            options.validation.inputs,
-          )
-        : await evaluateRows(model, data, valIndices, Math.max(config.batchSize, 64));
+        ? await evaluateRows(options.validation.model, data, valIndices, config.batchSize, options.validation.inputs)
+        : await evaluateRows(model, data, valIndices, config.batchSize);
       const logs: EpochLogs = {
         epoch,
         loss: lossSum / trainIndices.length,

@@ -199,12 +199,12 @@ REALFAKE_FN(SumRowsJs, 3, {
   SumRows(F32(a, 0, rows * cols), F32(a, 1, cols), rows, cols);
 })
 
-// adam(value, m, v, g, [n, lr, beta1, beta2, eps, beta1Power, beta2Power])
+// adam(value, m, v, g, [n, -lr, beta1, beta2, 1 - beta1, 1 - beta2, epsilon, 1 - beta1^t, 1 - beta2^t])
 REALFAKE_FN(AdamJs, 5, {
-  auto v = Numbers(a, 4, 7);
+  auto v = Numbers(a, 4, 9);
   int64_t n = (int64_t)v[0];
-  Adam(F32(a, 0, n), F32(a, 1, n), F32(a, 2, n), F32(a, 3, n), n, (float)v[1], (float)v[2], (float)v[3], (float)v[4],
-       (float)v[5], (float)v[6]);
+  AdamParams p{(float)v[1], (float)v[2], (float)v[3], (float)v[4], (float)v[5], (float)v[6], (float)v[7], (float)v[8]};
+  Adam(F32(a, 0, n), F32(a, 1, n), F32(a, 2, n), F32(a, 3, n), n, p);
 })
 
 napi_value InfoJs(napi_env env, napi_callback_info) {
@@ -221,14 +221,24 @@ napi_value InfoJs(napi_env env, napi_callback_info) {
 // per 4 KB of its output (and the TLB shootdowns of a multi-threaded process): measured, that made the ReLU,
 // bias and pooling passes cost 4x their arithmetic. Keeping large blocks in the heap (no mmap, no trimming)
 // lets them be reused warm; freed memory stays with the process, so RSS stays at its peak rather than falling back.
-// So it is switched on by training only (lib/train/train.ts): predict and preprocess decode huge images one after
-// another and must give that memory back (issue 13's decode budget).
+// So it is switched on by training only (LocalStepper, lib/train/train.ts, through lib/backend/native-backend.ts):
+// predict and preprocess decode huge images one after another and must give that memory back (issue 13's budget).
+bool large_blocks_in_heap = false;
+
 napi_value KeepLargeBlocksInHeapJs(napi_env env, napi_callback_info) {
   mallopt(M_MMAP_MAX, 0);
   mallopt(M_TRIM_THRESHOLD, INT_MAX);
+  large_blocks_in_heap = true;
   napi_value undefined;
   napi_get_undefined(env, &undefined);
   return undefined;
+}
+
+// Whether keepLargeBlocksInHeap ran in this process (tests check that training, and only training, asks for it).
+napi_value LargeBlocksInHeapJs(napi_env env, napi_callback_info) {
+  napi_value out;
+  napi_get_boolean(env, large_blocks_in_heap, &out);
+  return out;
 }
 
 #ifdef REALFAKE_JPEG
@@ -377,6 +387,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"mul", MulJs},                 {"sub", SubJs}, {"div", DivJs}, {"spaceToBatch", SpaceToBatchJs}, {"batchToSpace", BatchToSpaceJs},                           {"relu", ReluJs},
       {"step", StepJs},               {"sumRows", SumRowsJs},                   {"adam", AdamJs},
       {"info", InfoJs},               {"keepLargeBlocksInHeap", KeepLargeBlocksInHeapJs},
+      {"largeBlocksInHeap", LargeBlocksInHeapJs},
   };
   for (const auto& e : entries) {
     napi_value fn;

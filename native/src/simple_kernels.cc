@@ -232,17 +232,18 @@ void SumRows(const float* x, float* out, int64_t rows, int64_t cols) {
   }
 }
 
-void Adam(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2, float eps,
-          float beta1Power, float beta2Power) {
+void Adam(float* value, float* m, float* v, const float* g, int64_t n, const AdamParams& p) {
+  // The order of operations is tfjs's AdamOptimizer.applyGradients, op by op in float32, so both agree to the bit
+  // but for the rounding of tfjs's double-precision JavaScript arithmetic.
 #pragma omp parallel for simd schedule(static) if (n > kParallelMin)
   for (int64_t i = 0; i < n; i++) {
-    const float mi = beta1 * m[i] + (1.0f - beta1) * g[i];
-    const float vi = beta2 * v[i] + (1.0f - beta2) * g[i] * g[i];
+    const float mi = m[i] * p.beta1 + g[i] * p.oneMinusBeta1;
+    const float vi = v[i] * p.beta2 + (g[i] * g[i]) * p.oneMinusBeta2;
     m[i] = mi;
     v[i] = vi;
-    const float mHat = mi / (1.0f - beta1Power);
-    const float vHat = vi / (1.0f - beta2Power);
-    value[i] = value[i] - lr * mHat / (std::sqrt(vHat) + eps);
+    const float mHat = mi / p.oneMinusBeta1Power;
+    const float vHat = vi / p.oneMinusBeta2Power;
+    value[i] = (mHat / (std::sqrt(vHat) + p.epsilon)) * p.negLearningRate + value[i];
   }
 }
 

@@ -28,9 +28,13 @@ void Relu(const float* x, float* out, int64_t n);
 void Step(const float* x, float* out, int64_t n, float alpha);
 // out[c] = sum over r of x[r * cols + c]: a sum over the leading axes (a bias gradient).
 void SumRows(const float* x, float* out, int64_t rows, int64_t cols);
-// Adam's update of one variable, in place, with tfjs's formulas (see lib/backend/native-kernels.ts).
-void Adam(float* value, float* m, float* v, const float* g, int64_t n, float lr, float beta1, float beta2, float eps,
-          float beta1Power, float beta2Power);
+// Adam's update of one variable, in place (value, first and second moments), with tfjs's formulas and
+// operation order (lib/backend/native-adam.ts). Every constant is float32, as tfjs's scalars are.
+struct AdamParams {
+  float negLearningRate, beta1, beta2, oneMinusBeta1, oneMinusBeta2, epsilon;
+  float oneMinusBeta1Power, oneMinusBeta2Power;  // 1 - beta^t, the bias corrections of this step
+};
+void Adam(float* value, float* m, float* v, const float* g, int64_t n, const AdamParams& p);
 
 // TensorFlow's SpaceToBatchND / BatchToSpaceND for NHWC with a 2-D block (how DilatedConv2D dilates):
 // batch index of a phase (i, j) of image b is (i * bw + j) * batch + b.
