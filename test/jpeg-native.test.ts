@@ -11,7 +11,8 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { loadNativeAddon } from '../lib/backend/native-addon';
 import { decodeImageRgb, loadImageRgb, loadImageRgbFromBuffer, pilNearestIndices } from '../lib/data/images';
-import { describeJpegDecoder, setJpegDecoder } from '../lib/data/jpeg-native';
+import { imageFacts, jpegHeaderFacts } from '../lib/audit/image-facts';
+import { describeJpegDecoder, jpegHeaderNative, setJpegDecoder } from '../lib/data/jpeg-native';
 import { synthImage } from '../lib/data/synth';
 import { SHARED } from './fixtures/faces';
 import { pythonSkip, runPython } from './fixtures/python';
@@ -280,6 +281,42 @@ test('bad JPEGs fail (or pass) with the same message whichever decoder is in use
     assert.equal(outcomes.filter((o) => !/: ok /.test(o)).length >= 4, true, outcomes.join('\n'));
   } finally {
     setJpegDecoder(undefined);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test("image facts from the native decoder's header are sharp's", { skip }, async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-jpeg-'));
+  try {
+    const files = await corpus(dir);
+    const face = fs.readFileSync(path.join(dir, 'face.png'));
+    const icc = path.join(dir, 'sharp-icc-xmp.jpg');
+    await sharp(face)
+      .withIccProfile('p3')
+      .withXmp('<x:xmpmeta xmlns:x="adobe:ns:meta/"></x:xmpmeta>')
+      .jpeg({ quality: 80 })
+      .toFile(icc);
+    files.push(icc);
+    let compared = 0;
+    let exif = 0;
+    for (const file of files) {
+      const bytes = fs.readFileSync(file);
+      const header = jpegHeaderNative(bytes);
+      if (!header) {
+        assert.match(path.basename(file), /cmyk/, `${file}: the native decoder should take it`);
+        continue;
+      }
+      const facts = jpegHeaderFacts(bytes, header);
+      if (header.exif) {
+        assert.equal(facts, undefined, `${file}: EXIF is left to sharp`);
+        exif++;
+        continue;
+      }
+      assert.deepEqual(facts, await imageFacts(bytes, file), file);
+      compared++;
+    }
+    assert.ok(compared >= 40 && exif === 1, `compared ${compared}, EXIF ${exif}`);
+  } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });

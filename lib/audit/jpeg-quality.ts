@@ -39,6 +39,12 @@ export function ijgTable(base: readonly number[], quality: number): number[] {
   return base.map((v) => Math.min(255, Math.max(1, Math.floor((v * scale + 50) / 100))));
 }
 
+/** ijgTable for every quality 1..100 (index = quality), computed once: estimateJpegQuality runs once per image. */
+const IJG_TABLES = {
+  luma: Array.from({ length: 101 }, (_, q) => (q ? ijgTable(IJG_LUMINANCE, q) : [])),
+  chroma: Array.from({ length: 101 }, (_, q) => (q ? ijgTable(IJG_CHROMINANCE, q) : [])),
+};
+
 /**
  * The quantisation tables of a JPEG file, by table id (0 is luminance for every common encoder), in natural
  * order. Empty when the bytes are not a JPEG or hold no DQT before the image data; never throws.
@@ -88,10 +94,10 @@ export function estimateJpegQuality(bytes: Uint8Array): JpegQuality | null {
   let bestError = Infinity;
   for (let q = 1; q <= 100; q++) {
     let error = 0;
-    const expectedLuma = ijgTable(IJG_LUMINANCE, q);
+    const expectedLuma = IJG_TABLES.luma[q];
     for (let i = 0; i < 64; i++) error += Math.abs(luma[i] - expectedLuma[i]);
     if (chroma) {
-      const expectedChroma = ijgTable(IJG_CHROMINANCE, q);
+      const expectedChroma = IJG_TABLES.chroma[q];
       for (let i = 0; i < 64; i++) error += Math.abs(chroma[i] - expectedChroma[i]);
     }
     // Ties (several qualities can give the same clamped tables, e.g. all-ones at 98-100) go to the lower quality.

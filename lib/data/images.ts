@@ -29,6 +29,7 @@ import type { DecodeMode, ResizeMethod } from '../config';
 import { FileAccessError, readFileHead, tryInspectPath } from '../file-access';
 import { notRasterReason, RASTER_FORMATS, SNIFF_BYTES, sniffNonRaster } from './image-format';
 import { decodeJpegNative, jpegHeaderNative, nativeJpegInUse } from './jpeg-native';
+import type { JpegHeader } from './jpeg-native';
 
 /** Smaller images carry too little to classify and are almost always icons or broken thumbnails. */
 export const MIN_IMAGE_SIDE = 8;
@@ -252,7 +253,7 @@ async function withinBudget<T>(meta: { width?: number; height?: number }, decode
 async function viaNativeJpeg<T>(
   input: string | Buffer,
   decode: (bytes: Buffer, width: number, height: number) => Promise<T | undefined>,
-): Promise<{ value: T; bytes: Buffer } | undefined> {
+): Promise<{ value: T; bytes: Buffer; header: JpegHeader } | undefined> {
   if (!nativeJpegInUse()) return undefined;
   let bytes = typeof input === 'string' ? undefined : input;
   if (typeof input === 'string') {
@@ -275,7 +276,7 @@ async function viaNativeJpeg<T>(
   if (width < MIN_IMAGE_SIDE || height < MIN_IMAGE_SIDE || width * height > limits.maxPixels) return undefined;
   const jpeg = bytes;
   const value = await withinBudget({ width, height }, () => decode(jpeg, width, height));
-  return value === undefined ? undefined : { value, bytes: jpeg };
+  return value === undefined ? undefined : { value, bytes: jpeg, header };
 }
 
 /** 8-bit sRGB without alpha, whatever the input (grey, grey+alpha, palette, RGBA, 16-bit). */
@@ -379,10 +380,14 @@ export function pilNearestIndices(count: number, srcCount: number): Int32Array {
   return index;
 }
 
-/** The pixels, and the file's bytes when they were read whole on the way (the native JPEG path reads them). */
+/**
+ * The pixels, and, when the native JPEG path decoded the file, its bytes (read whole on the way) and what libjpeg
+ * read from its header: a caller that needs them too (preprocessing's image facts) need not read or parse again.
+ */
 interface Loaded {
   pixels: Uint8Array;
   bytes?: Buffer;
+  jpegHeader?: JpegHeader;
 }
 
 async function loadRgb(input: string | Buffer, name: string, size: number, resize: ResizeMethod, decode: DecodeMode): Promise<Loaded> {
@@ -392,7 +397,7 @@ async function loadRgb(input: string | Buffer, name: string, size: number, resiz
     const native = await viaNativeJpeg(input, (bytes, width, height) =>
       decodeJpegNative(bytes, width, height, { xs: pilNearestIndices(size, width), ys: pilNearestIndices(size, height) }),
     );
-    if (native) return { pixels: native.value, bytes: native.bytes };
+    if (native) return { pixels: native.value, bytes: native.bytes, jpegHeader: native.header };
   }
   const { image, meta } = await openImage(input, name);
   return { pixels: await withinBudget(meta, () => resizeOpened(image, meta, name, size, resize, decode)) };

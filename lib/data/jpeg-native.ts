@@ -17,8 +17,8 @@ export type JpegDecoderName = 'native' | 'sharp';
 interface JpegAddon {
   /** params: [width, height, skipRows]; xs/ys: PIL's nearest source indices, or null for the whole image. */
   decodeJpeg(jpeg: Uint8Array, out: Uint8Array, params: Float64Array, xs: Int32Array | null, ys: Int32Array | null): Promise<void>;
-  /** [width, height] of a JPEG decodeJpeg takes (8-bit, greyscale or RGB, a clean header), else null. */
-  jpegHeader(jpeg: Uint8Array): [number, number] | null;
+  /** [width, height, components, exif] of a JPEG decodeJpeg takes (8-bit, greyscale or RGB, a clean header), else null. */
+  jpegHeader(jpeg: Uint8Array): [number, number, number, number] | null;
   jpegVersion(): string;
 }
 
@@ -61,15 +61,25 @@ export function describeJpegDecoder(): string {
   return 'sharp/libvips (chosen by REALFAKE_JPEG_DECODER)';
 }
 
+/** What libjpeg read from the header of a JPEG the native decoder takes. */
+export interface JpegHeader {
+  width: number;
+  height: number;
+  /** 1 (greyscale) or 3. */
+  components: number;
+  /** An APP1 segment of more than 4 bytes starts with "Exif" (libvips' test for EXIF). */
+  exif: boolean;
+}
+
 /**
- * The size of a JPEG the native decoder takes (8-bit greyscale or RGB, not CMYK, a header libjpeg reads without a
+ * The header of a JPEG the native decoder takes (8-bit greyscale or RGB, not CMYK, a header libjpeg reads without a
  * warning), or undefined: decode it with sharp.
  */
-export function jpegHeaderNative(jpeg: Uint8Array): { width: number; height: number } | undefined {
+export function jpegHeaderNative(jpeg: Uint8Array): JpegHeader | undefined {
   const loaded = load();
   if (chosen() !== 'native' || !('addon' in loaded)) return undefined;
-  const size = loaded.addon.jpegHeader(jpeg);
-  return size ? { width: size[0], height: size[1] } : undefined;
+  const h = loaded.addon.jpegHeader(jpeg);
+  return h ? { width: h[0], height: h[1], components: h[2], exif: h[3] === 1 } : undefined;
 }
 
 /**

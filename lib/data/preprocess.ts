@@ -24,7 +24,7 @@ import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
 import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
-import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts } from '../audit/image-facts';
+import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts, jpegHeaderFacts } from '../audit/image-facts';
 import { loadHarmonizedRgb } from './harmonize';
 import { loadImageRgbAndBytes } from './images';
 import { describeJpegDecoder } from './jpeg-native';
@@ -260,8 +260,9 @@ async function decodeClasses(
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
       return { pixels, facts: await imageFacts(source, file) };
     }
-    const { pixels, bytes } = await loadImageRgbAndBytes(file, o.size, o.resize, o.decode);
-    return { pixels, facts: await imageFacts(bytes ?? (await fs.promises.readFile(file)), file) };
+    const { pixels, bytes, jpegHeader } = await loadImageRgbAndBytes(file, o.size, o.resize, o.decode);
+    const known = bytes && jpegHeader && jpegHeaderFacts(bytes, jpegHeader);
+    return { pixels, facts: known || (await imageFacts(bytes ?? (await fs.promises.readFile(file)), file)) };
   };
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids

@@ -344,25 +344,26 @@ napi_value DecodeJpegJs(napi_env env, napi_callback_info info) {
   }
 }
 
-// jpegHeader(jpeg): [width, height] of a JPEG decodeJpeg takes, or null.
+// jpegHeader(jpeg): [width, height, components, exif (0 or 1)] of a JPEG decodeJpeg takes, or null.
 napi_value JpegHeaderJs(napi_env env, napi_callback_info info) {
   napi_value result = nullptr;
   Guard(env, [&] {
     Args a = GetArgs(env, info, 1);
     size_t size;
     const uint8_t* jpeg = Typed<uint8_t>(a, 0, napi_uint8_array, "Uint8Array", &size);
-    int64_t width = 0, height = 0;
-    if (!JpegHeader(jpeg, size, &width, &height)) {
+    JpegHeaderInfo header;
+    if (!JpegHeader(jpeg, size, &header)) {
       napi_get_null(env, &result);
       return;
     }
-    napi_value array, w, h;
-    napi_create_array_with_length(env, 2, &array);
-    napi_create_double(env, static_cast<double>(width), &w);
-    napi_create_double(env, static_cast<double>(height), &h);
-    napi_set_element(env, array, 0, w);
-    napi_set_element(env, array, 1, h);
-    result = array;
+    const double values[4] = {static_cast<double>(header.width), static_cast<double>(header.height),
+                              static_cast<double>(header.components), header.exif ? 1.0 : 0.0};
+    napi_create_array_with_length(env, 4, &result);
+    for (uint32_t i = 0; i < 4; i++) {
+      napi_value v;
+      napi_create_double(env, values[i], &v);
+      napi_set_element(env, result, i, v);
+    }
   });
   return result;
 }

@@ -113,7 +113,7 @@ std::string DecodeJpeg(const JpegRequest& r) {
   return "";
 }
 
-bool JpegHeader(const uint8_t* jpeg, size_t size, int64_t* width, int64_t* height) {
+bool JpegHeader(const uint8_t* jpeg, size_t size, JpegHeaderInfo* info) {
   jpeg_decompress_struct cinfo;
   ErrorManager err;
   cinfo.err = jpeg_std_error(&err.base);
@@ -125,11 +125,20 @@ bool JpegHeader(const uint8_t* jpeg, size_t size, int64_t* width, int64_t* heigh
     return false;
   }
   jpeg_mem_src(&cinfo, jpeg, static_cast<unsigned long>(size));
+  // libvips' rule (jpeg2vips.c read_jpeg_header): an APP1 longer than 4 bytes that starts with "Exif" is EXIF. Only
+  // its first 4 bytes are kept here.
+  jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 4);
   jpeg_read_header(&cinfo, TRUE);
+  for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next) {
+    if (m->marker == JPEG_APP0 + 1 && m->original_length > 4 && m->data_length == 4 && std::memcmp(m->data, "Exif", 4) == 0) {
+      info->exif = true;
+    }
+  }
   const bool ok = (cinfo.num_components == 1 || cinfo.num_components == 3) && cinfo.jpeg_color_space != JCS_CMYK &&
                   cinfo.jpeg_color_space != JCS_YCCK && cinfo.data_precision == 8;
-  *width = cinfo.image_width;
-  *height = cinfo.image_height;
+  info->width = cinfo.image_width;
+  info->height = cinfo.image_height;
+  info->components = cinfo.num_components;
   jpeg_destroy_decompress(&cinfo);
   return ok;
 }

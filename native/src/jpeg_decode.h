@@ -26,9 +26,15 @@ struct JpegRequest {
 // (the caller then decodes the file another way, which reports the problem as it always has).
 std::string DecodeJpeg(const JpegRequest& request);
 
-// The size of a JPEG this decoder takes (8-bit, greyscale or 3-component non-CMYK, header read without any libjpeg
-// warning), or false: the caller then decodes it another way.
-bool JpegHeader(const uint8_t* jpeg, size_t size, int64_t* width, int64_t* height);
+// What the header of a JPEG this decoder takes says (8-bit, greyscale or 3-component non-CMYK, header read without
+// any libjpeg warning): its size, 1 or 3 components, and whether an APP1 segment starts with "Exif" (libvips then
+// parses it, which the caller leaves to sharp). False for any other JPEG: the caller then decodes it another way.
+struct JpegHeaderInfo {
+  int64_t width = 0, height = 0;
+  int components = 0;
+  bool exif = false;
+};
+bool JpegHeader(const uint8_t* jpeg, size_t size, JpegHeaderInfo* info);
 
 // "libjpeg-turbo 2.1.5" (the version compiled against).
 std::string JpegVersion();
