@@ -28,14 +28,10 @@ export const MEMORY_TARGET_MB = 600;
 const BEGIN = '<!-- bench:memory -->';
 const END = '<!-- /bench:memory -->';
 
-/** Runs the CLI with a preload that reports the process's peak RSS at exit. */
+/** Runs the CLI with a preload that reports the process's own peak RSS at exit (test/helpers/peak-rss.ts). */
 function measure(args: string[], cwd: string): { peakRssMB: number; seconds: number } {
   const report = path.join(cwd, 'peak-rss');
-  const preload = path.join(cwd, 'peak-rss.js');
-  fs.writeFileSync(
-    preload,
-    "process.on('exit', () => require('fs').writeFileSync(process.env.PEAK_FILE, String(process.resourceUsage().maxRSS)));\n",
-  );
+  const preload = path.join(projectRoot(), 'dist', 'test', 'helpers', 'peak-rss.js');
   const started = Date.now();
   const r = spawnSync(
     process.execPath,
@@ -43,12 +39,12 @@ function measure(args: string[], cwd: string): { peakRssMB: number; seconds: num
     {
       cwd,
       encoding: 'utf8',
-      env: { ...process.env, PEAK_FILE: report },
+      env: { ...process.env, REALFAKE_PEAK_RSS_FILE: report },
     },
   );
   if (r.status !== 0) throw new Error(`realfake ${args[0]} failed: ${r.stderr.trim().split('\n').pop()}`);
   return {
-    peakRssMB: Math.round(Number(fs.readFileSync(report, 'utf8')) / 1024),
+    peakRssMB: Math.round(Number(fs.readFileSync(report, 'utf8')) / 2 ** 20),
     seconds: (Date.now() - started) / 1000,
   };
 }

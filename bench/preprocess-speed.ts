@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { DecodeMode, ResizeMethod } from '../lib/config';
+import { loadImageRgb } from '../lib/data/images';
 import { preprocessFolders } from '../lib/data/preprocess';
 import { synthImage } from '../lib/data/synth';
 import { projectRoot } from '../lib/files';
@@ -54,6 +55,25 @@ function measurePil(
       skipped: `PIL comparison skipped: ${(run.stderr || 'python3 failed').trim().split('\n').pop()} (apt-get install python3-pil)`,
     };
   return JSON.parse(run.stdout.trim().split('\n').pop()!);
+}
+
+/** The engine name of the rows doing only what Keras's load_img does (read, decode, PIL-nearest resize). */
+export const LOAD_ONLY_ENGINE = "realfake loadImageRgb (load_img's work)";
+
+/**
+ * realfake's per-image work that matches PIL's bench exactly: read, full decode, Pillow's NEAREST sampling, into
+ * an array; no manifest, image facts, fingerprint or X.npy (preprocessFolders does those too, PIL's bench doesn't).
+ */
+async function loadOnlyRate(files: string[], size: number, concurrency: number): Promise<number> {
+  for (const file of files.slice(0, 4)) await loadImageRgb(file, size, 'nearest'); // warm the code paths
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < files.length) await loadImageRgb(files[next++], size, 'nearest');
+    }),
+  );
+  return files.length / ((performance.now() - started) / 1000);
 }
 
 export async function measurePreprocessSpeed(
@@ -115,6 +135,22 @@ export async function measurePreprocessSpeed(
     const jpegs = ['real', 'fake'].flatMap((label) =>
       fs.readdirSync(path.join(inputs[0].dir, label)).map((f) => path.join(inputs[0].dir, label, f)),
     );
+    for (const outputSize of [64, 128]) {
+      for (const concurrency of [1, os.availableParallelism()]) {
+        const row = {
+          engine: LOAD_ONLY_ENGINE,
+          input: inputs[0].input,
+          outputSize,
+          resize: 'nearest' as ResizeMethod,
+          decode: 'full' as DecodeMode,
+          concurrency,
+          images: jpegs.length,
+          imagesPerSecond: await loadOnlyRate(jpegs, outputSize, concurrency),
+        };
+        results.push(row);
+        options.log?.(JSON.stringify(row));
+      }
+    }
     for (const outputSize of [64, 128]) {
       for (const concurrency of [1, os.availableParallelism()]) {
         const pil = measurePil(jpegs, outputSize, concurrency);

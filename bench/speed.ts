@@ -14,6 +14,7 @@ import { OnnxEngine } from '../lib/infer/onnx-engine';
 import { modelToOnnx } from '../lib/infer/onnx-export';
 import { StepperProfile, WorkerStepper } from '../lib/train/parallel';
 import { InferenceEngine, TfjsEngine } from '../lib/infer/predict';
+import { peakRssBytes } from '../test/helpers/peak-rss';
 import { fit, ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
 
 const STUDY = { dropout: 0.5, seed: 1, learningRate: 1e-5, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
@@ -224,7 +225,7 @@ async function memoryChild(args: {
     config: { ...STUDY, epochs: 1, batchSize: 32 },
     stepper,
   });
-  process.stdout.write(`${(process.resourceUsage().maxRSS / 1024).toFixed(0)}\n`);
+  process.stdout.write(`${(peakRssBytes() / 2 ** 20).toFixed(0)}\n`);
 }
 
 export interface KernelTime {
