@@ -14,27 +14,13 @@ import { modelToOnnx } from '../lib/infer/onnx-export';
 import { loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engine';
 import { fakeScores } from '../lib/model/model';
 import { fit, ImageData, imageBatchMaker, LocalStepper, makeOptimizer } from '../lib/train/train';
+import { checkerboardToyData } from './fixtures/toy-data';
 
 const runtime = loadOnnxRuntime();
 
 /** Toy images: "fake" rows carry a faint checkerboard, "real" ones smooth noise. */
-function toyData(n: number, size: number): ImageData {
-  const x = new Uint8Array(n * size * size * 3);
-  const y = new Uint8Array(n);
-  let state = 777;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 2;
-    for (let p = 0; p < size * size; p++) {
-      const r = Math.floor(p / size),
-        c = p % size;
-      const base = 60 + 120 * rand();
-      const v = y[i] === 1 && (r + c) % 2 === 0 ? base + 50 : base;
-      for (let ch = 0; ch < 3; ch++) x[(i * size * size + p) * 3 + ch] = Math.min(255, v + ch * 10);
-    }
-  }
-  return { x, y, size };
-}
+const toyData = (n: number, size: number): ImageData =>
+  checkerboardToyData(n, size, { seed: 777, base: 60, spread: 120, contrast: 50, channelStep: 10 });
 
 const FAMILIES = [
   { model: 'study', input: 'unit' },

@@ -350,29 +350,20 @@ test('--dataset 140k: one zip, downloaded once, gives <out>/<split>/{real,fake};
   try {
     const out = tmpDir();
     local.cutAfterBytes.push(200);
-    const first = downloadStudyData({
+    const options = {
       out,
       credentials,
       apiBase: local.apiBase,
-      progress: 'none',
+      progress: 'none' as const,
       log: () => {},
       datasets: kaggle140kDatasets('valid'),
       subdir: 'valid',
       realLimit: 2,
       fakeLimit: 2,
-    });
+    };
+    const first = downloadStudyData(options);
     await assert.rejects(first, /interrupted.*re-running resumes/);
-    const result = await downloadStudyData({
-      out,
-      credentials,
-      apiBase: local.apiBase,
-      progress: 'none',
-      log: () => {},
-      datasets: kaggle140kDatasets('valid'),
-      subdir: 'valid',
-      realLimit: 2,
-      fakeLimit: 2,
-    });
+    const result = await downloadStudyData(options);
     assert.equal(local.storageRequests.at(-1)?.headers.range, 'bytes=200-');
     assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'real')).sort(), ['real_valid_0.jpg', 'real_valid_1.jpg']);
     assert.deepEqual(fs.readdirSync(path.join(out, 'valid', 'fake')).sort(), ['fake_valid_0.jpg', 'fake_valid_1.jpg']);

@@ -9,27 +9,13 @@ import { EarlyStopping, EpochLogs, ModelCheckpoint, TrainingContext } from '../l
 import { buildModel } from '../lib/model/model';
 import { loadModel, saveModel } from '../lib/model/model-io';
 import { binaryCrossEntropy, fit, ImageData } from '../lib/train/train';
+import { checkerboardToyData } from './fixtures/toy-data';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 
 /** A learnable toy set: "fake" images carry a bright checkerboard, "real" ones smooth noise. */
-function toyData(n: number, size: number): ImageData {
-  const x = new Uint8Array(n * size * size * 3);
-  const y = new Uint8Array(n);
-  let state = 12345;
-  const rand = () => (state = (state * 1103515245 + 12345) % 2147483648) / 2147483648;
-  for (let i = 0; i < n; i++) {
-    y[i] = i % 2;
-    for (let p = 0; p < size * size; p++) {
-      const r = Math.floor(p / size),
-        c = p % size;
-      const base = 100 + 40 * rand();
-      const v = y[i] === 1 && (r + c) % 2 === 0 ? base + 80 : base;
-      for (let ch = 0; ch < 3; ch++) x[(i * size * size + p) * 3 + ch] = Math.min(255, v);
-    }
-  }
-  return { x, y, size };
-}
+const toyData = (n: number, size: number): ImageData =>
+  checkerboardToyData(n, size, { seed: 12345, base: 100, spread: 40, contrast: 80, channelStep: 0 });
 
 const config = { epochs: 3, batchSize: 8, seed: 3, learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 

@@ -16,7 +16,7 @@
  * so ROC AUC, AP and the 0.5 (argmax) verdict never change; a different threshold t is mapped the same way.
  */
 import type { InferenceEngine } from '../infer/predict';
-import type { Figure } from '../viz/plots';
+import { referenceLine, type Figure } from '../viz/plots';
 
 const EPS = 1e-7;
 const clip = (p: number) => Math.min(1 - EPS, Math.max(EPS, p));
@@ -131,15 +131,7 @@ export function fitTemperature(labels: ArrayLike<number>, scores: ArrayLike<numb
 export function reliabilityFigure(curves: Array<{ name: string; reliability: Reliability }>): Figure {
   return {
     data: [
-      {
-        type: 'scatter',
-        mode: 'lines',
-        name: 'perfectly calibrated',
-        x: [0, 1],
-        y: [0, 1],
-        line: { color: 'gray', dash: 'dash', width: 1 },
-        hoverinfo: 'skip',
-      },
+      referenceLine('perfectly calibrated'),
       ...curves.map(({ name, reliability: r }) => {
         const bins = r.bins.filter((b) => b.count > 0);
         return {

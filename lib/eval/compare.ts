@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { Config } from '../config';
 import { readJson } from '../files';
 import type { HistoryData } from '../train/callbacks';
-import type { Figure } from '../viz/plots';
+import { referenceLine, type Figure } from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import { computeMetrics, parseMetricsJson, type Metrics } from './metrics';
 import { delongTest, mcnemarTest, type DeLongResult, type McNemarResult } from './paired';
@@ -212,14 +212,7 @@ export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
           y: curves[i].roc.tpr,
           line: { color: color(i) },
         })),
-        {
-          type: 'scatter',
-          mode: 'lines',
-          name: 'chance',
-          x: [0, 1],
-          y: [0, 1],
-          line: { color: 'gray', dash: 'dash', width: 1 },
-        },
+        referenceLine('chance'),
       ],
       layout: layout('ROC curves (positive class: Fake)', 'False positive rate', 'True positive rate'),
     },

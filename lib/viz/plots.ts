@@ -121,6 +121,11 @@ export function confusionMatrixFigure(c: Confusion): Figure {
 
 const CHANCE_LINE = { color: 'gray', dash: 'dash', width: 1 };
 
+/** A grey dashed reference line from (0, y0) to (1, y1), without hover: chance, perfect calibration. */
+export function referenceLine(name: string, y0 = 0, y1 = 1): Record<string, unknown> {
+  return { type: 'scatter', mode: 'lines', name, x: [0, 1], y: [y0, y1], line: CHANCE_LINE, hoverinfo: 'skip' };
+}
+
 /** ROC curve with the chance diagonal; AUC shown in the legend; thresholds in the hover text. */
 export function rocFigure(roc: RocCurve, auc: number): Figure {
   return {
@@ -136,7 +141,7 @@ export function rocFigure(roc: RocCurve, auc: number): Figure {
         hovertemplate: 'FPR %{x:.4f}<br>TPR %{y:.4f}<br>threshold %{customdata}<extra></extra>',
         line: { color: TRAIN_COLOR, width: 2 },
       },
-      { type: 'scatter', mode: 'lines', name: 'chance', x: [0, 1], y: [0, 1], line: CHANCE_LINE, hoverinfo: 'skip' },
+      referenceLine('chance'),
     ],
     layout: {
       ...baseLayout('ROC curve (positive class: Fake)', 'False positive rate', 'True positive rate'),
@@ -164,16 +169,7 @@ export function precisionRecallFigure(pr: PrCurve, ap: number, prevalence?: numb
     },
   ];
   if (prevalence !== undefined) {
-    const y = [prevalence, prevalence];
-    data.push({
-      type: 'scatter',
-      mode: 'lines',
-      name: `chance (${prevalence.toFixed(3)})`,
-      x: [0, 1],
-      y,
-      line: CHANCE_LINE,
-      hoverinfo: 'skip',
-    });
+    data.push(referenceLine(`chance (${prevalence.toFixed(3)})`, prevalence, prevalence));
   }
   return {
     data,
