@@ -15,11 +15,11 @@ import { Predictor, TfjsEngine } from '../lib/infer/predict';
 import { createRun } from '../lib/train/runs';
 import { randomizeWeights } from './fixtures/runs';
 import { toolSkip } from './helpers/tools';
+import { FACES_DEV } from './fixtures/faces';
 
 const SIZE = 64;
 const runtime = loadOnnxRuntime();
 const skip = toolSkip('reason' in runtime ? `${runtime.reason}: ONNX tests skipped` : false);
-const FACES = path.join(__dirname, '..', '..', '..', 'shared', 'faces-dev');
 
 let tmp: string;
 let runDir: string;
@@ -120,7 +120,7 @@ test(
   async () => {
     const files = await writeImages(path.join(tmp, 'images'), 4);
     for (const label of ['real', 'fake']) {
-      const dir = path.join(FACES, label);
+      const dir = path.join(FACES_DEV, label);
       if (fs.existsSync(dir))
         files.push(
           ...fs
