@@ -88,6 +88,11 @@ export interface Config {
   testFraction: number;
   /** Seed of the train/validation(/test) split: NumPy's RandomState(splitSeed), as scikit-learn's random_state. The study: 5. */
   splitSeed: number;
+  /**
+   * Split each (class, source) group on its own with the same fractions and seed (lib/data/split.ts), so every
+   * source has its share in training, validation and test. The study: false (one shuffle of all rows).
+   */
+  stratifyBySource: boolean;
   /** Seed of weight initialisation, shuffling and dropout (the study left these unseeded). */
   seed: number;
   /** Dropout rate after each hidden dense layer. The study: 0.5. */
@@ -143,6 +148,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   valFraction: 0.2,
   testFraction: 0,
   splitSeed: 5,
+  stratifyBySource: false,
   seed: 42,
   dropout: 0.5,
   epochs: 100,
@@ -200,6 +206,7 @@ export const PRESETS = {
     valFraction: 0.15,
     testFraction: 0.2,
     splitSeed: 42,
+    stratifyBySource: true,
     seed: 42,
     dropout: 0.2,
     epochs: 60,
@@ -251,6 +258,9 @@ export function validateConfig(config: Config): Config {
   if (!RESIZE_METHODS.includes(config.resize))
     fail('resize', `must be one of ${RESIZE_METHODS.join(', ')} (got ${config.resize})`);
   if (typeof config.harmonize !== 'boolean') fail('harmonize', `must be true or false (got ${config.harmonize})`);
+  // Runs saved before sources existed have no stratifyBySource in config.json: their split was not stratified.
+  if (config.stratifyBySource !== undefined && typeof config.stratifyBySource !== 'boolean')
+    fail('stratifyBySource', `must be true or false (got ${config.stratifyBySource})`);
   if (config.limitPerClass !== null && !(Number.isInteger(config.limitPerClass) && config.limitPerClass > 0)) {
     fail('limitPerClass', `must be a positive integer or null (got ${config.limitPerClass})`);
   }

@@ -151,7 +151,7 @@ test('preprocess --harmonize: recorded in dataset.json and the cache key; manife
     fs
       .readFileSync(path.join(out, 'manifest.csv'), 'utf8')
       .startsWith(
-        'path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n',
+        'path,label,status,reason,relative_path,source,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n',
       ),
   );
   assert.equal(datasetCacheIsFresh(base), true);

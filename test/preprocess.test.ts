@@ -67,7 +67,7 @@ test('converts what it can, records the rest with reasons, output independent of
 
   assert.match(
     fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'),
-    /^path,label,status,reason,relative_path,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n/,
+    /^path,label,status,reason,relative_path,source,format,width,height,file_bytes,bytes_per_pixel,jpeg_quality,colour_mode,exif\n/,
   );
   const body = manifestRows(path.join(root, 'c1', 'manifest.csv'));
   assert.equal(body.length, 12 + 6 + 3);
@@ -82,7 +82,7 @@ test('converts what it can, records the rest with reasons, output independent of
   );
   assert.match(
     fs.readFileSync(path.join(root, 'c1', 'manifest.csv'), 'utf8'),
-    /\n"[^"\n]*b,with comma\.png",1,ok,,"b,with comma\.png",png,30,26,\d+,[\d.]+,,srgb,0\n/,
+    /\n"[^"\n]*b,with comma\.png",1,ok,,"b,with comma\.png",fake,png,30,26,\d+,[\d.]+,,srgb,0\n/,
   );
   for (const [name, { reason }] of Object.entries(bad)) {
     const row = body.find((r) => path.basename(r[0]) === name)!;

@@ -77,7 +77,7 @@ export function probeSplit(
   dataset: Dataset,
   config: Config,
 ): { train: number[]; held: number[]; split: 'test' | 'val' } {
-  const split = datasetSplit(dataset.y, config);
+  const split = datasetSplit(dataset.y, config, dataset.sources);
   return split.test.length
     ? { train: split.train, held: split.test, split: 'test' }
     : { train: split.train, held: split.val, split: 'val' };

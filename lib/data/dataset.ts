@@ -2,9 +2,10 @@
  * A preprocessed dataset folder, as written by preprocessFolders (lib/data/preprocess.ts):
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
- *   manifest.csv path,label,status,reason,relative_path, then the image's audit columns (lib/audit/image-facts.ts
- *                AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in order; relative_path is
- *                the file's path inside its class folder (subfolders are read)
+ *   manifest.csv path,label,status,reason,relative_path,source, then the image's audit columns
+ *                (lib/audit/image-facts.ts AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in
+ *                order; relative_path is the file's path inside its class folder (subfolders are read); source is
+ *                where the image came from (see sourceOf)
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
  * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
  * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
@@ -19,7 +20,7 @@ import { parseFacts } from '../audit/image-facts';
 import type { ImageFacts } from '../audit/image-facts';
 import { readNpy } from './npy';
 
-export const DATASET_VERSION = 3; // 3: manifest audit columns and dataset.json `harmonize` (issue 9)
+export const DATASET_VERSION = 4; // 4: manifest `source` column, dataset.json `sourceCounts`; 3: audit columns, `harmonize`
 
 export const DATASET_FILES = {
   x: 'X.npy',
@@ -31,6 +32,34 @@ export const DATASET_FILES = {
 export interface ClassCounts {
   real: number;
   fake: number;
+}
+
+/** Usable images of one source (dataset.json `sourceCounts`). */
+export interface SourceCount {
+  source: string;
+  label: number;
+  count: number;
+}
+
+/**
+ * Where an image came from: a class folder may hold one subfolder per source (data/real/ffhq/...,
+ * data/fake/sd14_blonde_woman/...), and an image's source is the first folder of its path inside the class folder;
+ * an image lying directly in the class folder has the class's name ('real' or 'fake') as its source.
+ */
+export function sourceOf(relativePath: string, className: string): string {
+  const parts = relativePath.split(/[\\/]/);
+  return parts.length > 1 && parts[0] !== '' ? parts[0] : className;
+}
+
+/** Images per (label, source), in order of first appearance (real sources first, as rows are ordered). */
+export function countSources(labels: ArrayLike<number>, sources: string[]): SourceCount[] {
+  const counts = new Map<string, SourceCount>();
+  sources.forEach((source, row) => {
+    const key = `${labels[row]}\u0000${source}`;
+    const entry = counts.get(key) ?? counts.set(key, { source, label: labels[row], count: 0 }).get(key)!;
+    entry.count++;
+  });
+  return [...counts.values()];
 }
 
 /** dataset.json */
@@ -56,6 +85,8 @@ export interface DatasetInfo {
   /** Files tried but not usable (listed in manifest.csv with the reason). */
   skipped: number;
   skippedPerClass: ClassCounts;
+  /** Usable images per source (see sourceOf), real sources first. */
+  sourceCounts: SourceCount[];
   /** Source folders (relative to the dataset folder on disk; absolute once read by readDatasetInfo). */
   sources: { real: string; fake: string };
   /** Hash of the source folders' image file names, sizes and modification times (see datasetCacheIsFresh). */
@@ -73,6 +104,8 @@ export interface Dataset {
   y: Uint8Array;
   /** The source file of each row (the manifest's ok rows, in order). */
   files: string[];
+  /** The source of each row (see sourceOf), e.g. 'ffhq' or 'sd14_blonde_woman'. */
+  sources: string[];
   n: number;
   size: number;
   info: DatasetInfo;
@@ -87,12 +120,14 @@ export interface ManifestRow {
   reason: string;
   /** The file's path inside its class folder (absent in manifests written before subfolders were read). */
   relativePath?: string;
+  /** Where the image came from (see sourceOf). */
+  source: string;
   /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
   facts?: ImageFacts | null;
 }
 
 /** manifest.csv's first columns, in order; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
-export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path'] as const;
+export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path', 'source'] as const;
 
 /**
  * Parses manifest.csv (RFC 4180 quoting: fields with commas, quotes or newlines are double-quoted); paths come
@@ -137,6 +172,7 @@ export function readManifest(file: string): ManifestRow[] {
     status: r[column.status] as ManifestRow['status'],
     reason: r[column.reason] ?? '',
     ...('relative_path' in column ? { relativePath: r[column.relative_path] ?? '' } : {}),
+    source: 'source' in column ? r[column.source] : sourceOf(r[column.relative_path] ?? '', Number(r[column.label]) ? 'fake' : 'real'),
     facts: parseFacts(Object.fromEntries(header.map((name, i) => [name, r[i]]))),
   }));
 }
@@ -180,11 +216,11 @@ export function loadDataset(dir: string): Dataset {
     throw new Error(`${yFile}: expected uint8 [${n}], found ${y.dtype} [${y.shape.join(', ')}]; ${HOW_TO_MAKE} again`);
   }
   const manifestPath = path.join(dir, DATASET_FILES.manifest);
-  const files = readManifest(manifestPath)
-    .filter((row) => row.status === 'ok')
-    .map((row) => row.path);
+  const usable = readManifest(manifestPath).filter((row) => row.status === 'ok');
+  const files = usable.map((row) => row.path);
+  const sources = usable.map((row) => row.source);
   if (files.length !== n) throw new Error(`${manifestPath}: lists ${files.length} usable images but X.npy has ${n}; ${HOW_TO_MAKE} again`);
-  return { x: x.data as Uint8Array, y: y.data as Uint8Array, files, n, size: info.size, info, manifestPath };
+  return { x: x.data as Uint8Array, y: y.data as Uint8Array, files, sources, n, size: info.size, info, manifestPath };
 }
 
 /** The pixels of one row (a view, not a copy): size x size x 3 uint8 RGB. */

@@ -18,7 +18,7 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { DecodeMode, ResizeMethod } from '../config';
-import { DATASET_FILES, DATASET_VERSION, MANIFEST_HEADER, readDatasetInfo } from './dataset';
+import { countSources, DATASET_FILES, DATASET_VERSION, MANIFEST_HEADER, readDatasetInfo, sourceOf } from './dataset';
 import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
 import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
@@ -287,12 +287,14 @@ async function decodeClasses(
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
         }
+        const relativePath = path.relative(dirs[name], files[index]);
         manifest.push({
           path: files[index],
           label,
           status: outcome.ok ? 'ok' : 'skipped',
           reason: outcome.reason,
-          relativePath: path.relative(dirs[name], files[index]),
+          relativePath,
+          source: sourceOf(relativePath, name),
           facts: outcome.ok ? outcome.facts : null,
         });
         o.onProgress?.({
@@ -337,7 +339,7 @@ function writeDatasetFolder(out: string, decoded: DecodedClasses, info: DatasetI
   writeNpy(path.join(out, DATASET_FILES.x), decoded.x, [decoded.n, info.size, info.size, 3]);
   writeNpy(path.join(out, DATASET_FILES.y), decoded.y, [decoded.n]);
   const row = (r: ManifestRow) =>
-    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', ...factsFields(r.facts)].map(csvField).join(',');
+    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', r.source, ...factsFields(r.facts)].map(csvField).join(',');
   const header = [...MANIFEST_HEADER, ...AUDIT_COLUMNS].join(',');
   writeFileAtomic(path.join(out, DATASET_FILES.manifest), [header, ...decoded.manifest.map(row)].join('\n') + '\n');
   const sources = { real: storedPath(info.sources.real, out), fake: storedPath(info.sources.fake, out) };
@@ -365,6 +367,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   }
   const decoded = await decodeClasses(o, dirs, candidates, unlisted);
   const { n, counts, skipped } = decoded;
+  const usable = decoded.manifest.filter((r) => r.status === 'ok');
   const info: DatasetInfo = {
     format: 'realfake-dataset',
     version: DATASET_VERSION,
@@ -377,6 +380,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     counts,
     skipped: skipped.real + skipped.fake,
     skippedPerClass: skipped,
+    sourceCounts: countSources(usable.map((r) => r.label), usable.map((r) => r.source)),
     sources: { real: path.resolve(o.realDir), fake: path.resolve(o.fakeDir) },
     sourceFingerprint: sourceFingerprint([...candidates.real, ...candidates.fake]),
     fingerprint: contentFingerprint(decoded.x, decoded.y),

@@ -18,19 +18,52 @@ export function selectRows(labels: Uint8Array, limit: number | null): number[] {
   return rows;
 }
 
-/**
- * Splits the selected rows with the config's fractions and splitSeed (scikit-learn's train_test_split with
- * random_state = splitSeed; see splitIndices); returns dataset row numbers, each part in ascending order.
- */
-export function splitRows(rows: number[], config: Pick<Config, 'valFraction' | 'testFraction' | 'splitSeed'>): SplitIndices {
+type SplitSettings = Pick<Config, 'valFraction' | 'testFraction' | 'splitSeed'> & { stratifyBySource?: boolean };
+
+/** One shuffle of `rows` (scikit-learn's train_test_split with random_state = splitSeed; see splitIndices). */
+function shuffleSplit(rows: number[], config: SplitSettings): SplitIndices {
   const split = splitIndices(rows.length, config.valFraction, config.testFraction, config.splitSeed);
-  const pick = (indices: number[]) => indices.map((i) => rows[i]).sort((a, b) => a - b);
+  const pick = (indices: number[]) => indices.map((i) => rows[i]);
   return { train: pick(split.train), val: pick(split.val), test: pick(split.test) };
 }
 
-/** The rows a run with `config` trains, validates and tests on, for a dataset's labels. */
-export function datasetSplit(labels: Uint8Array, config: Pick<Config, 'limitPerClass' | 'valFraction' | 'testFraction' | 'splitSeed'>): SplitIndices {
-  return splitRows(selectRows(labels, config.limitPerClass), config);
+/**
+ * Splits the selected rows with the config's fractions and splitSeed; returns dataset row numbers, each part in
+ * ascending order. Without stratifyBySource (the study): one shuffle of all rows, scikit-learn's
+ * train_test_split row for row. With it, and `strata` (each dataset row's group, e.g. its class and source), each
+ * group is split on its own the same way (validation ceil(valFraction x n), test ceil(testFraction x n) of its n
+ * rows), so every source keeps its share of every part.
+ */
+export function splitRows(rows: number[], config: SplitSettings, strata?: ArrayLike<string>): SplitIndices {
+  const groups = new Map<string, number[]>();
+  if (config.stratifyBySource && strata) rows.forEach((row) => (groups.get(strata[row]) ?? groups.set(strata[row], []).get(strata[row])!).push(row));
+  else groups.set('', rows);
+  const parts: SplitIndices = { train: [], val: [], test: [] };
+  for (const [group, members] of groups) {
+    let split: SplitIndices;
+    try {
+      split = shuffleSplit(members, config);
+    } catch (err) {
+      throw new Error(group ? `source ${group.replace('\u0000', ' ')}: ${(err as Error).message} (too few images to stratify)` : (err as Error).message);
+    }
+    for (const part of ['train', 'val', 'test'] as const) parts[part].push(...split[part]);
+  }
+  const sorted = (indices: number[]) => indices.sort((a, b) => a - b);
+  return { train: sorted(parts.train), val: sorted(parts.val), test: sorted(parts.test) };
+}
+
+/** Each row's stratum for splitRows: its class and its source. */
+export function sourceStrata(labels: ArrayLike<number>, sources: string[]): string[] {
+  return sources.map((source, row) => `${labels[row] ? 'fake' : 'real'}\u0000${source}`);
+}
+
+/** The rows a run with `config` trains, validates and tests on, for a dataset's labels (and sources, to stratify). */
+export function datasetSplit(
+  labels: Uint8Array,
+  config: Pick<Config, 'limitPerClass'> & SplitSettings,
+  sources?: string[],
+): SplitIndices {
+  return splitRows(selectRows(labels, config.limitPerClass), config, sources && sourceStrata(labels, sources));
 }
 
 /** Sizes of the parts of a split of n rows (what splitIndices makes), without drawing it. */

@@ -20,7 +20,7 @@ export interface ComparedRun {
   config: Config;
   metrics: Metrics & { split?: string; intervals?: MetricIntervals };
   intervals: MetricIntervals;
-  predictions: Array<{ file: string; label: number; pFake: number }>;
+  predictions: Array<{ file: string; label: number; source?: string; pFake: number }>;
   history?: HistoryData;
 }
 
@@ -71,14 +71,24 @@ export function expandRunArgs(args: string[]): string[] {
   return [...new Set(dirs)];
 }
 
-/** predictions.csv as evaluate writes it: file,label,pFake (file quoted when it holds a comma or quote). */
+/**
+ * predictions.csv as evaluate writes it: file,label,source,pFake (file and source quoted when they hold a comma or
+ * quote); files written before sources existed have file,label,pFake, and their rows get no source.
+ */
 export function parsePredictionsCsv(text: string, file = 'predictions.csv'): ComparedRun['predictions'] {
   const lines = text.split('\n').filter((l) => l.length);
-  if (lines[0] !== 'file,label,pFake') throw new Error(`${file}: expected the header file,label,pFake`);
+  const withSource = lines[0] === 'file,label,source,pFake';
+  if (!withSource && lines[0] !== 'file,label,pFake')
+    throw new Error(`${file}: expected the header file,label,source,pFake`);
+  const field = '(?:"((?:[^"]|"")*)"|([^,"]*))';
+  const pattern = new RegExp(`^${field},([01]),${withSource ? `${field},` : ''}([^,]+)$`);
+  const unquote = (quoted: string | undefined, plain: string | undefined) =>
+    quoted !== undefined ? quoted.replace(/""/g, '"') : (plain ?? '');
   return lines.slice(1).map((line, i) => {
-    const m = /^(?:"((?:[^"]|"")*)"|([^,"]*)),([01]),([^,]+)$/.exec(line);
-    if (!m) throw new Error(`${file}: line ${i + 2} is not file,label,pFake`);
-    return { file: m[1] !== undefined ? m[1].replace(/""/g, '"') : m[2], label: Number(m[3]), pFake: Number(m[4]) };
+    const m = pattern.exec(line);
+    if (!m) throw new Error(`${file}: line ${i + 2} is not ${lines[0]}`);
+    const row = { file: unquote(m[1], m[2]), label: Number(m[3]), pFake: Number(m[withSource ? 6 : 4]) };
+    return withSource ? { ...row, source: unquote(m[4], m[5]) } : row;
   });
 }
 

@@ -12,6 +12,7 @@ import type { ScoringMode } from '../config';
 import { loadScoringEngine } from '../infer/scoring-engine';
 import { scoreSourceImages } from './source-scoring';
 import { metricIntervals, type MetricIntervals } from './bootstrap';
+import { perSourceMetrics, type SourceMetrics } from './per-source';
 import { applyTemperature } from './calibration';
 import { DEFAULT_ENGINE, EngineChoice } from '../infer/onnx-engine';
 import {
@@ -44,11 +45,13 @@ export interface RunEvaluation {
     split: EvaluatedSplit;
     dataDir: string;
     intervals: MetricIntervals;
+    /** Per source (lib/eval/per-source.ts): recall or specificity, and AUC, with intervals. */
+    perSource: SourceMetrics[];
     temperature?: number;
     scoring: ScoringRecord;
   };
-  /** Per image: its source file, label and pFake. */
-  predictions: Array<{ file: string; label: number; pFake: number }>;
+  /** Per image: its file, label, source (lib/data/dataset.ts sourceOf) and pFake. */
+  predictions: Array<{ file: string; label: number; source: string; pFake: number }>;
   figures: Record<string, Figure>;
   files: string[];
   /** Whether PNGs were written, or why not. */
@@ -149,19 +152,24 @@ export async function evaluateRun(
   if (options.temperature !== undefined) scores = scores.map((p) => applyTemperature(p, options.temperature as number));
   const labels = Uint8Array.from(rows, (row) => dataset.y[row]);
   const threshold = options.threshold ?? run.config.threshold;
-  const intervals = metricIntervals(labels, scores, threshold, {
-    resamples: options.resamples ?? 1000,
-    seed: run.config.seed,
-  });
+  const bootstrap = { resamples: options.resamples ?? 1000, seed: run.config.seed };
+  const intervals = metricIntervals(labels, scores, threshold, bootstrap);
+  const sources = rows.map((row) => dataset.sources[row]);
   const metrics = {
     ...computeMetrics(labels, scores, threshold),
     split,
     dataDir: path.resolve(dataDir),
     intervals,
+    perSource: perSourceMetrics(labels, scores, sources, threshold, bootstrap),
     temperature: options.temperature,
     scoring: record,
   };
-  const predictions = rows.map((row, i) => ({ file: dataset.files[row], label: labels[i], pFake: scores[i] }));
+  const predictions = rows.map((row, i) => ({
+    file: dataset.files[row],
+    label: labels[i],
+    source: sources[i],
+    pFake: scores[i],
+  }));
   const historyFile = path.join(runDir, 'history.json');
   const history = fs.existsSync(historyFile) ? readJson<HistoryData>(historyFile) : undefined;
   const figures = runFigures(metrics, history);
@@ -174,7 +182,10 @@ export async function evaluateRun(
     const stored: Metrics = { ...metrics, dataDir: storedPath(metrics.dataDir, runDir) } as Metrics;
     writeFileAtomic(metricsFile, metricsToJson(stored));
     const csv =
-      ['file,label,pFake', ...predictions.map((p) => `${csvField(p.file)},${p.label},${p.pFake}`)].join('\n') + '\n';
+      [
+        'file,label,source,pFake',
+        ...predictions.map((p) => `${csvField(p.file)},${p.label},${csvField(p.source)},${p.pFake}`),
+      ].join('\n') + '\n';
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
     const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));

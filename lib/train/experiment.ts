@@ -10,7 +10,7 @@ import { loadDataset, Dataset } from '../data/dataset';
 import * as tf from '@tensorflow/tfjs';
 import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
 import { cacheFeatures, featureBatchMaker, featureTensor, frozenFeatureProblem } from './frozen-features';
-import { selectRows, splitRows } from '../data/split';
+import { datasetSplit, selectRows } from '../data/split';
 import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
 import { removeStaleTempFiles } from '../files';
 import { interruptRequested, InterruptedError } from '../interrupt';
@@ -59,7 +59,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     );
   }
   const rows = selectRows(dataset.y, config.limitPerClass);
-  const split = splitRows(rows, config);
+  const split = datasetSplit(dataset.y, config, dataset.sources);
   const backend = await initBackend();
   // Temporary files of a run killed mid-save (SIGKILL, power loss) are removed here, before the next run starts.
   removeStaleTempFiles(options.runsDir ?? DEFAULT_RUNS_DIR, 2);
