@@ -166,7 +166,7 @@ test('per-source metrics: recall or specificity, and AUC against the whole other
   assert.equal(realsOnly[0].rate.estimate, 0.5);
   assert.match(
     formatSourceMetrics(rows)[2],
-    /^f1 \(fake, 3\)\s+recall\s+0\.667 \[\d\.\d{3}, \d\.\d{3}\]  AUC 0\.867 \[/,
+    /^f1 \(fake, 3\)\s+recall\s+0\.667 \[\d\.\d{3}, \d\.\d{3}\] {2}AUC 0\.867 \[/,
   );
   assert.throws(() => perSourceMetrics([0], [0.1, 0.2], ['a'], 0.5), /must match/);
 });
