@@ -12,6 +12,7 @@ import { preprocessFolders } from '../lib/data/preprocess';
 import { datasetSplit, sourceStrata, splitRows } from '../lib/data/split';
 import { splitIndices } from '../lib/random';
 import { perSourceMetrics, formatSourceMetrics } from '../lib/eval/per-source';
+import { linkSharedSources, missingSharedSources, SHARED_SOURCES } from '../lib/data/shared-sources';
 import { goodImageFiles, writeFiles } from './fixtures/images';
 
 test('sourceOf: the first folder inside the class folder, else the class name', () => {
@@ -169,4 +170,31 @@ test('per-source metrics: recall or specificity, and AUC against the whole other
     /^f1 \(fake, 3\)\s+recall\s+0\.667 \[\d\.\d{3}, \d\.\d{3}\] {2}AUC 0\.867 \[/,
   );
   assert.throws(() => perSourceMetrics([0], [0.1, 0.2], ['a'], 0.5), /must match/);
+});
+
+test('linkSharedSources links one folder per source, replaces its own links, refuses to touch a real folder', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-shared-'));
+  const shared = path.join(root, 'shared');
+  for (const dirs of Object.values(SHARED_SOURCES))
+    for (const dir of Object.values(dirs)) fs.mkdirSync(path.join(shared, dir), { recursive: true });
+  const dataRoot = path.join(root, 'data');
+  const links = linkSharedSources(dataRoot, shared);
+  assert.deepEqual(
+    links.map((l) => path.relative(dataRoot, l)),
+    ['real/ffhq', 'real/unsplash_men', 'real/amfd_lab', 'fake/stylegan', 'fake/sd14_blonde_woman', 'fake/sd1_eyewear'],
+  );
+  assert.equal(
+    fs.readlinkSync(path.join(dataRoot, 'fake', 'sd1_eyewear')),
+    path.join(shared, 'faces-diffusion-dev/fake/sd1_eyewear'),
+  );
+  assert.equal(linkSharedSources(dataRoot, shared).length, 6, 'again: links replaced');
+  fs.unlinkSync(path.join(dataRoot, 'real', 'ffhq'));
+  fs.mkdirSync(path.join(dataRoot, 'real', 'ffhq'));
+  assert.throws(() => linkSharedSources(dataRoot, shared), /real\/ffhq: already exists and is not a link/);
+  fs.rmSync(path.join(shared, 'faces-dev'), { recursive: true });
+  assert.throws(
+    () => linkSharedSources(dataRoot, shared),
+    /faces-dev\/real, .*faces-dev\/fake: not found \(set REALFAKE_SHARED/,
+  );
+  assert.deepEqual(missingSharedSources(shared).length, 2);
 });

@@ -1,4 +1,5 @@
-/** `realfake data kaggle`: fetch the study's datasets (logic in lib/data/kaggle.ts). */
+/** `realfake data kaggle`: fetch the study's datasets (lib/data/kaggle.ts); `realfake data shared`: link the shared dev faces (lib/data/shared-sources.ts). */
+import * as fs from 'fs';
 import { Command } from 'commander';
 import { Option } from 'commander';
 import {
@@ -11,6 +12,8 @@ import {
   type KaggleSource,
 } from '../data/kaggle';
 import { UsageError, action, parseInteger } from './common';
+import { DEFAULT_DATA_ROOT } from '../data/sources';
+import { linkSharedSources, sharedRoot } from '../data/shared-sources';
 
 interface KaggleFlags {
   out: string;
@@ -69,6 +72,22 @@ export function registerDataCommand(program: Command): void {
           datasets: is140k ? kaggle140kDatasets(flags.split) : undefined,
         });
         process.stdout.write(`real: ${result.real.destDir}\nfake: ${result.fake.destDir}\n`);
+      }),
+    );
+  data
+    .command('shared')
+    .description(
+      'link the shared development faces (faces-dev, faces-diffusion-dev) as one folder per source into <data-root>/real/<source> and <data-root>/fake/<source> (links, never copies)',
+    )
+    .option(
+      '--shared <dir>',
+      'the folder holding faces-dev and faces-diffusion-dev (default: REALFAKE_SHARED, else ../shared beside the project)',
+    )
+    .option('--data-root <dir>', 'where to link them', DEFAULT_DATA_ROOT)
+    .action(
+      action(async (flags: { shared?: string; dataRoot: string }) => {
+        const links = linkSharedSources(flags.dataRoot, flags.shared ?? sharedRoot());
+        process.stdout.write(`${links.map((l) => `linked ${l} -> ${fs.readlinkSync(l)}`).join('\n')}\n`);
       }),
     );
 }

@@ -13,6 +13,7 @@ import { registerReportCommand } from './report';
 import { registerRunCommand } from './run';
 import { registerServeCommand } from './serve';
 import { registerSweepCommand } from './sweep';
+import { registerCrossvalCommand } from './crossval';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
 
@@ -38,6 +39,7 @@ export function buildProgram(): Command {
   registerAnalyzeCommand(program);
   registerCompareCommand(program);
   registerSweepCommand(program);
+  registerCrossvalCommand(program);
   registerAuditCommand(program);
   return program;
 }

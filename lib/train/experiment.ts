@@ -10,7 +10,8 @@ import { loadDataset, Dataset } from '../data/dataset';
 import * as tf from '@tensorflow/tfjs';
 import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
 import { cacheFeatures, featureBatchMaker, featureTensor, frozenFeatureProblem } from './frozen-features';
-import { datasetSplit, selectRows } from '../data/split';
+import { datasetSplit } from '../data/split';
+import type { SplitIndices } from '../random';
 import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
 import { removeStaleTempFiles } from '../files';
 import { interruptRequested, InterruptedError } from '../interrupt';
@@ -25,6 +26,11 @@ export interface TrainRunOptions {
   callbacks?: Callback[];
   /** Where epoch lines and notes go (stdout by default; null for silence). */
   log?: ((line: string) => void) | null;
+  /**
+   * The rows to train, validate and test on, instead of the config's split of the dataset (leave-one-source-out
+   * cross-validation trains without one source and tests on it). Recorded in split.json like any split.
+   */
+  split?: SplitIndices;
   /** A custom stepper factory (e.g. data-parallel workers); defaults to one thread. */
   makeStepper?: (args: {
     run: Run;
@@ -58,8 +64,8 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       `${options.dataDir}: preprocessed ${made} --harmonize but the config says harmonize ${config.harmonize}`,
     );
   }
-  const rows = selectRows(dataset.y, config.limitPerClass);
-  const split = datasetSplit(dataset.y, config, dataset.sources);
+  const split = options.split ?? datasetSplit(dataset.y, config, dataset.sources);
+  const used = split.train.length + split.val.length + split.test.length;
   const backend = await initBackend();
   // Temporary files of a run killed mid-save (SIGKILL, power loss) are removed here, before the next run starts.
   removeStaleTempFiles(options.runsDir ?? DEFAULT_RUNS_DIR, 2);
@@ -75,7 +81,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   log(`backend: ${describeBackend(backend)}`);
   log(`run: ${run.dir}`);
   log(
-    `data: ${rows.length} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`,
+    `data: ${used} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`,
   );
   const checkpoint = new ModelCheckpoint(run.dir, config.monitor);
   const callbacks: Callback[] = [new CSVLogger(run.dir), checkpoint];
@@ -93,7 +99,9 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     model = assembleFaceModel(config.imageSize, head, config.facePooling);
     const started = Date.now();
     const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
-    const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped);
+    const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped, {
+      key: `${dataset.info.fingerprint}:${config.imageSize}:${config.facePooling}`,
+    });
     log(
       `features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`,
     );

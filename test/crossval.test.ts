@@ -1,0 +1,143 @@
+/**
+ * Leave-one-source-out cross-validation on the synthetic set made as two "sources" per class: the folds' rows,
+ * the matrix read back from each fold's own predictions, resuming, and the one-line refusals.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { resolveConfig } from '../lib/config';
+import { crossvalMatrix, runCrossval, sourceFolds, sourceKey, writeCrossvalReport } from '../lib/crossval';
+import { loadDataset } from '../lib/data/dataset';
+import { preprocessFolders } from '../lib/data/preprocess';
+import { generateSynthDataset } from '../lib/data/synth';
+import { parsePredictionsCsv } from '../lib/eval/compare';
+import { perSourceMetrics } from '../lib/eval/per-source';
+import { readJson } from '../lib/files';
+
+/** real/{a,b} and fake/{a,b}: two synthetic sets (other seeds and difficulty) as two sources per class. */
+async function twoSourceDataset(root: string): Promise<string> {
+  for (const [source, seed, difficulty] of [
+    ['a', 1, 0],
+    ['b', 2, 0.3],
+  ] as const) {
+    const out = path.join(root, 'synth', source);
+    await generateSynthDataset({ out, count: 12, size: 64, seed, difficulty });
+    for (const cls of ['real', 'fake']) {
+      fs.mkdirSync(path.join(root, 'data', cls), { recursive: true });
+      fs.symlinkSync(path.join(out, cls), path.join(root, 'data', cls, source));
+    }
+  }
+  const dataDir = path.join(root, 'dataset');
+  await preprocessFolders({
+    realDir: path.join(root, 'data', 'real'),
+    fakeDir: path.join(root, 'data', 'fake'),
+    out: dataDir,
+    size: 64,
+  });
+  return dataDir;
+}
+
+const config = resolveConfig({
+  preset: 'smoke',
+  overrides: {
+    epochs: 2,
+    batchSize: 8,
+    limitPerClass: null,
+    valFraction: 0.25,
+    testFraction: 0.25,
+    stratifyBySource: true,
+  },
+});
+
+test('crossval --by-source: folds leave each source out of training and test on all of it; the matrix is read from the folds', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-crossval-'));
+  const dataDir = await twoSourceDataset(root);
+  const dataset = loadDataset(dataDir);
+  const key = (row: number) => sourceKey(dataset.y[row], dataset.sources[row]);
+
+  const folds = sourceFolds(dataset.y, dataset.sources, config);
+  assert.deepEqual(
+    folds.map((f) => f.name),
+    ['all sources', 'without fake/a', 'without fake/b', 'without real/a', 'without real/b'],
+  );
+  const base = folds[0].split;
+  // 12 images per source: validation ceil(3) and test ceil(3) of each, so the base test part holds 4 x 3.
+  assert.deepEqual([base.train.length, base.val.length, base.test.length], [24, 12, 12]);
+  for (const fold of folds.slice(1)) {
+    assert.equal([...fold.split.train, ...fold.split.val].filter((r) => key(r) === fold.heldOut).length, 0, fold.name);
+    assert.equal(
+      fold.split.test.filter((r) => key(r) === fold.heldOut).length,
+      12,
+      `${fold.name}: every image of the held-out source is tested`,
+    );
+    assert.deepEqual(
+      fold.split.test.filter((r) => key(r) !== fold.heldOut),
+      base.test.filter((r) => key(r) !== fold.heldOut),
+    );
+  }
+  assert.throws(
+    () => sourceFolds(dataset.y, dataset.sources, config, ['fake/zzz']),
+    /--hold-out: no source fake\/zzz \(the sources: fake\/a, fake\/b, real\/a, real\/b\)/,
+  );
+  const oneReal = dataset.sources.map((s, row) => (dataset.y[row] === 0 ? 'only' : s));
+  assert.throws(() => sourceFolds(dataset.y, oneReal, config), /holding out real\/only leaves no real training images/);
+
+  const out = path.join(root, 'cv');
+  const lines: string[] = [];
+  const result = await runCrossval({
+    dataDir,
+    config,
+    preset: 'smoke',
+    out,
+    holdOut: ['fake/a', 'real/b'],
+    log: (l) => lines.push(l),
+  });
+  assert.deepEqual(
+    result.folds.map((f) => f.name),
+    ['all sources', 'without fake/a', 'without real/b'],
+  );
+  assert.deepEqual(result.folds[1].trainSources, ['fake/b', 'real/a', 'real/b']);
+  // Each cell equals the per-source metrics recomputed from that fold's own predictions.csv.
+  const auc = crossvalMatrix(result, 'auc');
+  for (const [i, fold] of result.folds.entries()) {
+    const predictions = parsePredictionsCsv(fs.readFileSync(path.join(fold.runDir, 'predictions.csv'), 'utf8'));
+    const runConfig = readJson<{ threshold: number; seed: number }>(path.join(fold.runDir, 'config.json'));
+    const recomputed = perSourceMetrics(
+      predictions.map((p) => p.label),
+      predictions.map((p) => p.pFake),
+      predictions.map((p) => p.source ?? ''),
+      runConfig.threshold,
+      { seed: runConfig.seed },
+    );
+    for (const m of recomputed)
+      assert.equal(
+        auc.values[i][auc.columns.indexOf(sourceKey(m.label, m.source))],
+        m.auc.estimate,
+        `${fold.name} ${m.source}`,
+      );
+    const split = readJson<{ test: number[] }>(path.join(fold.runDir, 'split.json'));
+    assert.deepEqual(split.test, folds.find((f) => f.name === fold.name)!.split.test);
+  }
+  assert.equal(result.folds[1].perSource.find((m) => sourceKey(m.label, m.source) === 'fake/a')?.n, 12);
+
+  // Resuming trains nothing again.
+  const again = await runCrossval({
+    dataDir,
+    config,
+    preset: 'smoke',
+    out,
+    holdOut: ['fake/a', 'real/b'],
+    log: () => undefined,
+  });
+  assert.deepEqual(
+    again.folds.map((f) => f.runDir),
+    result.folds.map((f) => f.runDir),
+  );
+  assert.equal(fs.readdirSync(path.join(out, 'runs')).length, 3);
+
+  const report = await writeCrossvalReport(result, out);
+  assert.match(report.markdown, /\| without fake\/a \|.*\*\*\d\.\d{3} \(rec \d\.\d{3}\)\*\*/);
+  assert.ok(fs.existsSync(path.join(out, 'figures', 'source_matrix.html')));
+});
