@@ -11,31 +11,17 @@ import { resolveConfig } from '../lib/config';
 import { crossvalMatrix, runCrossval, sourceFolds, sourceKey, writeCrossvalReport } from '../lib/crossval';
 import { loadDataset } from '../lib/data/dataset';
 import { preprocessFolders } from '../lib/data/preprocess';
-import { generateSynthDataset } from '../lib/data/synth';
+import { linkSynthSources } from '../lib/data/source-folders';
 import { parsePredictionsCsv } from '../lib/eval/compare';
 import { perSourceMetrics } from '../lib/eval/per-source';
 import { readJson } from '../lib/files';
 
 /** real/{a,b} and fake/{a,b}: two synthetic sets (other seeds and difficulty) as two sources per class. */
 async function twoSourceDataset(root: string): Promise<string> {
-  for (const [source, seed, difficulty] of [
-    ['a', 1, 0],
-    ['b', 2, 0.3],
-  ] as const) {
-    const out = path.join(root, 'synth', source);
-    await generateSynthDataset({ out, count: 12, size: 64, seed, difficulty });
-    for (const cls of ['real', 'fake']) {
-      fs.mkdirSync(path.join(root, 'data', cls), { recursive: true });
-      fs.symlinkSync(path.join(out, cls), path.join(root, 'data', cls, source));
-    }
-  }
+  const dataRoot = path.join(root, 'data');
+  await linkSynthSources(dataRoot, { count: 12, size: 64, seed: 1 }, () => undefined);
   const dataDir = path.join(root, 'dataset');
-  await preprocessFolders({
-    realDir: path.join(root, 'data', 'real'),
-    fakeDir: path.join(root, 'data', 'fake'),
-    out: dataDir,
-    size: 64,
-  });
+  await preprocessFolders({ realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake'), out: dataDir, size: 64 });
   return dataDir;
 }
 

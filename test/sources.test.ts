@@ -12,7 +12,7 @@ import { preprocessFolders } from '../lib/data/preprocess';
 import { datasetSplit, sourceStrata, splitRows } from '../lib/data/split';
 import { splitIndices } from '../lib/random';
 import { perSourceMetrics, formatSourceMetrics } from '../lib/eval/per-source';
-import { linkSharedSources, missingSharedSources, SHARED_SOURCES } from '../lib/data/shared-sources';
+import { linkSharedSources, missingSharedSources, SHARED_SOURCES } from '../lib/data/source-folders';
 import { goodImageFiles, writeFiles } from './fixtures/images';
 
 test('sourceOf: the first folder inside the class folder, else the class name', () => {

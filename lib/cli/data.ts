@@ -1,4 +1,4 @@
-/** `realfake data kaggle`: fetch the study's datasets (lib/data/kaggle.ts); `realfake data shared`: link the shared dev faces (lib/data/shared-sources.ts). */
+/** `realfake data kaggle`: fetch the study's datasets (lib/data/kaggle.ts); `realfake data shared`: link the shared dev faces (lib/data/source-folders.ts). */
 import * as fs from 'fs';
 import { Command } from 'commander';
 import { Option } from 'commander';
@@ -13,7 +13,7 @@ import {
 } from '../data/kaggle';
 import { UsageError, action, parseInteger } from './common';
 import { DEFAULT_DATA_ROOT } from '../data/sources';
-import { linkSharedSources, sharedRoot } from '../data/shared-sources';
+import { linkSharedSources, sharedRoot } from '../data/source-folders';
 
 interface KaggleFlags {
   out: string;
