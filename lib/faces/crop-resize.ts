@@ -6,7 +6,7 @@
  */
 import sharp from 'sharp';
 import type { ResizeMethod } from '../config';
-import { Box, cropResizeNearest, RgbPixels } from './crop';
+import { Box, cropAtOwnSize, cropResizeNearest, RgbPixels } from './crop';
 
 /**
  * The `crop` region of `image` (black outside the photo) resized to size x size with `resize`: PIL NEAREST in
@@ -14,7 +14,7 @@ import { Box, cropResizeNearest, RgbPixels } from './crop';
  */
 export async function cropResize(image: RgbPixels, crop: Box, size: number, resize: ResizeMethod): Promise<Uint8Array> {
   if (resize === 'nearest') return cropResizeNearest(image, crop, size, size);
-  const region = cropResizeNearest(image, crop, crop.width, crop.height);
+  const region = cropAtOwnSize(image, crop).data;
   const kernel = resize === 'bilinear' ? 'linear' : 'lanczos3';
   const out = await sharp(region, { raw: { width: crop.width, height: crop.height, channels: 3 } })
     .resize({ width: size, height: size, fit: 'fill', kernel })

@@ -10,7 +10,7 @@
  * model's input is resized, as in 'resize'.
  */
 import { decodeImageRgb, RgbImage } from '../data/images';
-import { Box, cropResizeNearest, wholeImageBox } from '../faces/crop';
+import { Box, cropAtOwnSize, wholeImageBox } from '../faces/crop';
 import { cropResize } from '../faces/crop-resize';
 import { detectFaces } from '../faces/detector';
 import { Predictor, Verdict } from './predict';
@@ -43,11 +43,6 @@ export function cropPixels(image: RgbImage, crop: Box, predictor: Predictor): Pr
   return cropResize(image, crop, predictor.config.imageSize, predictor.config.resize);
 }
 
-/** A face's square at the photo's own resolution (black outside the photo, like cropPixels). */
-export function nativeCrop(image: RgbImage, crop: Box): RgbImage {
-  return { data: cropResizeNearest(image, crop, crop.width, crop.height), width: crop.width, height: crop.height };
-}
-
 /** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
 export async function predictFacesInImage(
   predictor: Predictor,
@@ -66,7 +61,7 @@ export async function predictFacesInImage(
       ? []
       : predictor.scoring === 'resize'
         ? await predictor.predictPixels(pixels)
-        : (await predictor.scoreImages(regions.map((r) => nativeCrop(image, r.crop)))).map((s) => s.pFake);
+        : (await predictor.scoreImages(regions.map((r) => cropAtOwnSize(image, r.crop)))).map((s) => s.pFake);
   const faces: FaceVerdict[] = regions.map((r, i) => {
     const { verdict, confidence, pFake } = predictor.toPrediction('', scores[i]);
     return { box: r.box, crop: r.crop, detectorScore: r.score, verdict, confidence, pFake };
