@@ -2,7 +2,7 @@
  * Preprocessing with alignFaces: a face photo's row is the very pixels `predict --faces` scores for that file;
  * a photo with no face found keeps the whole image, resized exactly as without alignFaces, and says so; the
  * setting reaches the cache key, cache freshness, the config and the CLI, and training refuses a dataset made
- * the other way.
+ * the other way. Evaluation at native resolution scores an aligned row's face square.
  */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +16,9 @@ import { resolveConfig } from '../lib/config';
 import { datasetImage, loadDataset, readManifest } from '../lib/data/dataset';
 import { datasetCacheDir, datasetCacheKey } from '../lib/data/dataset-cache';
 import { decodeImageRgb } from '../lib/data/images';
+import { scoreSourceImages } from '../lib/eval/source-scoring';
+import { cropAtOwnSize } from '../lib/faces/crop';
+import { scoreImages } from '../lib/infer/scoring';
 import { datasetCacheIsFresh, preprocessFolders } from '../lib/data/preprocess';
 import { cropPixels, predictFaces } from '../lib/infer/faces';
 import { Predictor } from '../lib/infer/predict';
@@ -178,6 +181,15 @@ test(
           `${r.path}: row ${row} is the pixels prediction scores`,
         );
       }
+      // Evaluation at native resolution re-reads the originals: an aligned row is its face's square, a whole row the photo.
+      const settings = { imageSize: config.imageSize, resize: config.resize, scoring: 'tiles' as const };
+      const fromSources = await scoreSourceImages(predictor.engine, dataset, [0, 1, 2, 3], settings);
+      const originals = await Promise.all(rows.map(async (r) => decodeImageRgb(r.path)));
+      const framed = originals.map((image, i) => (rows[i].faceBox ? cropAtOwnSize(image, rows[i].faceBox!) : image));
+      const expected = (await scoreImages(predictor.engine, framed, settings)).map((s) => s.pFake);
+      assert.deepEqual(Array.from(fromSources.scores), Array.from(Float32Array.from(expected)));
+      const whole = (await scoreImages(predictor.engine, originals.slice(0, 1), settings))[0].pFake;
+      assert.notEqual(fromSources.scores[0], Math.fround(whole), 'the face, not the whole photo');
     } finally {
       await predictor.dispose();
     }
