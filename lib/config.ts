@@ -80,6 +80,14 @@ export interface Config {
    * format and JPEG quality), then apply `resize`. The study: false (its classes differ in size and format).
    */
   harmonize: boolean;
+  /**
+   * Frame each training image the way `predict --faces` frames a face: the same detector (lib/faces/detector.ts)
+   * finds the largest face, whose FFHQ-style square (lib/faces/crop.ts) is cut out and resized exactly as
+   * prediction does (lib/faces/crop-resize.ts); an image with no face found is resized whole, as without it.
+   * For photos that are not already aligned face crops (diffusion output, Unsplash). The study: false.
+   * Absent in runs saved before it existed: false.
+   */
+  alignFaces: boolean;
   /** At most this many images per class, taken in sorted file order (null: all). The study: 3000. */
   limitPerClass: number | null;
   /** Fraction of the data held out for validation (checkpoint selection). The study: 0.2. */
@@ -144,6 +152,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
   resize: 'nearest',
   decode: 'full',
   harmonize: false,
+  alignFaces: false,
   limitPerClass: 3000,
   valFraction: 0.2,
   testFraction: 0,
@@ -261,6 +270,10 @@ export function validateConfig(config: Config): Config {
   // Runs saved before sources existed have no stratifyBySource in config.json: their split was not stratified.
   if (config.stratifyBySource !== undefined && typeof config.stratifyBySource !== 'boolean')
     fail('stratifyBySource', `must be true or false (got ${config.stratifyBySource})`);
+  if (config.alignFaces !== undefined && typeof config.alignFaces !== 'boolean')
+    fail('alignFaces', `must be true or false (got ${config.alignFaces})`);
+  // Harmonising squeezes every image to a 128 px square first: no face would be left to align at prediction's scale.
+  if (config.alignFaces && config.harmonize) fail('alignFaces', 'cannot be combined with harmonize');
   if (config.limitPerClass !== null && !(Number.isInteger(config.limitPerClass) && config.limitPerClass > 0)) {
     fail('limitPerClass', `must be a positive integer or null (got ${config.limitPerClass})`);
   }

@@ -23,6 +23,7 @@ export interface ConfigFlags {
   resize?: Config['resize'];
   decode?: Config['decode'];
   harmonize?: boolean;
+  alignFaces?: boolean;
   limit?: number;
   valFraction?: number;
   testFraction?: number;
@@ -61,6 +62,7 @@ export function addConfigFlags(command: Command, defaultPreset: string): Command
       ).choices(DECODE_MODES as string[]),
     )
     .option('--harmonize', 'give both classes the same source size, format and JPEG quality before resizing')
+    .option('--align-faces', "crop each image to its largest face's FFHQ-style square, as predict --faces does")
     .option('--limit <n>', 'at most n images per class (sorted order)', parseInteger)
     .option('--val-fraction <f>', 'validation fraction', parseNumber)
     .option('--test-fraction <f>', 'held-out test fraction (metrics reported on it)', parseNumber)
@@ -102,6 +104,7 @@ export function configFromFlags(flags: ConfigFlags): Config {
         resize: flags.resize,
         decode: flags.decode,
         harmonize: flags.harmonize,
+        alignFaces: flags.alignFaces,
         limitPerClass: flags.limit,
         valFraction: flags.valFraction,
         testFraction: flags.testFraction,

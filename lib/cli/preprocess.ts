@@ -14,6 +14,7 @@ interface PreprocessFlags {
   resize: ResizeMethod;
   decode: DecodeMode;
   harmonize?: boolean;
+  alignFaces?: boolean;
   concurrency?: number;
   maxPixels: number;
 }
@@ -46,6 +47,10 @@ export function registerPreprocessCommand(program: Command): void {
       '--harmonize',
       'first bring both classes to the same source size, format and JPEG quality (lib/data/harmonize.ts)',
     )
+    .option(
+      '--align-faces',
+      "crop each image to its largest face's FFHQ-style square exactly as predict --faces does (no face found: the whole image)",
+    )
     .option('--concurrency <n>', 'images decoded at once (default: one per core)', parseInteger)
     .option(
       '--max-pixels <n>',
@@ -59,6 +64,8 @@ export function registerPreprocessCommand(program: Command): void {
           throw new UsageError(`--size must be at least ${MIN_IMAGE_SIDE} (got ${flags.size})`);
         if (flags.limit !== undefined && flags.limit <= 0)
           throw new UsageError(`--limit must be positive (got ${flags.limit})`);
+        if (flags.alignFaces && flags.harmonize)
+          throw new UsageError('--align-faces cannot be combined with --harmonize');
         try {
           checkClassFolders(flags.real, flags.fake);
           configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
@@ -73,6 +80,7 @@ export function registerPreprocessCommand(program: Command): void {
           resize: flags.resize,
           decode: flags.decode,
           harmonize: flags.harmonize ?? false,
+          alignFaces: flags.alignFaces ?? false,
           limitPerClass: flags.limit ?? null,
           concurrency: flags.concurrency,
           onProgress: (p) => {

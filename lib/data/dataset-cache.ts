@@ -1,7 +1,7 @@
 /**
  * The preprocessed-dataset cache under data/cache/: one folder per distinct input, named by a key that covers
  * everything that changes the dataset's bytes (the source files' names, sizes and times; image size; resize
- * method; harmonisation; limit; the dataset format). The CLI's pipeline and the notebooks find datasets through these
+ * method; harmonisation; face alignment; limit; the dataset format). The CLI's pipeline and the notebooks find datasets through these
  * functions only, so they always agree on which folder holds what.
  */
 import { createHash } from 'crypto';
@@ -13,7 +13,7 @@ import { listImageFiles } from './image-files';
 import { datasetCacheIsFresh, preprocessFolders, sourceFingerprint } from './preprocess';
 import { currentDataSource, type DataSource } from './sources';
 
-type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'> & Partial<Pick<Config, 'decode' | 'harmonize'>>;
+type DatasetSettings = Pick<Config, 'imageSize' | 'resize' | 'limitPerClass'> & Partial<Pick<Config, 'decode' | 'harmonize' | 'alignFaces'>>;
 
 /** The cache key: a hash of every input that changes the dataset's bytes. Throws when a source folder is missing. */
 export function datasetCacheKey(source: DataSource, settings: DatasetSettings): string {
@@ -27,6 +27,8 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
     // Only the opt-in joins the key, so full-decode caches keep the keys they had.
     ...(settings.decode === 'fast' ? { decode: 'fast' } : {}),
     harmonize: settings.harmonize ?? false,
+    // Like decode: only the opt-in joins the key, so existing caches keep theirs.
+    ...(settings.alignFaces ? { alignFaces: true } : {}),
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
 }
@@ -36,7 +38,8 @@ export function datasetCacheDir(source: DataSource, settings: DatasetSettings, d
   const limit = settings.limitPerClass === null ? 'all' : `${settings.limitPerClass}`;
   const decode = settings.decode === 'fast' ? '-fastdecode' : '';
   const harmonized = settings.harmonize ? '-harmonized' : '';
-  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}${decode}${harmonized}-${limit}-${datasetCacheKey(source, settings)}`;
+  const aligned = settings.alignFaces ? '-aligned' : '';
+  const name = `${source.kind}-${settings.imageSize}px-${settings.resize}${decode}${harmonized}${aligned}-${limit}-${datasetCacheKey(source, settings)}`;
   return path.join(dataRoot, 'cache', name);
 }
 
@@ -49,6 +52,7 @@ function preprocessOptions(source: DataSource, settings: DatasetSettings, out: s
     resize: settings.resize,
     decode: settings.decode ?? 'full',
     harmonize: settings.harmonize ?? false,
+    alignFaces: settings.alignFaces ?? false,
     limitPerClass: settings.limitPerClass,
   };
 }

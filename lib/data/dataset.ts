@@ -5,7 +5,8 @@
  *   manifest.csv path,label,status,reason,relative_path,source, then the image's audit columns
  *                (lib/audit/image-facts.ts AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in
  *                order; relative_path is the file's path inside its class folder (subfolders are read); source is
- *                where the image came from (see sourceOf)
+ *                where the image came from (see sourceOf); with alignFaces, FACE_COLUMNS
+ *                follow: how the row was framed ('aligned' on its largest face, or 'whole') and the face's square
  *   dataset.json DatasetInfo; written last, so its presence means the other three are complete
  * Paths in manifest.csv and dataset.json are stored relative to the dataset folder and resolved on read, so a
  * dataset made from the project root (the CLI) loads the same from notebooks/ or anywhere else.
@@ -18,6 +19,7 @@ import type { DecodeMode, ResizeMethod } from '../config';
 import { readJson, resolveStoredPath } from '../files';
 import { parseFacts } from '../audit/image-facts';
 import type { ImageFacts } from '../audit/image-facts';
+import type { Box } from '../faces/crop';
 import { readNpy } from './npy';
 
 export const DATASET_VERSION = 4; // 4: manifest `source` column, dataset.json `sourceCounts`; 3: audit columns, `harmonize`
@@ -77,6 +79,13 @@ export interface DatasetInfo {
   decode?: DecodeMode;
   /** Both classes' sources were harmonised before the resize (lib/data/harmonize.ts). */
   harmonize: boolean;
+  /**
+   * Each image was framed on its largest face as prediction frames faces (config alignFaces); absent in
+   * datasets made before it existed: false.
+   */
+  alignFaces?: boolean;
+  /** With alignFaces: the rows framed on a detected face, per class (the others are the whole image resized). */
+  aligned?: ClassCounts;
   /** At most this many usable images per class were taken (null: all). Skipped files do not count. */
   limitPerClass: number | null;
   /** Rows of X.npy. */
@@ -124,6 +133,27 @@ export interface ManifestRow {
   source: string;
   /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
   facts?: ImageFacts | null;
+  /** With alignFaces (usable files only): framed on its largest face, or the whole image (no face found). */
+  face?: FaceFraming;
+  /** With face 'aligned': the FFHQ-style square that was cut out, in the photo's pixels (may pass its edges). */
+  faceBox?: Box;
+}
+
+export type FaceFraming = 'aligned' | 'whole';
+
+/** Columns written after the audit columns when the dataset was made with alignFaces; face_box is "x y width height". */
+export const FACE_COLUMNS = ['face', 'face_box'] as const;
+
+/** A manifest face_box field: "x y width height" > Box; '' > undefined. */
+export function parseFaceBox(field: string | undefined): Box | undefined {
+  if (!field) return undefined;
+  const [x, y, width, height] = field.split(' ').map(Number);
+  return { x, y, width, height };
+}
+
+/** A Box as a manifest face_box field. */
+export function faceBoxField(box: Box | undefined): string {
+  return box ? `${box.x} ${box.y} ${box.width} ${box.height}` : '';
 }
 
 /** manifest.csv's first columns, in order; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
@@ -174,6 +204,8 @@ export function readManifest(file: string): ManifestRow[] {
     ...('relative_path' in column ? { relativePath: r[column.relative_path] ?? '' } : {}),
     source: 'source' in column ? r[column.source] : sourceOf(r[column.relative_path] ?? '', Number(r[column.label]) ? 'fake' : 'real'),
     facts: parseFacts(Object.fromEntries(header.map((name, i) => [name, r[i]]))),
+    ...(r[column.face] ? { face: r[column.face] as FaceFraming } : {}),
+    ...(r[column.face_box] ? { faceBox: parseFaceBox(r[column.face_box]) } : {}),
   }));
 }
 

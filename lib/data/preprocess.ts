@@ -11,6 +11,9 @@
  *   never leaves a dataset that looks complete. Ctrl-C stops before anything is written (lib/interrupt.ts).
  * - Class folders are walked with their subfolders (lib/data/image-files.ts); manifest.csv records each file's
  *   path inside its class folder (relative_path). The two class folders may not be the same or overlap.
+ * - With `alignFaces`, each image is framed on its largest face as prediction frames faces
+ *   (lib/data/align-faces.ts); an image where no face is found is resized whole, as without it. The manifest
+ *   says which (FACE_COLUMNS), dataset.json how many were aligned.
  */
 import { createHash } from 'crypto';
 import * as fs from 'fs';
@@ -18,8 +21,11 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { DecodeMode, ResizeMethod } from '../config';
-import { countSources, DATASET_FILES, DATASET_VERSION, MANIFEST_HEADER, readDatasetInfo, sourceOf } from './dataset';
-import type { ClassCounts, DatasetInfo, ManifestRow } from './dataset';
+import { countSources, DATASET_FILES, DATASET_VERSION, FACE_COLUMNS, faceBoxField, MANIFEST_HEADER, readDatasetInfo, sourceOf } from './dataset';
+import type { ClassCounts, DatasetInfo, FaceFraming, ManifestRow } from './dataset';
+import { initBackend } from '../backend/backend';
+import type { Box } from '../faces/crop';
+import { alignedFace } from './align-faces';
 import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
 import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
@@ -51,6 +57,11 @@ export interface PreprocessOptions {
   limitPerClass?: number | null;
   /** Harmonise both classes' sources first (lib/data/harmonize.ts). Default false, as in the study. */
   harmonize?: boolean;
+  /**
+   * Frame each image on its largest face as `predict --faces` does (lib/data/align-faces.ts); images without a
+   * face found are resized whole. Default false, as in the study. Initialises a tfjs backend for the detector.
+   */
+  alignFaces?: boolean;
   /** Images decoded at once. Default: the number of CPU cores. */
   concurrency?: number;
   onProgress?: (progress: PreprocessProgress) => void;
@@ -95,6 +106,7 @@ function resolved(options: PreprocessOptions) {
     decode: options.decode ?? ('full' as DecodeMode),
     limitPerClass: options.limitPerClass ?? null,
     harmonize: options.harmonize ?? false,
+    alignFaces: options.alignFaces ?? false,
     concurrency: Math.max(1, options.concurrency ?? os.availableParallelism()),
   };
 }
@@ -125,6 +137,7 @@ export function datasetCacheIsFresh(options: PreprocessOptions): boolean {
   if (info.size !== o.size || info.resize !== o.resize || info.limitPerClass !== o.limitPerClass) return false;
   if ((info.decode ?? 'full') !== o.decode) return false;
   if ((info.harmonize ?? false) !== o.harmonize) return false;
+  if ((info.alignFaces ?? false) !== o.alignFaces) return false;
   if (info.sources.real !== path.resolve(o.realDir) || info.sources.fake !== path.resolve(o.fakeDir)) return false; // resolved on read
   if (![DATASET_FILES.x, DATASET_FILES.y].every((f) => fs.existsSync(path.join(o.out, f)))) return false;
   try {
@@ -155,8 +168,9 @@ export function checkClassFolders(realDir: string, fakeDir: string): void {
 }
 
 // Both members carry `reason`, so code reads it without narrowing (tslab compiles notebooks without strict mode).
-type Outcome = { ok: true; pixels: Uint8Array; facts: ImageFacts; reason: '' } | { ok: false; reason: string };
-type Loaded = { pixels: Uint8Array; facts: ImageFacts };
+type Outcome = ({ ok: true; reason: '' } & Loaded) | { ok: false; reason: string };
+/** `face`: with alignFaces, how the image was framed (and the face's square when aligned). */
+type Loaded = { pixels: Uint8Array; facts: ImageFacts; face?: { framing: FaceFraming; box?: Box } };
 
 /**
  * Loads files[0..] with up to `concurrency` loads running, and hands each outcome to `commit` strictly in
@@ -187,7 +201,7 @@ function loadInOrder(
         uncommitted++;
         load(files[index])
           .then(
-            ({ pixels, facts }): Outcome => ({ ok: true, pixels, facts, reason: '' }),
+            (loaded): Outcome => ({ ok: true, ...loaded, reason: '' }),
             (err): Outcome => ({ ok: false, reason: reasonOf(err, files[index]) }),
           )
           .then((outcome) => {
@@ -226,6 +240,8 @@ interface DecodedClasses {
   manifest: ManifestRow[];
   counts: ClassCounts;
   skipped: ClassCounts;
+  /** With alignFaces: rows framed on a detected face, per class. */
+  aligned: ClassCounts;
 }
 
 /** Room for every image that may be kept (the limit, or all candidates), as one uint8 buffer. */
@@ -253,6 +269,7 @@ async function decodeClasses(
   const manifest: ManifestRow[] = [];
   const counts: ClassCounts = { real: 0, fake: 0 };
   const skipped: ClassCounts = { real: 0, fake: 0 };
+  const aligned: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
   // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
   const loadWithFacts = async (file: string): Promise<Loaded> => {
@@ -260,9 +277,16 @@ async function decodeClasses(
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);
       return { pixels, facts: await imageFacts(source, file) };
     }
+    const face = o.alignFaces ? await alignedFace(file, o.size, o.resize) : null;
+    if (face) {
+      const facts = await imageFacts(await fs.promises.readFile(file), file);
+      return { pixels: face.pixels, facts, face: { framing: 'aligned', box: face.crop } };
+    }
+    // No face found (or alignFaces off): the whole image, resized exactly as without alignFaces.
     const { pixels, bytes, jpegHeader } = await loadImageRgbAndBytes(file, o.size, o.resize, o.decode);
     const known = bytes && jpegHeader && jpegHeaderFacts(bytes, jpegHeader);
-    return { pixels, facts: known || (await imageFacts(bytes ?? (await fs.promises.readFile(file)), file)) };
+    const facts = known || (await imageFacts(bytes ?? (await fs.promises.readFile(file)), file));
+    return { pixels, facts, ...(o.alignFaces ? { face: { framing: 'whole' as const } } : {}) };
   };
 
   // Parallelism comes from decoding `concurrency` images at once; one libvips thread per image avoids
@@ -283,6 +307,7 @@ async function decodeClasses(
           x.set(outcome.pixels, n * imageBytes);
           y[n++] = label;
           counts[name]++;
+          if (outcome.face?.framing === 'aligned') aligned[name]++;
         } else {
           skipped[name]++;
           if (planned[name] < files.length) planned[name]++; // the next file replaces the skipped one
@@ -296,6 +321,7 @@ async function decodeClasses(
           relativePath,
           source: sourceOf(relativePath, name),
           facts: outcome.ok ? outcome.facts : null,
+          ...(outcome.ok && outcome.face ? { face: outcome.face.framing, faceBox: outcome.face.box } : {}),
         });
         o.onProgress?.({
           className: name,
@@ -319,7 +345,7 @@ async function decodeClasses(
   if (interruptRequested()) {
     throw new InterruptedError(`preprocessing interrupted (Ctrl-C) after ${manifest.length} files; nothing written to ${o.out}`);
   }
-  return { x: x.subarray(0, n * imageBytes), y: y.subarray(0, n), n, manifest, counts, skipped };
+  return { x: x.subarray(0, n * imageBytes), y: y.subarray(0, n), n, manifest, counts, skipped, aligned };
 }
 
 /** sha256 of the pixels and labels: the dataset's identity, whatever folder it sits in. */
@@ -338,9 +364,11 @@ function writeDatasetFolder(out: string, decoded: DecodedClasses, info: DatasetI
   fs.rmSync(path.join(out, DATASET_FILES.info), { force: true });
   writeNpy(path.join(out, DATASET_FILES.x), decoded.x, [decoded.n, info.size, info.size, 3]);
   writeNpy(path.join(out, DATASET_FILES.y), decoded.y, [decoded.n]);
+  // The face columns only with alignFaces: other datasets' manifests stay as they were.
+  const faceFields = (r: ManifestRow) => (info.alignFaces ? [r.face ?? '', faceBoxField(r.faceBox)] : []);
   const row = (r: ManifestRow) =>
-    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', r.source, ...factsFields(r.facts)].map(csvField).join(',');
-  const header = [...MANIFEST_HEADER, ...AUDIT_COLUMNS].join(',');
+    [storedPath(r.path, out), r.label, r.status, r.reason, r.relativePath ?? '', r.source, ...factsFields(r.facts), ...faceFields(r)].map(csvField).join(',');
+  const header = [...MANIFEST_HEADER, ...AUDIT_COLUMNS, ...(info.alignFaces ? FACE_COLUMNS : [])].join(',');
   writeFileAtomic(path.join(out, DATASET_FILES.manifest), [header, ...decoded.manifest.map(row)].join('\n') + '\n');
   const sources = { real: storedPath(info.sources.real, out), fake: storedPath(info.sources.fake, out) };
   writeJsonAtomic(path.join(out, DATASET_FILES.info), { ...info, sources });
@@ -353,6 +381,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   if (o.limitPerClass !== null && !(Number.isInteger(o.limitPerClass) && o.limitPerClass > 0)) {
     throw new Error(`limitPerClass must be a positive integer or null (got ${o.limitPerClass})`);
   }
+  if (o.alignFaces && o.harmonize) throw new Error('alignFaces cannot be combined with harmonize');
   const started = Date.now();
   const dirs: Record<ClassName, string> = { real: o.realDir, fake: o.fakeDir };
   checkClassFolders(o.realDir, o.fakeDir);
@@ -365,8 +394,9 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
       throw new Error(`${dirs[name]}: no image files for class ${name} (looked for ${IMAGE_EXTENSIONS.join(' ')})`);
     }
   }
+  if (o.alignFaces) await initBackend(); // the face detector's
   const decoded = await decodeClasses(o, dirs, candidates, unlisted);
-  const { n, counts, skipped } = decoded;
+  const { n, counts, skipped, aligned } = decoded;
   const usable = decoded.manifest.filter((r) => r.status === 'ok');
   const info: DatasetInfo = {
     format: 'realfake-dataset',
@@ -375,6 +405,8 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
     resize: o.resize,
     decode: o.decode,
     harmonize: o.harmonize,
+    alignFaces: o.alignFaces,
+    ...(o.alignFaces ? { aligned } : {}),
     limitPerClass: o.limitPerClass,
     count: n,
     counts,
@@ -392,7 +424,7 @@ export async function preprocessFolders(options: PreprocessOptions): Promise<Pre
   // Which decoder read the JPEGs on the nearest path (the pixels are the same either way; lib/data/jpeg-native.ts).
   const jpegs = o.resize === 'nearest' && o.decode === 'full' ? `, JPEGs by ${describeJpegDecoder().split(' (')[0]}` : '';
   const summary =
-    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''} -> ${o.out} ` +
+    `${n} images (real ${counts.real}, fake ${counts.fake}) ${o.size}x${o.size} ${o.resize}${o.decode === 'fast' ? ' (fast decode)' : ''}${o.harmonize ? ' harmonised' : ''}${o.alignFaces ? `, faces aligned in ${aligned.real + aligned.fake} (real ${aligned.real}, fake ${aligned.fake}; the rest whole)` : ''} -> ${o.out} ` +
     `in ${seconds.toFixed(1)} s (${(decoded.manifest.length / Math.max(seconds, 1e-3)).toFixed(0)} files/s${jpegs}); ` +
     `${info.skipped} skipped${info.skipped ? ` (reasons in ${path.join(o.out, DATASET_FILES.manifest)})` : ''}`;
   return { out: o.out, info, seconds, summary };

@@ -5,13 +5,15 @@
  * read: it must exist, and where the manifest recorded its byte size and dimensions they must match; otherwise
  * evaluation stops with one line naming the file (scores on a silently different set would not be comparable).
  * A harmonised dataset's originals are harmonised again first (lib/data/harmonize.ts), since that is the
- * source image its arrays were resized from.
+ * source image its arrays were resized from. A row preprocessing framed on a face (alignFaces) is that face's
+ * square (the manifest's face_box) cut out at the photo's resolution, as `predict --faces` scores a face.
  */
 import * as fs from 'fs';
 import type { ScoringMode } from '../config';
 import { Dataset, readManifest } from '../data/dataset';
 import { harmonizedJpeg } from '../data/harmonize';
 import { decodeImageRgb, RgbImage } from '../data/images';
+import { cropAtOwnSize } from '../faces/crop';
 import type { InferenceEngine } from '../infer/predict';
 import { checkNativeSize, ScoringSettings, scoreImages } from '../infer/scoring';
 
@@ -51,9 +53,8 @@ export async function scoreSourceImages(
   rows: number[],
   settings: ScoringSettings,
 ): Promise<SourceScores> {
-  const facts = readManifest(dataset.manifestPath)
-    .filter((row) => row.status === 'ok')
-    .map((row) => row.facts);
+  const usable = readManifest(dataset.manifestPath).filter((row) => row.status === 'ok');
+  const facts = usable.map((row) => row.facts);
   for (const row of rows) checkOriginal(dataset.files[row], row, dataset, facts[row], settings.scoring);
   const scores = new Float32Array(rows.length);
   const record = { mode: settings.scoring, images: rows.length, resizedFallback: 0, tiles: 0 };
@@ -62,13 +63,15 @@ export async function scoreSourceImages(
     const images = await Promise.all(
       chunk.map(async (row): Promise<RgbImage> => {
         const file = dataset.files[row];
-        const image = await decodeImageRgb(dataset.info.harmonize ? await harmonizedJpeg(file, file) : file, file);
-        if (settings.scoring === 'native') checkNativeSize(image, file);
+        const original = await decodeImageRgb(dataset.info.harmonize ? await harmonizedJpeg(file, file) : file, file);
         const known = facts[row];
-        if (known && !dataset.info.harmonize && (known.width !== image.width || known.height !== image.height))
+        if (known && !dataset.info.harmonize && (known.width !== original.width || known.height !== original.height))
           throw new Error(
-            `${file}: original image of row ${row} changed since preprocessing (${image.width}x${image.height}, was ${known.width}x${known.height})`,
+            `${file}: original image of row ${row} changed since preprocessing (${original.width}x${original.height}, was ${known.width}x${known.height})`,
           );
+        const box = usable[row]?.faceBox;
+        const image = box ? cropAtOwnSize(original, box) : original;
+        if (settings.scoring === 'native') checkNativeSize(image, file);
         return image;
       }),
     );

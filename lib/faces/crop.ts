@@ -102,6 +102,11 @@ export function cropResizeNearest(image: RgbPixels, box: Box, width: number, hei
   return out;
 }
 
+/** The `box` region of `image` at the photo's own resolution (black outside the photo): a face scored natively. */
+export function cropAtOwnSize(image: RgbPixels, box: Box): RgbPixels {
+  return { data: cropResizeNearest(image, box, box.width, box.height), width: box.width, height: box.height };
+}
+
 /**
  * What the face detector sees: the photo shrunk (PIL NEAREST) so its longer side is at most `maxSide`, and
  * the factor that maps detector coordinates back to the photo. Bounds the detector's memory on 40-megapixel

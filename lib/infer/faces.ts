@@ -9,9 +9,9 @@
  * own resolution (no resize) and scored like a whole image: tiled, or in one pass; a crop smaller than the
  * model's input is resized, as in 'resize'.
  */
-import sharp from 'sharp';
 import { decodeImageRgb, RgbImage } from '../data/images';
-import { Box, cropResizeNearest, wholeImageBox } from '../faces/crop';
+import { Box, cropAtOwnSize, wholeImageBox } from '../faces/crop';
+import { cropResize } from '../faces/crop-resize';
 import { detectFaces } from '../faces/detector';
 import { Predictor, Verdict } from './predict';
 
@@ -38,23 +38,9 @@ export interface PhotoVerdict {
   faces: FaceVerdict[];
 }
 
-/** The crop resized to the model's input the way the run was trained (PIL nearest, or sharp's kernels). */
-export async function cropPixels(image: RgbImage, crop: Box, predictor: Predictor): Promise<Uint8Array> {
-  const { imageSize: size, resize } = predictor.config;
-  if (resize === 'nearest') return cropResizeNearest(image, crop, size, size);
-  // Antialiasing resizers: cut out the crop at its own size (black outside the photo), then let sharp resize it.
-  const region = cropResizeNearest(image, crop, crop.width, crop.height);
-  const kernel = resize === 'bilinear' ? 'linear' : 'lanczos3';
-  const out = await sharp(region, { raw: { width: crop.width, height: crop.height, channels: 3 } })
-    .resize({ width: size, height: size, fit: 'fill', kernel })
-    .raw()
-    .toBuffer();
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
-}
-
-/** A face's square at the photo's own resolution (black outside the photo, like cropPixels). */
-export function nativeCrop(image: RgbImage, crop: Box): RgbImage {
-  return { data: cropResizeNearest(image, crop, crop.width, crop.height), width: crop.width, height: crop.height };
+/** The crop resized to the model's input the way the run was trained (lib/faces/crop-resize.ts). */
+export function cropPixels(image: RgbImage, crop: Box, predictor: Predictor): Promise<Uint8Array> {
+  return cropResize(image, crop, predictor.config.imageSize, predictor.config.resize);
 }
 
 /** Verdicts for the faces in an already decoded photo; `explain` adds a Grad-CAM overlay per face. */
@@ -75,7 +61,7 @@ export async function predictFacesInImage(
       ? []
       : predictor.scoring === 'resize'
         ? await predictor.predictPixels(pixels)
-        : (await predictor.scoreImages(regions.map((r) => nativeCrop(image, r.crop)))).map((s) => s.pFake);
+        : (await predictor.scoreImages(regions.map((r) => cropAtOwnSize(image, r.crop)))).map((s) => s.pFake);
   const faces: FaceVerdict[] = regions.map((r, i) => {
     const { verdict, confidence, pFake } = predictor.toPrediction('', scores[i]);
     return { box: r.box, crop: r.crop, detectorScore: r.score, verdict, confidence, pFake };

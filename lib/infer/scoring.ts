@@ -14,9 +14,10 @@
  * member. Only evaluation and prediction change: training and its validation always see resized images.
  * The engines for each mode: lib/infer/scoring-engine.ts.
  */
-import sharp from 'sharp';
 import type { Config, ScoringMode } from '../config';
-import { RgbImage, resizeNearestPil } from '../data/images';
+import type { RgbImage } from '../data/images';
+import { wholeImageBox } from '../faces/crop';
+import { cropResize } from '../faces/crop-resize';
 import { scaleToUnit } from '../train/train';
 import { averageTileScores } from './averaging';
 import type { InferenceEngine } from './predict';
@@ -52,13 +53,8 @@ export function checkNativeSize(image: Pick<RgbImage, 'width' | 'height'>, name:
 }
 
 /** A decoded image resized to size x size like training: PIL nearest exactly, or sharp's antialiasing kernels. */
-export async function resizeDecoded(image: RgbImage, size: number, resize: Config['resize']): Promise<Uint8Array> {
-  if (resize === 'nearest') return resizeNearestPil(image, size, size);
-  const out = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
-    .resize({ width: size, height: size, fit: 'fill', kernel: resize === 'bilinear' ? 'linear' : 'lanczos3' })
-    .raw()
-    .toBuffer();
-  return new Uint8Array(out.buffer, out.byteOffset, out.length);
+export function resizeDecoded(image: RgbImage, size: number, resize: Config['resize']): Promise<Uint8Array> {
+  return cropResize(image, wholeImageBox(image), size, resize);
 }
 
 /** The top-left part of an image whose sides are multiples of `multiple` (native scoring of NPR models). */

@@ -64,6 +64,12 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       `${options.dataDir}: preprocessed ${made} --harmonize but the config says harmonize ${config.harmonize}`,
     );
   }
+  if ((dataset.info.alignFaces ?? false) !== (config.alignFaces ?? false)) {
+    const made = dataset.info.alignFaces ? 'with' : 'without';
+    throw new Error(
+      `${options.dataDir}: preprocessed ${made} --align-faces but the config says alignFaces ${config.alignFaces ?? false}`,
+    );
+  }
   const split = options.split ?? datasetSplit(dataset.y, config, dataset.sources);
   const used = split.train.length + split.val.length + split.test.length;
   const backend = await initBackend();
@@ -81,7 +87,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
   log(`backend: ${describeBackend(backend)}`);
   log(`run: ${run.dir}`);
   log(
-    `data: ${used} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}`,
+    `data: ${used} images (train ${split.train.length}, validation ${split.val.length}, test ${split.test.length}), ${config.imageSize}px, resize ${dataset.info.resize}${dataset.info.alignFaces ? `, faces aligned in ${(dataset.info.aligned?.real ?? 0) + (dataset.info.aligned?.fake ?? 0)}` : ''}`,
   );
   const checkpoint = new ModelCheckpoint(run.dir, config.monitor);
   const callbacks: Callback[] = [new CSVLogger(run.dir), checkpoint];
