@@ -10,7 +10,7 @@ import type { Config } from './config';
 import { describeBackend, BackendInfo } from './backend/backend';
 import { evaluateRun, RunEvaluation } from './eval/evaluate';
 import { metricsTableRows } from './eval/tables';
-import { formatSourceMetrics } from './eval/per-source';
+import { formatSourceTable, hasSeveralSources } from './eval/per-source';
 import { trainRun, TrainRunOptions } from './train/experiment';
 import { ensureDataset } from './data/dataset-cache';
 import { DEFAULT_DATA_ROOT, resolveDataSource, type DataSource } from './data/sources';
@@ -94,8 +94,10 @@ export function formatPipelineSummary(result: PipelineResult): string {
       // With its 95 % bootstrap interval (evaluate stores them in metrics.json).
       .map((r): [string, string] => [r.metric, r.interval ? `${r.value}  95 % ${r.interval}` : r.value]),
     // Where the model works and where not, one source at a time (lib/eval/per-source.ts).
-    ...(m.perSource.length > 2
-      ? formatSourceMetrics(m.perSource).map((line, i): [string, string] => [i ? '' : 'per source', line])
+    ...(hasSeveralSources(m.perSource)
+      ? formatSourceTable(m.perSource)
+          .split('\n')
+          .map((line, i): [string, string] => [i ? '' : 'per source', line])
       : []),
     ...result.samples.map((s): [string, string] => [
       `predict ${path.basename(s.file)}`,

@@ -64,6 +64,9 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   const compare = realfake(['compare', 'sweep/runs/*', '--out', 'cmp'], cwd);
   assert.equal(compare.code, 0, compare.stderr);
   assert.match(compare.stdout, /Comparison of 2 runs/);
+  // Flat class folders: one source per class, named after it; both runs trained on the one dataset.
+  assert.match(compare.stdout, /\| real \(real\) \| specificity [0-9.]+ \[[0-9.]+, [0-9.]+\]; AUC [0-9.]+ \[/);
+  assert.match(compare.stdout, /\| fake \(fake\) \| (\d+) \| \1 \|/, 'the sources each run saw');
   assert.ok(fs.existsSync(path.join(cwd, 'cmp', 'comparison.md')));
   assert.equal(realfake(['compare', 'sweep/runs/nothing*'], cwd).code, 2, 'a glob matching nothing is a usage error');
 
@@ -94,6 +97,19 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   }
   const analysis = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'analysis', 'analysis.json'), 'utf8'));
   assert.equal(analysis.robustness[0].perturbation, 'none');
+  assert.match(analyze.stdout, /## Per source\n/);
+  assert.deepEqual(
+    analysis.perSource.map((r: { source: string; rateName: string }) => [r.source, r.rateName]),
+    [
+      ['real', 'specificity'],
+      ['fake', 'recall'],
+    ],
+    'per source at the picked threshold',
+  );
+  assert.match(
+    fs.readFileSync(path.join(cwd, runDir, 'analysis', 'figures.html'), 'utf8'),
+    /Per source on test at threshold/,
+  );
   assert.ok(
     analysis.gradcam.length >= 1 && fs.existsSync(path.join(cwd, runDir, 'analysis', analysis.gradcam[0].path)),
     'a Grad-CAM overlay (path relative to analysis/)',

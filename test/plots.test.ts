@@ -5,11 +5,14 @@ import * as os from 'os';
 import * as path from 'path';
 import { computeMetrics } from '../lib/eval/metrics';
 import { requireAll, skipForMissingTool } from './helpers/tools';
+import { runFigures } from '../lib/eval/evaluate';
+import { HAND_SOURCES } from './fixtures/per-source';
 import {
   classBalanceFigure,
   confusionMatrixFigure,
   lossAccuracyFigures,
   notebookHtml,
+  perSourceFigure,
   precisionRecallFigure,
   resetNotebookPlotly,
   rocFigure,
@@ -104,6 +107,37 @@ test('classBalanceFigure: flat and per-split counts', () => {
       ['Fake', ['train', 'val'], [2400, 601]],
     ],
   );
+});
+
+test('perSourceFigure: rate and AUC bars per source, real and fake apart, intervals as error bars', () => {
+  const fig = perSourceFigure(HAND_SOURCES);
+  const bars = fig.data.map((t) => [
+    t.name,
+    t.offsetgroup,
+    t.x,
+    t.y,
+    (t.error_y as { array: unknown[] }).array,
+    (t.error_y as { arrayminus: unknown[] }).arrayminus,
+  ]);
+  const reals = ['ffhq (real, 50)', 'celeba (real, 30)'];
+  const fakes = ['sd14 (fake, 40)', 'gan (fake, 20)'];
+  assert.deepEqual(bars, [
+    ['specificity, real sources', 'rate', reals, [0.875, 0.75], [0.125, 0.125], [0.125, 0.25]],
+    ['AUC, real sources', 'auc', reals, [0.9375, 0.8125], [0.0625, 0.0625], [0.0625, 0.0625]],
+    ['recall, fake sources', 'rate', fakes, [0.625, 0.5], [0.125, 0.25], [0.125, 0.25]],
+    // gan's AUC is undefined: no bar and no error bar, rather than NaN (which JSON cannot hold).
+    ['AUC, fake sources', 'auc', fakes, [0.875, null], [0.0625, null], [0.0625, null]],
+  ]);
+  const colors = fig.data.map((t) => (t.marker as { color: string }).color);
+  assert.equal(colors[0], colors[1], 'real sources share a colour');
+  assert.notEqual(colors[0], colors[2], 'fake sources have another');
+  assert.deepEqual(perSourceFigure(HAND_SOURCES.slice(0, 2)).data.length, 2, 'no empty fake traces');
+});
+
+test('runFigures adds per_source only when some class has several sources', () => {
+  const withSources = (perSource: typeof HAND_SOURCES) => Object.keys(runFigures({ ...metrics, perSource }));
+  assert.ok(withSources(HAND_SOURCES).includes('per_source'));
+  assert.ok(!withSources([HAND_SOURCES[0], HAND_SOURCES[2]]).includes('per_source'), 'one source per class');
 });
 
 test('writeFigureHtml: self-contained page with plotly.js and the data', () => {

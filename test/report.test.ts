@@ -7,6 +7,7 @@ import { Command } from 'commander';
 import { buildReport, type ReportRow } from '../lib/eval/report';
 import { registerReportCommand } from '../lib/cli/report';
 import { STUDY_DEFAULTS } from '../lib/config';
+import { HAND_SOURCES } from './fixtures/per-source';
 
 /** A run folder as training writes it; the confusion matrix is small enough to check every rate by hand. */
 function writeRun(metrics: Record<string, unknown> = {}, config: Record<string, unknown> = {}): string {
@@ -157,12 +158,84 @@ async function runCli(args: string[]): Promise<{ stdout: string; stderr: string;
   return { ...out, exitCode };
 }
 
+/** The cells of the Markdown table row that starts with `first`. */
+function markdownRow(markdown: string, first: string): string[] | undefined {
+  const line = markdown.split('\n').find((l) => l.startsWith(`| ${first} `));
+  return line
+    ?.split('|')
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+}
+
+test('report.md has a per-source table from metrics.json: source, class, n, rate [interval], AUC [interval]', () => {
+  const { markdown, perSource } = buildReport(writeRun({ perSource: HAND_SOURCES }));
+  assert.equal(perSource?.length, 4);
+  assert.match(markdown, /## Per source\n/);
+  assert.deepEqual(markdownRow(markdown, 'source'), [
+    'source',
+    'class',
+    'images',
+    'recall / specificity [95 %]',
+    'AUC vs the other class [95 %]',
+  ]);
+  assert.deepEqual(markdownRow(markdown, 'ffhq'), [
+    'ffhq',
+    'real',
+    '50',
+    'specificity 0.875 [0.750, 1.000]',
+    '0.938 [0.875, 1.000]',
+  ]);
+  assert.deepEqual(markdownRow(markdown, 'sd14'), [
+    'sd14',
+    'fake',
+    '40',
+    'recall 0.625 [0.500, 0.750]',
+    '0.875 [0.813, 0.938]',
+  ]);
+  assert.deepEqual(markdownRow(markdown, 'gan'), [
+    'gan',
+    'fake',
+    '20',
+    'recall 0.500 [0.250, 0.750]',
+    'n/a [n/a, n/a]',
+  ]);
+});
+
+test('older runs: per-source numbers recomputed from predictions.csv with sources, else "run evaluate again"', () => {
+  const dir = writeRun();
+  // Threshold 0.5. Real a: 0.1 0.6 0.2; fake b: 0.9 0.4; fake c: 0.7.
+  fs.writeFileSync(
+    path.join(dir, 'predictions.csv'),
+    'file,label,source,pFake\nr1.png,0,a,0.1\nr2.png,0,a,0.6\nr3.png,0,a,0.2\nf1.png,1,b,0.9\nf2.png,1,b,0.4\nf3.png,1,c,0.7\n',
+  );
+  const report = buildReport(dir);
+  const round = (x: number) => Math.round(x * 1e12) / 1e12;
+  const estimates = report.perSource?.map((r) => [r.source, r.rateName, round(r.rate.estimate), round(r.auc.estimate)]);
+  assert.deepEqual(estimates, [
+    // a: 2 of 3 called real; the 3 fakes rank above a's images in 3 + 2 + 3 of 9 pairs.
+    ['a', 'specificity', round(2 / 3), round(8 / 9)],
+    // b: 0.9 called fake of 2; above the 3 reals in 3 + 2 of 6 pairs.
+    ['b', 'recall', 1 / 2, round(5 / 6)],
+    ['c', 'recall', 1, 1],
+  ]);
+  assert.match(report.perSourceNote, /recomputed from predictions\.csv/);
+  assert.equal(markdownRow(report.markdown, 'b')?.[3].slice(0, 12), 'recall 0.500');
+
+  fs.writeFileSync(path.join(dir, 'predictions.csv'), 'file,label,pFake\nr1.png,0,0.1\nf1.png,1,0.9\n');
+  const old = buildReport(dir);
+  assert.equal(old.perSource, null);
+  assert.match(old.markdown, /## Per source\n\nNo per-source numbers \(run evaluate again\)/);
+  fs.rmSync(path.join(dir, 'predictions.csv'));
+  assert.equal(buildReport(dir).perSourceNote, 'no per-source numbers (run evaluate again)');
+});
+
 test('CLI: prints the table, writes report.md; no --run is a usage error, a missing run a failure', async () => {
   const dir = writeRun();
   const ok = await runCli(['report', '--run', dir]);
   assert.equal(ok.exitCode, 0);
   assert.match(ok.stdout, /Precision +0\.9434 +0\.9918 ¹ +0\.9885/);
   assert.match(ok.stdout, /--test-fraction/);
+  assert.match(ok.stdout, /\nno per-source numbers \(run evaluate again\)\n/);
   assert.equal(fs.readFileSync(path.join(dir, 'report.md'), 'utf8'), buildReport(dir).markdown);
 
   const usage = await runCli(['report']);

@@ -11,7 +11,7 @@ import { countSources, loadDataset, readManifest, sourceOf } from '../lib/data/d
 import { preprocessFolders } from '../lib/data/preprocess';
 import { datasetSplit, sourceStrata, splitRows } from '../lib/data/split';
 import { splitIndices } from '../lib/random';
-import { perSourceMetrics, formatSourceMetrics } from '../lib/eval/per-source';
+import { perSourceMetrics, formatSourceTable } from '../lib/eval/per-source';
 import { linkSharedSources, missingSharedSources, SHARED_SOURCES } from '../lib/data/source-folders';
 import { goodImageFiles, writeFiles } from './fixtures/images';
 
@@ -166,8 +166,8 @@ test('per-source metrics: recall or specificity, and AUC against the whole other
   assert.ok(Number.isNaN(realsOnly[0].auc.estimate));
   assert.equal(realsOnly[0].rate.estimate, 0.5);
   assert.match(
-    formatSourceMetrics(rows)[2],
-    /^f1 \(fake, 3\)\s+recall\s+0\.667 \[\d\.\d{3}, \d\.\d{3}\] {2}AUC 0\.867 \[/,
+    formatSourceTable(rows).split('\n')[4],
+    /^f1 {6}fake {3}3 {7}recall 0\.667 \[\d\.\d{3}, \d\.\d{3}\] {7}0\.867 \[/,
   );
   assert.throws(() => perSourceMetrics([0], [0.1, 0.2], ['a'], 0.5), /must match/);
 });

@@ -5,7 +5,7 @@ import { evaluateRun } from '../eval/evaluate';
 import { applyTemperature } from '../eval/calibration';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/tables';
-import { formatSourceMetrics } from '../eval/per-source';
+import { formatSourceTable } from '../eval/per-source';
 import { engineOption } from './export';
 import { action } from './common';
 import { predictOverrides, scoringOption } from './predict';
@@ -58,7 +58,7 @@ export function registerEvaluateCommand(program: Command): void {
                   : applyTemperature(threshold, temperature),
           });
           process.stdout.write(
-            `${result.engineNote}\n${formatMetricsTable(result.metrics)}\nper source (95 % bootstrap intervals):\n${formatSourceMetrics(result.metrics.perSource).join('\n')}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,
+            `${result.engineNote}\n${formatMetricsTable(result.metrics)}\nper source (95 % bootstrap intervals):\n${formatSourceTable(result.metrics.perSource)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,
           );
         },
       ),

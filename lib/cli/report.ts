@@ -2,6 +2,7 @@
 import * as path from 'path';
 import { Command } from 'commander';
 import { buildReport } from '../eval/report';
+import { formatSourceTable } from '../eval/per-source';
 import { textTable } from '../eval/tables';
 import { writeFileAtomic } from '../files';
 import { UsageError, action } from './common';
@@ -25,9 +26,12 @@ export function registerReportCommand(program: Command): void {
           ['Setting', 'This run', 'Study'],
           report.configRows.map((r) => [r.setting, r.run, r.study]),
         );
+        const sources = report.perSource
+          ? `per source (95 % bootstrap intervals; ${report.perSourceNote}):\n${formatSourceTable(report.perSource)}`
+          : report.perSourceNote;
         process.stdout.write(
           `${metrics}\n\n¹ the study printed precision and recall swapped (see report.md)\n` +
-            `² its ROC used hard labels; not comparable\n\n${report.splitNote}\n\n${config}\n\nwrote ${out}\n`,
+            `² its ROC used hard labels; not comparable\n\n${report.splitNote}\n\n${sources}\n\n${config}\n\nwrote ${out}\n`,
         );
       }),
     );

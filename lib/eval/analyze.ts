@@ -1,6 +1,7 @@
 /**
  * `realfake analyze`: the research-grade look at one trained run, written to RUNDIR/analysis/.
  *   intervals    seeded bootstrap 95 % intervals of every metric on the held-back split (test, else validation)
+ *   per source   recall or specificity and AUC of each source (lib/eval/per-source.ts) at the picked threshold
  *   thresholds   metrics against the threshold; a threshold picked on validation by a rule (Youden, EER, target
  *                FPR) and applied unchanged to the test split; stored in RUNDIR/threshold.json
  *   calibration  reliability diagram and ECE; temperature fitted on validation, stored in RUNDIR/calibration.json
@@ -18,7 +19,7 @@ import type { InferenceEngine } from '../infer/predict';
 import { loadModel } from '../model/model-io';
 import { loadRunDataset, openRun, type Run } from '../train/runs';
 import { scaleToUnit } from '../train/train';
-import { notebookHtml, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
+import { notebookHtml, perSourceFigure, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import {
   applyTemperature,
@@ -29,6 +30,7 @@ import {
   type TemperatureFit,
 } from './calibration';
 import { scoreRows } from './evaluate';
+import { perSourceMetrics, sourceTableCells, type SourceMetrics } from './per-source';
 import { explainImage } from './gradcam';
 import {
   DEFAULT_PERTURBATIONS,
@@ -86,6 +88,8 @@ export interface Analysis {
   n: number;
   intervals: MetricIntervals;
   threshold: StoredThreshold & { onEvaluated: { threshold: number; intervals: MetricIntervals } };
+  /** Per source on the evaluated split at the threshold picked on validation (evaluate's are at the run's own). */
+  perSource: SourceMetrics[];
   calibration: StoredCalibration & { eceValBefore: number; eceBefore: number; eceAfter: number; bins: number };
   robustness: RobustnessRow[];
   spectra?: { real: number; fake: number };
@@ -202,6 +206,8 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     threshold: picked.threshold,
     intervals: metricIntervals(evalLabels, evalScores, picked.threshold, { resamples, seed }),
   };
+  const evalSources = evalRows.map((r) => data.sources[r]);
+  const perSource = perSourceMetrics(evalLabels, evalScores, evalSources, picked.threshold, { resamples, seed });
 
   // Calibration: temperature fitted on validation, judged on the evaluated split.
   const fit = fitTemperature(valLabels, valScores);
@@ -238,6 +244,11 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
         reliability: reliability(evalLabels, calibratedEval, bins),
       },
     ]),
+    // Always here, unlike evaluate's figure files: the analysis page inlines plotly.js once for all its figures.
+    per_source: perSourceFigure(
+      perSource,
+      `Per source on ${split} at threshold ${picked.threshold.toFixed(4)} (${picked.rule}, picked on val)`,
+    ),
   };
   if (robustness.length) {
     figures.robustness_accuracy = robustnessFigure(robustness, 'accuracy');
@@ -293,6 +304,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
     n: evalRows.length,
     intervals,
     threshold: { ...storedThreshold, onEvaluated },
+    perSource,
     calibration,
     robustness,
     spectra,
@@ -317,6 +329,7 @@ export function intervalRows(m: MetricIntervals): string[][] {
 export function analysisMarkdown(a: Analysis): string {
   const c = a.calibration;
   const t = a.threshold;
+  const sourceTable = sourceTableCells(a.perSource);
   const lines = [
     `# Analysis of run ${a.runId}`,
     '',
@@ -335,6 +348,12 @@ export function analysisMarkdown(a: Analysis): string {
     ),
     '',
     `Threshold rule ${t.rule} on the validation split (${t.n} images): threshold ${f4(t.threshold)}, TPR ${f4(t.tpr)}, FPR ${f4(t.fpr)} there; applied unchanged to the ${a.split} split.`,
+    '',
+    '## Per source',
+    '',
+    `On the ${a.split} split at the picked threshold ${f4(t.threshold)}: fake sources' recall and real sources' specificity, and ROC AUC against the whole other class, with 95 % bootstrap intervals.`,
+    '',
+    markdownTable(sourceTable.headers, sourceTable.cells),
     '',
     '## Calibration',
     '',

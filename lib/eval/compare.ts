@@ -7,21 +7,27 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config';
-import { readJson } from '../files';
+import type { DatasetInfo, SourceCount } from '../data/dataset';
+import { readJson, resolveStoredPath } from '../files';
 import type { HistoryData } from '../train/callbacks';
-import { referenceLine, type Figure } from '../viz/plots';
+import { perSourceFigure, referenceLine, type Figure } from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import { computeMetrics, parseMetricsJson, type Metrics } from './metrics';
 import { delongTest, mcnemarTest, type DeLongResult, type McNemarResult } from './paired';
+import { hasSeveralSources, perSourceFromPredictions, sourceTableRows, type SourceMetrics } from './per-source';
 
 export interface ComparedRun {
   dir: string;
   id: string;
   config: Config;
-  metrics: Metrics & { split?: string; intervals?: MetricIntervals };
+  metrics: Metrics & { split?: string; intervals?: MetricIntervals; perSource?: SourceMetrics[] };
   intervals: MetricIntervals;
   predictions: Array<{ file: string; label: number; source?: string; pFake: number }>;
   history?: HistoryData;
+  /** Per source on the evaluated split (metrics.json, else recomputed from predictions.csv); null: no sources known. */
+  perSource: SourceMetrics[] | null;
+  /** Images per source in the run's dataset (its dataset.json), null when that is not at hand or predates sources. */
+  sourceCounts: SourceCount[] | null;
 }
 
 export interface PairedRow {
@@ -36,6 +42,8 @@ export interface Comparison {
   runs: ComparedRun[];
   configRows: Array<Record<string, string>>;
   metricRows: Array<Record<string, string>>;
+  sourceRows: Array<Record<string, string>>;
+  sourceCountRows: Array<Record<string, string>>;
   paired: PairedRow[];
   figures: Record<string, Figure>;
   markdown: string;
@@ -118,7 +126,71 @@ export function loadComparedRun(dir: string, options: { resamples?: number } = {
       metrics.threshold,
       { resamples: options.resamples ?? 1000, seed: config.seed },
     );
-  return { dir, id: path.basename(path.resolve(dir)), config, metrics, intervals, predictions, history };
+  const perSource =
+    metrics.perSource ??
+    perSourceFromPredictions(predictions, metrics.threshold, {
+      resamples: options.resamples ?? 1000,
+      seed: config.seed,
+    });
+  const id = path.basename(path.resolve(dir));
+  return {
+    dir,
+    id,
+    config,
+    metrics,
+    intervals,
+    predictions,
+    history,
+    perSource,
+    sourceCounts: datasetSourceCounts(dir),
+  };
+}
+
+/** sourceCounts of the dataset a run trained on (run.json's dataDir), or null when it is gone or predates sources. */
+function datasetSourceCounts(runDir: string): SourceCount[] | null {
+  const runFile = path.join(runDir, 'run.json');
+  if (!fs.existsSync(runFile)) return null;
+  const infoFile = path.join(
+    resolveStoredPath(readJson<{ dataDir: string }>(runFile, 'run').dataDir, runDir),
+    'dataset.json',
+  );
+  if (!fs.existsSync(infoFile)) return null;
+  return readJson<Partial<DatasetInfo>>(infoFile, 'dataset description').sourceCounts ?? null;
+}
+
+/** "ffhq (real)": a source is named with its class, since a real and a fake folder may share a name. */
+const sourceKey = (s: { source: string; label: number }) => `${s.source} (${s.label ? 'fake' : 'real'})`;
+
+/** Every (source, class) of these lists, real sources first, in order of first appearance. */
+function sourceKeys(lists: Array<Array<{ source: string; label: number }>>): string[] {
+  const all = lists.flat().sort((a, b) => a.label - b.label);
+  return [...new Set(all.map(sourceKey))];
+}
+
+/**
+ * One row per source, one column per run: "recall 0.910 [0.860, 0.950]; AUC 0.970 [0.950, 0.990] (n 140)" on the
+ * run's evaluated split; "—" when the run scored no image of it, "n/a" when the run has no per-source numbers.
+ */
+export function perSourceCompareRows(runs: ComparedRun[]): Array<Record<string, string>> {
+  const cells = runs.map((r) => {
+    const table = sourceTableRows(r.perSource ?? []);
+    return new Map(
+      table.map((t) => [`${t.source} (${t.class})`, `${t['recall / specificity']}; AUC ${t.AUC} (n ${t.images})`]),
+    );
+  });
+  return sourceKeys(runs.map((r) => r.perSource ?? [])).map((key) => ({
+    source: key,
+    ...Object.fromEntries(runs.map((r, i) => [r.id, r.perSource ? (cells[i].get(key) ?? '—') : 'n/a'])),
+  }));
+}
+
+/** Images per source in each run's dataset: which sources a run saw at all ("—": none; "n/a": unknown). */
+export function sourceCountRows(runs: ComparedRun[]): Array<Record<string, string>> {
+  const counts = runs.map((r) => new Map((r.sourceCounts ?? []).map((c) => [sourceKey(c), String(c.count)])));
+  return sourceKeys(runs.map((r) => r.sourceCounts ?? [])).map((key) => ({
+    source: key,
+    ...Object.fromEntries(runs.map((r, i) => [r.id, r.sourceCounts ? (counts[i].get(key) ?? '—') : 'n/a'])),
+  }));
 }
 
 const show = (v: unknown) => (v === null ? 'all' : v === undefined ? '—' : String(v));
@@ -267,6 +339,10 @@ export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
     if (data.length)
       figures[`compare_${key}`] = { data, layout: layout(`${title} (dotted: train, solid: validation)`, 'Epoch', key) };
   }
+  // One per-source chart per run that has several sources in a class (as evaluate writes them).
+  for (const r of runs)
+    if (r.perSource && hasSeveralSources(r.perSource))
+      figures[`per_source_${r.id}`] = perSourceFigure(r.perSource, `${r.id}: per source (95 % bootstrap intervals)`);
   return figures;
 }
 
@@ -300,6 +376,8 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
   const configRows = configDifferenceRows(runs);
   const rows = metricRows(runs);
   const paired = pairedTests(runs);
+  const sourceRows = perSourceCompareRows(runs);
+  const countRows = sourceCountRows(runs);
   const markdown = [
     `# Comparison of ${runs.length} runs`,
     '',
@@ -311,6 +389,18 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
     '',
     markdownTable(rows),
     '',
+    '## Per source (95 % bootstrap intervals)',
+    '',
+    "On each run's evaluated split at its threshold: fake sources' recall and real sources' specificity, and ROC AUC against the whole other class. n/a: the run was evaluated before sources existed (run evaluate again); —: it scored no image of that source.",
+    '',
+    markdownTable(sourceRows),
+    '',
+    "## Sources each run's dataset holds (images)",
+    '',
+    "From each run's dataset.json; n/a: the dataset is not at hand or predates sources.",
+    '',
+    markdownTable(countRows),
+    '',
     '## Paired tests on the shared images',
     '',
     'McNemar: b = images A gets right and B wrong, c = the reverse (exact binomial p, and chi-square with continuity correction). DeLong: difference of the ROC AUCs.',
@@ -318,5 +408,14 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
     markdownTable(pairedTableRows(paired)),
     '',
   ].join('\n');
-  return { runs, configRows, metricRows: rows, paired, figures: comparisonFigures(runs), markdown };
+  return {
+    runs,
+    configRows,
+    metricRows: rows,
+    sourceRows,
+    sourceCountRows: countRows,
+    paired,
+    figures: comparisonFigures(runs),
+    markdown,
+  };
 }

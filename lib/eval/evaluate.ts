@@ -12,13 +12,14 @@ import type { ScoringMode } from '../config';
 import { loadScoringEngine } from '../infer/scoring-engine';
 import { scoreSourceImages } from './source-scoring';
 import { metricIntervals, type MetricIntervals } from './bootstrap';
-import { perSourceMetrics, type SourceMetrics } from './per-source';
+import { hasSeveralSources, perSourceMetrics, type SourceMetrics } from './per-source';
 import { applyTemperature } from './calibration';
 import { DEFAULT_ENGINE, EngineChoice } from '../infer/onnx-engine';
 import {
   confusionMatrixFigure,
   Figure,
   lossAccuracyFigures,
+  perSourceFigure,
   precisionRecallFigure,
   rocFigure,
   writeFigures,
@@ -60,14 +61,23 @@ export interface RunEvaluation {
   engineNote: string;
 }
 
-/** The figures of a run: training curves (if there is a history), confusion matrix, ROC, precision-recall. */
-export function runFigures(metrics: Metrics, history?: HistoryData): Record<string, Figure> {
+/**
+ * The figures of a run: training curves (if there is a history), confusion matrix, ROC, precision-recall, and
+ * per-source bars when some class has several sources (with one source per class the bars repeat the overall
+ * specificity, recall and AUC, and each figure page costs ~4.8 MB of inlined plotly.js).
+ */
+export function runFigures(
+  metrics: Metrics & { perSource?: SourceMetrics[] },
+  history?: HistoryData,
+): Record<string, Figure> {
   const figures: Record<string, Figure> = {};
   if (history && history.epoch.length) Object.assign(figures, lossAccuracyFigures(history));
   figures.confusion_matrix = confusionMatrixFigure(metrics.confusion);
   figures.roc = rocFigure(metrics.roc, metrics.auc);
   const prevalence = (metrics.confusion.tp + metrics.confusion.fn) / Math.max(metrics.n, 1);
   figures.precision_recall = precisionRecallFigure(metrics.pr, metrics.averagePrecision, prevalence);
+  if (metrics.perSource && hasSeveralSources(metrics.perSource))
+    figures.per_source = perSourceFigure(metrics.perSource);
   return figures;
 }
 

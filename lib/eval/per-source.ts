@@ -10,8 +10,9 @@
  * Intervals are 95 % percentile-bootstrap intervals (lib/eval/bootstrap.ts), resampling the images of the pair
  * (the source's images, plus the other class for AUC), seeded, so the same scores give the same intervals.
  */
-import { bootstrapInterval, type BootstrapOptions, type Interval } from './bootstrap';
+import { bootstrapInterval, formatInterval, type BootstrapOptions, type Interval } from './bootstrap';
 import { rocAuc } from './metrics';
+import { textTable } from './tables';
 
 export interface SourceMetrics {
   source: string;
@@ -89,13 +90,61 @@ export function perSourceMetrics(
     });
 }
 
-/** One line per source for a text table: "stylegan (fake, 140)  recall 0.91 [0.86, 0.95]  AUC 0.97 [0.95, 0.99]". */
-export function formatSourceMetrics(rows: SourceMetrics[], digits = 3): string[] {
-  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(digits) : 'n/a');
-  const interval = (i: Interval) => `${f(i.estimate)} [${f(i.low)}, ${f(i.high)}]`;
-  const names = rows.map((r) => `${r.source} (${r.label ? 'fake' : 'real'}, ${r.n})`);
-  const width = Math.max(0, ...names.map((n) => n.length));
-  return rows.map(
-    (r, i) => `${names[i].padEnd(width)}  ${r.rateName.padEnd(11)} ${interval(r.rate)}  AUC ${interval(r.auc)}`,
+/** Whether some class has more than one source: only then do the per-source numbers say more than the overall ones. */
+export function hasSeveralSources(rows: SourceMetrics[]): boolean {
+  return rows.length > new Set(rows.map((r) => r.label)).size;
+}
+
+/**
+ * Per-source metrics from scored predictions (predictions.csv), for runs evaluated before metrics.json held them;
+ * null when the predictions carry no sources (files written before sources existed).
+ */
+export function perSourceFromPredictions(
+  predictions: Array<{ label: number; source?: string; pFake: number }>,
+  threshold: number,
+  options: BootstrapOptions = {},
+): SourceMetrics[] | null {
+  if (!predictions.length || predictions.some((p) => p.source === undefined)) return null;
+  return perSourceMetrics(
+    predictions.map((p) => p.label),
+    predictions.map((p) => p.pFake),
+    predictions.map((p) => p.source as string),
+    threshold,
+    options,
   );
+}
+
+/** One row of the per-source table, as text cells: the one formatting behind every per-source table. */
+export interface SourceTableRow {
+  source: string;
+  class: 'real' | 'fake';
+  images: string;
+  /** "recall 0.910 [0.860, 0.950]" or "specificity ...". */
+  'recall / specificity': string;
+  /** "0.970 [0.950, 0.990]" ("n/a" without the other class). */
+  AUC: string;
+}
+
+/** The per-source table's rows (for report.md, analyze, the terminal and notebook DataFrames). */
+export function sourceTableRows(rows: SourceMetrics[], digits = 3): SourceTableRow[] {
+  return rows.map((r) => ({
+    source: r.source,
+    class: r.label ? 'fake' : 'real',
+    images: String(r.n),
+    'recall / specificity': `${r.rateName} ${formatInterval(r.rate, digits)}`,
+    AUC: formatInterval(r.auc, digits),
+  }));
+}
+
+/** The per-source table as headers and cells, for textTable / markdownTable (lib/eval/tables.ts). */
+export function sourceTableCells(rows: SourceMetrics[], digits = 3): { headers: string[]; cells: string[][] } {
+  const table = sourceTableRows(rows, digits);
+  const headers = ['source', 'class', 'images', 'recall / specificity [95 %]', 'AUC vs the other class [95 %]'];
+  return { headers, cells: table.map((r) => [r.source, r.class, r.images, r['recall / specificity'], r.AUC]) };
+}
+
+/** The per-source table for the terminal (`realfake evaluate`, `report`, the `npm start` summary). */
+export function formatSourceTable(rows: SourceMetrics[], digits = 3): string {
+  const { headers, cells } = sourceTableCells(rows, digits);
+  return textTable(headers, cells);
 }

@@ -11,6 +11,8 @@ import type { IntervalMetric, MetricIntervals } from './bootstrap';
 import { readJson } from '../files';
 import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
 import { formatRate as rate, markdownTable } from './tables';
+import { parsePredictionsCsv } from './compare';
+import { perSourceFromPredictions, sourceTableCells, type SourceMetrics } from './per-source';
 
 /** metrics.json through parseMetricsJson (which restores "NaN" and "Infinity"), with one-line errors. */
 function readText<T>(file: string, parse: (text: string) => T, what: string): T {
@@ -49,6 +51,10 @@ export interface Report {
   split: EvaluationSplit;
   /** One sentence on what the split means for the numbers. */
   splitNote: string;
+  /** Per source (metrics.json, else recomputed from predictions.csv); null when neither has them. */
+  perSource: SourceMetrics[] | null;
+  /** Where the per-source numbers came from, or why there are none. */
+  perSourceNote: string;
 }
 
 /** The metrics.json fields the report reads (roc/pr curves are ignored). */
@@ -66,6 +72,8 @@ interface RunMetrics {
   split?: EvaluationSplit;
   /** Bootstrap intervals (evaluate writes them; older metrics.json files have none). */
   intervals?: MetricIntervals;
+  /** Per-source metrics (evaluate writes them since sources exist). */
+  perSource?: SourceMetrics[];
 }
 
 function readRunMetrics(file: string): RunMetrics {
@@ -86,6 +94,24 @@ function readRunMetrics(file: string): RunMetrics {
     throw new Error(`${file}: field "split" must be "val", "test" or "external" (got ${JSON.stringify(m.split)})`);
   }
   return m;
+}
+
+/**
+ * The run's per-source metrics: metrics.json's; for runs evaluated before it held them, recomputed from
+ * predictions.csv when that has a source column (same bootstrap as evaluate: 1000 resamples, the run's seed).
+ */
+function runPerSource(
+  runDir: string,
+  metrics: RunMetrics,
+  seed: number | undefined,
+): { perSource: SourceMetrics[] | null; note: string } {
+  if (metrics.perSource) return { perSource: metrics.perSource, note: 'from metrics.json' };
+  const file = path.join(runDir, 'predictions.csv');
+  const predictions = fs.existsSync(file) ? parsePredictionsCsv(fs.readFileSync(file, 'utf8'), file) : [];
+  const perSource = perSourceFromPredictions(predictions, metrics.threshold, { resamples: 1000, seed });
+  return perSource
+    ? { perSource, note: 'recomputed from predictions.csv (metrics.json predates per-source numbers)' }
+    : { perSource: null, note: 'no per-source numbers (run evaluate again)' };
 }
 
 /** null means "no limit" for limitPerClass, the only nullable setting shown. */
@@ -153,6 +179,8 @@ export function buildReport(runDir: string): Report {
   ).map((key) => ({ setting: key, run: configValue(config[key]), study: configValue(STUDY_DEFAULTS[key]) }));
 
   const { split, splitNote } = describeSplit(metrics, config);
+  const sources = runPerSource(runDir, metrics, config.seed);
+  const sourceTable = sources.perSource && sourceTableCells(sources.perSource);
   const hardLabelAuc = (study.recall + study.specificity) / 2;
   const markdown = [
     `# realfake run report: ${path.basename(path.resolve(runDir))}`,
@@ -177,6 +205,12 @@ export function buildReport(runDir: string): Report {
     '',
     splitNote,
     '',
+    '## Per source',
+    '',
+    sourceTable
+      ? `Fake sources: recall, and ROC AUC of their images against all the real ones; real sources: specificity, and AUC of all the fakes against their images. Threshold ${metrics.threshold}; brackets: 95 % bootstrap intervals (${sources.note}).\n\n${markdownTable(sourceTable.headers, sourceTable.cells)}`
+      : `${sources.note[0].toUpperCase()}${sources.note.slice(1)}: metrics.json and predictions.csv were written before sources existed.`,
+    '',
     '## Configuration',
     '',
     markdownTable(
@@ -185,7 +219,7 @@ export function buildReport(runDir: string): Report {
     ),
     '',
   ].join('\n');
-  return { markdown, rows, configRows, split, splitNote };
+  return { markdown, rows, configRows, split, splitNote, perSource: sources.perSource, perSourceNote: sources.note };
 }
 
 /** metrics.json says which split it scored; older runs without the field are inferred from config.testFraction. */

@@ -7,6 +7,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Confusion, PrCurve, RocCurve } from '../eval/metrics';
+import type { SourceMetrics } from '../eval/per-source';
 import { writeFileAtomic } from '../files';
 import { escapeHtml } from './html';
 
@@ -219,6 +220,53 @@ export function classBalanceFigure(counts: Record<string, number> | Record<strin
       legend: { x: 1.02, xanchor: 'left', y: 1, yanchor: 'top' },
       width: 560,
       height: 420,
+    },
+  };
+}
+
+/**
+ * Per-source bars: for each source its recall (fake source) or specificity (real source) and its AUC against the
+ * whole other class, with the bootstrap intervals as asymmetric error bars. One group per source; real sources in
+ * blue, fake in orange, AUC bars paler; rate and AUC each keep one slot per group (offsetgroup), so a group is two
+ * bars wide whatever its class. A source's AUC is null (no bar) when the other class was not scored.
+ */
+export function perSourceFigure(rows: SourceMetrics[], title = 'Per source (95 % bootstrap intervals)'): Figure {
+  const category = (r: SourceMetrics) => `${r.source} (${r.label ? 'fake' : 'real'}, ${r.n})`;
+  const finite = (v: number) => (Number.isFinite(v) ? v : null);
+  const bars = (label: 0 | 1, metric: 'rate' | 'auc', color: string, opacity: number) => {
+    const group = rows.filter((r) => r.label === label);
+    const what = metric === 'auc' ? 'AUC' : label ? 'recall' : 'specificity';
+    return {
+      type: 'bar',
+      name: `${what}, ${label ? 'fake' : 'real'} sources`,
+      offsetgroup: metric,
+      x: group.map(category),
+      y: group.map((r) => finite(r[metric].estimate)),
+      error_y: {
+        type: 'data',
+        symmetric: false,
+        array: group.map((r) => finite(r[metric].high - r[metric].estimate)),
+        arrayminus: group.map((r) => finite(r[metric].estimate - r[metric].low)),
+      },
+      customdata: group.map((r) => [finite(r[metric].low), finite(r[metric].high)]),
+      hovertemplate: `${what} %{y:.3f} [%{customdata[0]:.3f}, %{customdata[1]:.3f}]<extra>%{x}</extra>`,
+      marker: { color, opacity },
+    } as Record<string, unknown>;
+  };
+  return {
+    data: [
+      bars(0, 'rate', TRAIN_COLOR, 1),
+      bars(0, 'auc', TRAIN_COLOR, 0.5),
+      bars(1, 'rate', VAL_COLOR, 1),
+      bars(1, 'auc', VAL_COLOR, 0.5),
+    ].filter((trace) => (trace.x as string[]).length > 0),
+    layout: {
+      ...baseLayout(title, 'Source (class, images)', 'Share right / AUC'),
+      yaxis: { title: { text: 'Share right / AUC' }, range: [0, 1.05] },
+      barmode: 'group',
+      legend: { x: 1.02, xanchor: 'left', y: 1, yanchor: 'top' },
+      width: Math.max(560, 160 + 110 * rows.length),
+      height: 460,
     },
   };
 }
