@@ -12,6 +12,7 @@
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { Box, detectorInput, ffhqCropBox, Point, RgbPixels, scaleBox, scalePoints } from './crop';
+import { onWasmBackend } from '../backend/backend';
 
 /** Shared with the page (lib/serve/web/app.js reads it from /api/v1/model). */
 export const FACE_DETECTOR = {
@@ -78,7 +79,7 @@ export async function detectFaces(image: RgbPixels): Promise<DetectedFace[]> {
       inputSize: FACE_DETECTOR.inputSize,
       scoreThreshold: FACE_DETECTOR.scoreThreshold,
     });
-    const found = await faceapi.detectAllFaces(input, options).withFaceLandmarks(true);
+    const found = await onWasmBackend(() => faceapi.detectAllFaces(input, options).withFaceLandmarks(true));
     return found
       .map((f) => {
         const landmarks = scalePoints(
