@@ -181,6 +181,11 @@ test(
           `${r.path}: row ${row} is the pixels prediction scores`,
         );
       }
+      // Plain predict on a run trained on aligned faces frames every file as preprocessing did: face or whole.
+      for (const [row, r] of rows.entries()) {
+        const pixels = await predictor.loadPixels(r.path);
+        assert.ok(Buffer.from(datasetImage(dataset, row)).equals(Buffer.from(pixels)), `${r.path}: predict loads row ${row}'s pixels`);
+      }
       // Evaluation at native resolution re-reads the originals: an aligned row is its face's square, a whole row the photo.
       const settings = { imageSize: config.imageSize, resize: config.resize, scoring: 'tiles' as const };
       const fromSources = await scoreSourceImages(predictor.engine, dataset, [0, 1, 2, 3], settings);

@@ -11,6 +11,7 @@ import type { Config, ScoringMode } from '../config';
 import { inspectPath } from '../file-access';
 import { ListingProblem, scanImageFolder } from '../data/image-files';
 import { decodeImageRgb, loadImageRgb, RgbImage } from '../data/images';
+import { alignedFace } from '../data/align-faces';
 import { fakeScores } from '../model/model';
 import { loadModel } from '../model/model-io';
 import { openRun } from '../train/runs';
@@ -117,7 +118,7 @@ function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
 export class Predictor {
   constructor(
     readonly engine: InferenceEngine,
-    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode' | 'scoring'>>,
+    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode' | 'scoring' | 'alignFaces'>>,
   ) {
     if (this.scoring === 'native' && !engine.anySize)
       throw new Error(
@@ -140,9 +141,14 @@ export class Predictor {
     return this.config.scoring ?? 'resize';
   }
 
-  /** Decodes and resizes exactly as preprocessing did for training. */
-  loadPixels(file: string): Promise<Uint8Array> {
-    return loadImageRgb(file, this.config.imageSize, this.config.resize, this.config.decode ?? 'full');
+  /**
+   * Decodes and resizes exactly as preprocessing did for training: for a run trained on aligned faces
+   * (alignFaces), the image framed on its largest face, or the whole image when no face is found.
+   */
+  async loadPixels(file: string): Promise<Uint8Array> {
+    const { imageSize, resize } = this.config;
+    const face = this.config.alignFaces ? await alignedFace(file, imageSize, resize) : null;
+    return face?.pixels ?? loadImageRgb(file, imageSize, resize, this.config.decode ?? 'full');
   }
 
   async predictPixels(images: Uint8Array[]): Promise<number[]> {
