@@ -40,7 +40,10 @@ export type { Metrics } from './eval/metrics';
 export { buildReport } from './eval/report';
 export { formatMetricsTable } from './eval/tables';
 
-export { collectImagePaths, Predictor, TfjsEngine, verdictFor } from './infer/predict';
+export { collectImagePaths, Predictor, TfjsEngine } from './infer/predict';
+export { verdictFor, type Verdict, type VerdictPolicy } from './infer/verdict';
+export { pickUncertainBand } from './infer/uncertain-band';
+export { runVerdictPolicy } from './infer/run-policy';
 export type { InferenceEngine, Prediction } from './infer/predict';
 export { DEFAULT_ENGINE, loadEngine } from './infer/onnx-engine';
 export type { EngineChoice } from './infer/onnx-engine';

@@ -9,6 +9,7 @@ import * as path from 'path';
 import type { Config } from './config';
 import { describeBackend, BackendInfo } from './backend/backend';
 import { evaluateRun, RunEvaluation } from './eval/evaluate';
+import { cardSummary } from './eval/model-card-text';
 import { metricsTableRows } from './eval/tables';
 import { formatSourceTable, hasSeveralSources } from './eval/per-source';
 import { trainRun, TrainRunOptions } from './train/experiment';
@@ -98,6 +99,12 @@ export function formatPipelineSummary(result: PipelineResult): string {
       ? formatSourceTable(m.perSource)
           .split('\n')
           .map((line, i): [string, string] => [i ? '' : 'per source', line])
+      : []),
+    // The verdict policy and what the model was not validated on (lib/eval/model-card.ts, model-card.md).
+    ...(result.evaluation.card
+      ? cardSummary(result.evaluation.card)
+          .split('\n')
+          .map((line, i): [string, string] => [i ? '' : 'model card', line])
       : []),
     ...result.samples.map((s): [string, string] => [
       `predict ${path.basename(s.file)}`,

@@ -184,7 +184,10 @@ test(
       // Plain predict on a run trained on aligned faces frames every file as preprocessing did: face or whole.
       for (const [row, r] of rows.entries()) {
         const pixels = await predictor.loadPixels(r.path);
-        assert.ok(Buffer.from(datasetImage(dataset, row)).equals(Buffer.from(pixels)), `${r.path}: predict loads row ${row}'s pixels`);
+        assert.ok(
+          Buffer.from(datasetImage(dataset, row)).equals(Buffer.from(pixels)),
+          `${r.path}: predict loads row ${row}'s pixels`,
+        );
       }
       // Evaluation at native resolution re-reads the originals: an aligned row is its face's square, a whole row the photo.
       const settings = { imageSize: config.imageSize, resize: config.resize, scoring: 'tiles' as const };

@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { realfake as runCli } from './helpers/cli';
+import { logit, sigmoid, verdictFor } from '../lib/infer/verdict';
 
 const realfake = (args: string[], cwd: string) => runCli(args, cwd, 600_000);
 
@@ -127,9 +128,14 @@ test('sweep (resumable) > compare > analyze > predict --threshold picked --calib
   );
   assert.equal(tuned.code, 0, tuned.stderr);
   const [p0, p1] = [JSON.parse(plain.stdout), JSON.parse(tuned.stdout)];
-  const expected = 1 / (1 + Math.exp(-Math.log(p0.pFake / (1 - p0.pFake)) / temperature));
-  assert.ok(Math.abs(p1.pFake - expected) < 1e-5, 'temperature-scaled pFake');
-  assert.equal(p1.verdict === 'Fake (AI-generated)', p0.pFake >= stored.threshold, 'the picked threshold decides');
+  // Plain predict shows pFake scaled by the model card's temperature (evaluate wrote the card): undo it.
+  const card = JSON.parse(fs.readFileSync(path.join(cwd, runDir, 'model-card.json'), 'utf8'));
+  const raw = sigmoid(card.policy.temperature * logit(p0.pFake));
+  assert.ok(Math.abs(p1.pFake - sigmoid(logit(raw) / temperature)) < 1e-5, "analyze's temperature instead");
+  const policy = { ...card.policy, threshold: stored.threshold, temperature };
+  assert.equal(p1.verdict, verdictFor(raw, policy).verdict, "the picked threshold, with the card's band");
+  if (p1.verdict !== 'Uncertain')
+    assert.equal(p1.verdict === 'Fake (AI-generated)', raw >= stored.threshold, 'the picked threshold decides');
   assert.ok(
     fs.existsSync(path.join(cwd, 'cams', `${path.basename(image, '.png')}.gradcam.png`)),
     'the Grad-CAM overlay',

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { realfake } from './helpers/cli';
+import { logit, sigmoid, verdictCuts, verdictFor } from '../lib/infer/verdict';
 
 test('--help and --version exit 0; usage errors exit 2; failures exit 1 with one line', () => {
   const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-cli-'));
@@ -104,12 +105,18 @@ test('synth > preprocess > train > evaluate > predict > report', () => {
   const lines = predict.stdout.trim().split('\n');
   assert.equal(lines[0], 'file,verdict,confidence,pFake');
   assert.equal(lines.length, 1 + 1 + 32, 'one sample file + 32 readable images in the folder');
+  // evaluate wrote the model card: its policy decides (pFake shown temperature-scaled, "Uncertain" in its band).
+  const { policy } = JSON.parse(fs.readFileSync(path.join(runDir, 'model-card.json'), 'utf8'));
   for (const line of lines.slice(1)) {
     const [, verdict, confidence, pFake] = line.split(',');
-    assert.ok(verdict === 'Real' || verdict === 'Fake (AI-generated)');
-    const expected = verdict === 'Real' ? 1 - Number(pFake) : Number(pFake);
+    const p = Number(pFake);
+    const expected = verdict === 'Real' ? 1 - p : verdict === 'Uncertain' ? Math.max(p, 1 - p) : p;
     assert.ok(Math.abs(Number(confidence) - expected) < 2e-6, line);
-    assert.equal(verdict === 'Fake (AI-generated)', Number(pFake) >= 0.5, line);
+    const raw = sigmoid(policy.temperature * logit(p));
+    // Lines whose raw score sits within rounding of a cut could go either way: skip those.
+    const cuts = verdictCuts(policy);
+    if (Math.min(Math.abs(raw - cuts.realBelow), Math.abs(raw - cuts.fakeFrom)) > 1e-5)
+      assert.equal(verdict, verdictFor(raw, policy).verdict, line);
   }
   assert.match(predict.stderr, /skipped .*notes\.jpg/);
   assert.match(predict.stderr, /skipped .*zz-broken\.png/);
@@ -134,6 +141,7 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
     'f1',
     'ROC AUC',
     'TP / FP / FN / TN',
+    'model card',
     'run folder',
     'figures',
     'wall time',
@@ -142,7 +150,10 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
   }
   // 20 images, 20 % held back (rounded up): 4, and the two sample predictions come from them.
   assert.match(run.stdout, /val split, 4 held-back images/);
-  assert.equal((run.stdout.match(/^predict \S+\s+(Real|Fake \(AI-generated\)) \(\d+\.\d%\)$/gm) ?? []).length, 2);
+  assert.equal(
+    (run.stdout.match(/^predict \S+\s+(Real|Fake \(AI-generated\)|Uncertain) \(\d+\.\d%\)$/gm) ?? []).length,
+    2,
+  );
   assert.ok(fs.existsSync(path.join(cwd, 'data', 'synth', 'synth.json')));
   assert.equal(fs.readdirSync(path.join(cwd, 'runs')).length, 1);
 });

@@ -2,13 +2,14 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
-import { applyTemperature } from '../eval/calibration';
+import { applyTemperature } from '../infer/verdict';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/tables';
 import { formatSourceTable } from '../eval/per-source';
+import { cardSummary } from '../eval/model-card-text';
 import { engineOption } from './export';
 import { action } from './common';
-import { predictOverrides, scoringOption } from './predict';
+import { flagsPolicy, scoringOption } from './predict';
 import type { ScoringMode } from '../config';
 import { openRun } from '../train/runs';
 
@@ -41,7 +42,10 @@ export function registerEvaluateCommand(program: Command): void {
           threshold?: string;
           calibrated?: boolean;
         }) => {
-          const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
+          // Only what the flags say overrides the run's threshold (not the model card's, which the last evaluation wrote).
+          const policy = flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
+          const threshold = flags.threshold === undefined ? openRun(flags.run).config.threshold : policy.threshold;
+          const temperature = flags.calibrated ? policy.temperature : undefined;
           await initBackend();
           const result = await evaluateRun(flags.run, {
             dataDir: flags.data,
@@ -58,7 +62,7 @@ export function registerEvaluateCommand(program: Command): void {
                   : applyTemperature(threshold, temperature),
           });
           process.stdout.write(
-            `${result.engineNote}\n${formatMetricsTable(result.metrics)}\nper source (95 % bootstrap intervals):\n${formatSourceTable(result.metrics.perSource)}\n${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,
+            `${result.engineNote}\n${formatMetricsTable(result.metrics)}\nper source (95 % bootstrap intervals):\n${formatSourceTable(result.metrics.perSource)}\n${result.card ? cardSummary(result.card) + '\n' : ''}${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,
           );
         },
       ),

@@ -2,8 +2,6 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { Command, Option } from 'commander';
-import { readStoredCalibration, readStoredThreshold } from '../eval/analyze';
-import { applyTemperature, temperatureScaledEngine } from '../eval/calibration';
 import { explainImage } from '../eval/gradcam';
 import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
@@ -16,6 +14,8 @@ import { engineOption } from './export';
 import { loadScoringEngine } from '../infer/scoring-engine';
 import { SCORING_MODES, ScoringMode } from '../config';
 import { openRun } from '../train/runs';
+import { MissingRunFileError, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
+import type { VerdictPolicy } from '../infer/verdict';
 import { action, escapeControls, parseInteger, UsageError } from './common';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
@@ -80,7 +80,7 @@ export function registerPredictCommand(program: Command): void {
   program
     .command('predict')
     .description(
-      'say "Real" or "Fake (AI-generated)" with confidence for each image; folders are walked, unreadable files reported and skipped',
+      'say "Real", "Fake (AI-generated)" or "Uncertain" (in the band the model card picked on validation) with confidence for each image; folders are walked, unreadable files reported and skipped',
     )
     .requiredOption('--run <dir>', 'run folder with a trained model')
     .argument('<paths...>', 'image files or folders')
@@ -104,7 +104,10 @@ export function registerPredictCommand(program: Command): void {
       '--threshold <p|picked>',
       'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation',
     )
-    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
+    .option(
+      '--calibrated',
+      "temperature-scale pFake with the temperature `realfake analyze` fitted on validation (default: the model card's)",
+    )
     .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .addOption(engineOption())
     .action(
@@ -152,7 +155,8 @@ export function registerPredictCommand(program: Command): void {
             ensemble: flags.ensemble,
             onNote: note,
           });
-          let predictor = new Predictor(engine, { ...config, scoring });
+          const policy = flagsPolicy(flags.run, config.threshold, flags);
+          const predictor = new Predictor(engine, { ...config, scoring }, policy);
           if (flags.faces) {
             let counts: { ok: number; failed: number };
             try {
@@ -167,18 +171,12 @@ export function registerPredictCommand(program: Command): void {
           let result: Awaited<ReturnType<Predictor['predictFiles']>>;
           const model = flags.explain ? await loadModel(path.join(flags.run, 'model')) : null;
           try {
-            const { threshold, temperature } = predictOverrides(flags.run, flags, predictor.config.threshold);
-            const engine =
-              temperature === undefined ? predictor.engine : temperatureScaledEngine(predictor.engine, temperature);
-            predictor = new Predictor(engine, {
-              ...predictor.config,
-              threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature),
-            });
             if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
             const explanations: Array<Promise<string>> = [];
             const used = new Map<string, number>();
             if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
             const scorer = predictor;
+            const threshold = policy.threshold;
             result = await scorer.predictFiles(files, {
               onPrediction: (p) => {
                 process.stdout.write(FORMATS[format](p) + '\n');
@@ -210,27 +208,29 @@ export function scoringOption(): Option {
   ).choices(SCORING_MODES as string[]);
 }
 
-/** --threshold and --calibrated, resolved against what `realfake analyze` stored in the run. */
-export function predictOverrides(
-  runDir: string,
-  flags: { threshold?: string; calibrated?: boolean },
-  runThreshold: number,
-): { threshold: number; temperature?: number } {
-  let threshold = runThreshold;
-  if (flags.threshold === 'picked') {
-    const stored = readStoredThreshold(runDir);
-    if (!stored) throw new UsageError(`${runDir}: no threshold.json (run \`realfake analyze --run ${runDir}\` first)`);
-    threshold = stored.threshold;
-  } else if (flags.threshold !== undefined) {
+/** --threshold and --calibrated as overrides of the run's verdict policy; a value that is not one is a usage error. */
+export function policyOverrides(flags: { threshold?: string; calibrated?: boolean }): PolicyOverrides {
+  let threshold: number | 'picked' | undefined;
+  if (flags.threshold === 'picked') threshold = 'picked';
+  else if (flags.threshold !== undefined) {
     threshold = Number(flags.threshold);
     if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '')
       throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
   }
-  if (!flags.calibrated) return { threshold };
-  const calibration = readStoredCalibration(runDir);
-  if (!calibration)
-    throw new UsageError(`${runDir}: no calibration.json (run \`realfake analyze --run ${runDir}\` first)`);
-  return { threshold, temperature: calibration.temperature };
+  return { threshold, calibrated: flags.calibrated };
+}
+
+/** The run's verdict policy (lib/infer/run-policy.ts) with the flags applied; a missing analyze file is a usage error. */
+export function flagsPolicy(
+  runDir: string,
+  runThreshold: number,
+  flags: { threshold?: string; calibrated?: boolean },
+): VerdictPolicy {
+  try {
+    return runVerdictPolicy(runDir, runThreshold, policyOverrides(flags));
+  } catch (err) {
+    throw err instanceof MissingRunFileError ? new UsageError(err.message) : err;
+  }
 }
 
 /** NAME.gradcam.png for an image; a second image of the same name (another folder) gets NAME-2.gradcam.png. */

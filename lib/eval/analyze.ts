@@ -15,6 +15,7 @@ import * as path from 'path';
 import type { Dataset } from '../data/dataset';
 import { writeFileAtomic, writeJsonAtomic } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
+import { CALIBRATION_FILE, THRESHOLD_FILE, type StoredCalibration, type StoredThreshold } from '../infer/run-policy';
 import type { InferenceEngine } from '../infer/predict';
 import { loadModel } from '../model/model-io';
 import { loadRunDataset, openRun, type Run } from '../train/runs';
@@ -27,7 +28,6 @@ import {
   fitTemperature,
   reliability,
   reliabilityFigure,
-  type TemperatureFit,
 } from './calibration';
 import { scoreRows } from './evaluate';
 import { perSourceMetrics, sourceTableCells, type SourceMetrics } from './per-source';
@@ -40,21 +40,11 @@ import {
   type RobustnessRow,
 } from './robustness';
 import { classSpectra, spectrumFigures } from './spectrum';
-import { parseThresholdRule, pickThreshold, thresholdFigure, thresholdSweep, type PickedThreshold } from './thresholds';
+import { parseThresholdRule, pickThreshold, thresholdFigure, thresholdSweep } from './thresholds';
 
-export const THRESHOLD_FILE = 'threshold.json';
-export const CALIBRATION_FILE = 'calibration.json';
-
-export interface StoredThreshold extends PickedThreshold {
-  pickedOn: 'val';
-  runId: string;
-}
-
-export interface StoredCalibration extends TemperatureFit {
-  method: 'temperature scaling of logit(pFake) = ln p1 - ln p0';
-  fittedOn: 'val';
-  runId: string;
-}
+// The files analyze writes are read by predict/evaluate/serve through lib/infer/run-policy.ts.
+export { CALIBRATION_FILE, readStoredCalibration, readStoredThreshold, THRESHOLD_FILE } from '../infer/run-policy';
+export type { StoredCalibration, StoredThreshold } from '../infer/run-policy';
 
 export interface AnalyzeOptions {
   engine?: EngineChoice;
@@ -134,17 +124,6 @@ function markdownTable(headers: string[], rows: string[][]): string {
     `|${headers.map(() => '---').join('|')}|`,
     ...rows.map((r) => `| ${r.join(' | ')} |`),
   ].join('\n');
-}
-
-/** The stored threshold / calibration of a run, or null when `analyze` has not written them. */
-export function readStoredThreshold(runDir: string): StoredThreshold | null {
-  const file = path.join(runDir, THRESHOLD_FILE);
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as StoredThreshold) : null;
-}
-
-export function readStoredCalibration(runDir: string): StoredCalibration | null {
-  const file = path.join(runDir, CALIBRATION_FILE);
-  return fs.existsSync(file) ? (JSON.parse(fs.readFileSync(file, 'utf8')) as StoredCalibration) : null;
 }
 
 export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<Analysis> {

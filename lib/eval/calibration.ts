@@ -15,14 +15,11 @@
  * T > 1 softens an over-confident model, T < 1 sharpens. The map is strictly increasing and leaves 0.5 at 0.5,
  * so ROC AUC, AP and the 0.5 (argmax) verdict never change; a different threshold t is mapped the same way.
  */
-import type { InferenceEngine } from '../infer/predict';
+import { applyTemperature, clipProbability as clip } from '../infer/verdict';
 import { referenceLine, type Figure } from '../viz/plots';
 
-const EPS = 1e-7;
-const clip = (p: number) => Math.min(1 - EPS, Math.max(EPS, p));
-
-export const logit = (p: number): number => Math.log(clip(p) / (1 - clip(p)));
-export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+// logit, sigmoid and the temperature map live with the verdict policy, which the page loads too.
+export { applyTemperature, logit, sigmoid } from '../infer/verdict';
 
 export interface ReliabilityBin {
   low: number;
@@ -70,11 +67,6 @@ export function reliability(labels: ArrayLike<number>, scores: ArrayLike<number>
 
 export function expectedCalibrationError(labels: ArrayLike<number>, scores: ArrayLike<number>, nBins = 10): number {
   return reliability(labels, scores, nBins).ece;
-}
-
-/** pFake after temperature scaling (see the module comment). */
-export function applyTemperature(pFake: number, temperature: number): number {
-  return sigmoid(logit(pFake) / temperature);
 }
 
 /** Mean negative log-likelihood (binary cross-entropy) of labels under pFake. */
@@ -154,17 +146,5 @@ export function reliabilityFigure(curves: Array<{ name: string; reliability: Rel
       width: 560,
       height: 540,
     },
-  };
-}
-
-/** An inference engine whose pFake is temperature-scaled (predict/evaluate --calibrated). */
-export function temperatureScaledEngine(engine: InferenceEngine, temperature: number): InferenceEngine {
-  return {
-    name: `${engine.name} (temperature ${temperature.toFixed(3)})`,
-    anySize: engine.anySize,
-    sideMultiple: engine.sideMultiple,
-    scores: async (batch, n, size, width) =>
-      (await engine.scores(batch, n, size, width)).map((p) => applyTemperature(p, temperature)),
-    dispose: () => engine.dispose(),
   };
 }

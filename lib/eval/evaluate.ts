@@ -13,7 +13,10 @@ import { loadScoringEngine } from '../infer/scoring-engine';
 import { scoreSourceImages } from './source-scoring';
 import { metricIntervals, type MetricIntervals } from './bootstrap';
 import { hasSeveralSources, perSourceMetrics, type SourceMetrics } from './per-source';
-import { applyTemperature } from './calibration';
+import { applyTemperature, fitTemperature } from './calibration';
+import { buildModelCard, type ModelCard } from './model-card';
+import { writeModelCard } from './model-card-text';
+import { pickUncertainBand } from '../infer/uncertain-band';
 import { DEFAULT_ENGINE, EngineChoice } from '../infer/onnx-engine';
 import {
   confusionMatrixFigure,
@@ -59,6 +62,8 @@ export interface RunEvaluation {
   figureNote: string;
   /** Which inference engine scored the images, and why. */
   engineNote: string;
+  /** The model card (lib/eval/model-card.ts), for the run's own held-back split without a temperature override. */
+  card?: ModelCard;
 }
 
 /**
@@ -145,20 +150,28 @@ export async function evaluateRun(
   });
   if (ttaFlip || members.length) engineNote += `; scores averaged: ${engine.name}`;
   const record: ScoringRecord = { mode: scoring, ttaFlip, models: 1 + members.length };
-  let scores: Float32Array;
-  try {
-    if (scoring === 'resize') scores = await scoreRows(engine, dataset, rows, 64);
-    else {
-      const settings = { imageSize: run.config.imageSize, resize: run.config.resize, scoring };
-      const source = await scoreSourceImages(engine, dataset, rows, settings);
-      scores = source.scores;
+  // The model card needs the validation split scored the same way (no card for other data or another temperature).
+  const withCard = !external && options.temperature === undefined;
+  const score = async (these: number[], note: boolean): Promise<Float32Array> => {
+    if (scoring === 'resize') return scoreRows(engine, dataset, these, 64);
+    const settings = { imageSize: run.config.imageSize, resize: run.config.resize, scoring };
+    const source = await scoreSourceImages(engine, dataset, these, settings);
+    if (note) {
       Object.assign(record, { resizedFallback: source.record.resizedFallback, tiles: source.record.tiles });
       const tiles = scoring === 'tiles' ? `${source.record.tiles} tiles, ` : '';
-      engineNote += `; scoring ${scoring}: ${rows.length} originals re-read, ${tiles}${source.record.resizedFallback} too small (resized)`;
+      engineNote += `; scoring ${scoring}: ${these.length} originals re-read, ${tiles}${source.record.resizedFallback} too small (resized)`;
     }
+    return source.scores;
+  };
+  let scores: Float32Array;
+  let valScores: Float32Array | undefined;
+  try {
+    scores = await score(rows, true);
+    if (withCard) valScores = split === 'val' ? scores : await score(run.split.val, false);
   } finally {
     await engine.dispose();
   }
+  const rawScores = scores;
   if (options.temperature !== undefined) scores = scores.map((p) => applyTemperature(p, options.temperature as number));
   const labels = Uint8Array.from(rows, (row) => dataset.y[row]);
   const threshold = options.threshold ?? run.config.threshold;
@@ -174,6 +187,16 @@ export async function evaluateRun(
     temperature: options.temperature,
     scoring: record,
   };
+  const card =
+    withCard && valScores
+      ? runModelCard(run, dataset, valScores, bootstrap, {
+          split,
+          threshold,
+          labels,
+          rawScores,
+          perSource: metrics.perSource,
+        })
+      : undefined;
   const predictions = rows.map((row, i) => ({
     file: dataset.files[row],
     label: labels[i],
@@ -199,8 +222,45 @@ export async function evaluateRun(
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
     const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
-    files = [metricsFile, predictionsFile, ...written.files];
+    files = [metricsFile, predictionsFile, ...(card ? writeModelCard(runDir, card) : []), ...written.files];
     figureNote = written.note;
   }
-  return { metrics, predictions, figures, files, figureNote, engineNote };
+  return { metrics, predictions, figures, files, figureNote, engineNote, card };
+}
+
+/**
+ * The run's model card from its validation scores: the temperature fitted there (1 when validation lacks a
+ * class, or the fit runs to the edge of its range, where it means nothing), the uncertain band picked on the
+ * calibrated probabilities, and per-source metrics at `test.threshold` on both splits.
+ */
+function runModelCard(
+  run: ReturnType<typeof openRun>,
+  dataset: ReturnType<typeof loadDataset>,
+  valScores: Float32Array,
+  bootstrap: { resamples: number; seed: number },
+  test: { split: string; threshold: number; labels: Uint8Array; rawScores: Float32Array; perSource: SourceMetrics[] },
+): ModelCard {
+  const valLabels = Uint8Array.from(run.split.val, (row) => dataset.y[row]);
+  const valSources = run.split.val.map((row) => dataset.sources[row]);
+  let temperature = 1;
+  let temperatureNote = 'none: validation lacks a class';
+  if (valLabels.includes(0) && valLabels.includes(1)) {
+    const fit = fitTemperature(valLabels, valScores);
+    const atEdge = fit.temperature > 50 || fit.temperature < 0.02;
+    temperature = atEdge ? 1 : fit.temperature;
+    temperatureNote = atEdge
+      ? `none: the fit ran to the edge of its range (${fit.temperature.toFixed(3)}), so calibration is undefined here`
+      : `fitted on ${fit.n} validation images, NLL ${fit.nllBefore.toFixed(4)} -> ${fit.nllAfter.toFixed(4)}`;
+  }
+  const band = pickUncertainBand(valLabels, valScores, temperature);
+  return buildModelCard({
+    run,
+    labels: dataset.y,
+    sources: dataset.sources,
+    policy: { threshold: test.threshold, temperature, band: band.band },
+    band,
+    temperatureNote,
+    valPerSource: perSourceMetrics(valLabels, valScores, valSources, test.threshold, bootstrap),
+    test,
+  });
 }

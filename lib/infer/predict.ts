@@ -1,6 +1,8 @@
 /**
  * One image (or a folder) > the same decode and resize as training > [0,1] > model > verdict.
- * "Fake (AI-generated)" when pFake >= the run's threshold; confidence is the probability of the verdict given.
+ * The verdict ("Real", "Fake (AI-generated)" or "Uncertain") comes from the run's verdict policy
+ * (lib/infer/verdict.ts: threshold, temperature, uncertain band; lib/infer/run-policy.ts reads it from the run);
+ * confidence is the probability of the verdict given.
  * With config `scoring` 'tiles' or 'native', images are decoded at their own size and scored by
  * lib/infer/scoring.ts instead of resized.
  *
@@ -16,15 +18,18 @@ import { fakeScores } from '../model/model';
 import { loadModel } from '../model/model-io';
 import { openRun } from '../train/runs';
 import { scaleToUnit } from '../train/train';
+import { runVerdictPolicy } from './run-policy';
 import { checkNativeSize, ScoredImage, scoreImages } from './scoring';
+import { thresholdPolicy, verdictFor, type Verdict, type VerdictPolicy } from './verdict';
 
-export type Verdict = 'Real' | 'Fake (AI-generated)';
+export type { Verdict } from './verdict';
 
 export interface Prediction {
   file: string;
   verdict: Verdict;
-  /** Probability of the verdict given: pFake for "Fake", 1 - pFake for "Real". */
+  /** Probability of the verdict given: pFake for "Fake", 1 - pFake for "Real", the larger for "Uncertain". */
   confidence: number;
+  /** Probability of fake: the model's, scaled by the policy's temperature when it has one. */
   pFake: number;
   /** Scoring 'tiles' or 'native' only: what was done to this image ('resize' if too small), tiles averaged. */
   scoring?: ScoringMode;
@@ -76,12 +81,6 @@ export class TfjsEngine implements InferenceEngine {
   }
 }
 
-export function verdictFor(pFake: number, threshold: number): { verdict: Verdict; confidence: number } {
-  return pFake >= threshold
-    ? { verdict: 'Fake (AI-generated)', confidence: pFake }
-    : { verdict: 'Real', confidence: 1 - pFake };
-}
-
 /**
  * Expands folders (with their subfolders, sorted; lib/data/image-files.ts) and keeps files as given. A path
  * that cannot be looked at throws its true reason ("not found", "permission denied" ...); entries inside a
@@ -116,9 +115,12 @@ function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
 }
 
 export class Predictor {
+  /** `policy` decides the verdicts (default: the config's threshold alone). */
   constructor(
     readonly engine: InferenceEngine,
-    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> & Partial<Pick<Config, 'decode' | 'scoring' | 'alignFaces'>>,
+    readonly config: Pick<Config, 'imageSize' | 'resize' | 'threshold'> &
+      Partial<Pick<Config, 'decode' | 'scoring' | 'alignFaces'>>,
+    readonly policy: VerdictPolicy = thresholdPolicy(config.threshold),
   ) {
     if (this.scoring === 'native' && !engine.anySize)
       throw new Error(
@@ -129,11 +131,12 @@ export class Predictor {
   /**
    * A predictor for a trained run; `loadEngine` picks the engine. The default is evaluate's default, 'auto'
    * (onnx when onnxruntime-node loads, else tfjs), so a prediction and an evaluation score an image alike;
-   * for a run whose config says `scoring: 'native'`, it is tfjs on a free-size copy of the model.
+   * for a run whose config says `scoring: 'native'`, it is tfjs on a free-size copy of the model. Verdicts follow
+   * the run's policy (its model card's, else its threshold).
    */
   static async fromRun(runDir: string, loadEngine: EngineLoader = (dir) => loadDefaultEngine(dir)): Promise<Predictor> {
     const { config } = openRun(runDir);
-    return new Predictor(await loadEngine(runDir), config);
+    return new Predictor(await loadEngine(runDir), config, runVerdictPolicy(runDir, config.threshold));
   }
 
   /** How images are scored (config `scoring`; runs saved before it existed: 'resize'). */
@@ -164,9 +167,10 @@ export class Predictor {
     return scoreImages(this.engine, images, { ...this.config, scoring: this.scoring });
   }
 
-  toPrediction(file: string, pFake: number, scored?: ScoredImage): Prediction {
+  /** `rawPFake`: the engine's score; the policy gives the verdict and the probability shown. */
+  toPrediction(file: string, rawPFake: number, scored?: ScoredImage): Prediction {
     const how = scored && this.scoring !== 'resize' ? { scoring: scored.scoring, tiles: scored.tiles } : {};
-    return { file, pFake, ...verdictFor(pFake, this.config.threshold), ...how };
+    return { file, ...verdictFor(rawPFake, this.policy), ...how };
   }
 
   async predictFile(file: string): Promise<Prediction> {

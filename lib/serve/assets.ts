@@ -46,6 +46,8 @@ export function pageAssets(): Record<string, string> {
     'style.css': path.join(web, 'style.css'),
     // The crop arithmetic the server uses, compiled from lib/faces/crop.ts (app.js loads it with an exports shim).
     'crop.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'crop.js'),
+    // The verdict policy the server uses, compiled from lib/infer/verdict.ts (loaded the same way).
+    'verdict.js': path.join(projectRoot(), 'dist', 'lib', 'infer', 'verdict.js'),
     'vendor/face-api.js': path.join(faceApi, 'dist', 'face-api.js'),
     'vendor/ort.wasm.min.js': path.join(ort, 'ort.wasm.min.js'),
     'vendor/ort-wasm-simd-threaded.mjs': path.join(ort, 'ort-wasm-simd-threaded.mjs'),

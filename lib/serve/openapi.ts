@@ -18,9 +18,20 @@ const face = {
     box: { ...box, description: "the face detector's box (the whole image when faces=whole)" },
     crop: { ...box, description: 'the FFHQ-style square that was scored; may extend past the edges (black there)' },
     detectorScore: { type: ['number', 'null'], description: "the detector's face confidence (null when faces=whole)" },
-    verdict: { type: 'string', enum: ['Real', 'Fake (AI-generated)'] },
-    confidence: { type: 'number', description: 'probability of the verdict given' },
-    pFake: { type: 'number', description: 'probability that the face is AI-generated; Fake when >= the run threshold' },
+    verdict: {
+      type: 'string',
+      enum: ['Real', 'Fake (AI-generated)', 'Uncertain'],
+      description:
+        "Uncertain: inside the band the run's model card picked on validation (each side 95 % precise there); runs without a card use the threshold alone",
+    },
+    confidence: {
+      type: 'number',
+      description: 'probability of the verdict given (for Uncertain: of the likelier class)',
+    },
+    pFake: {
+      type: 'number',
+      description: "probability that the face is AI-generated, temperature-scaled by the model card's calibration",
+    },
     gradcam: {
       type: 'string',
       description: 'Grad-CAM overlay of the crop (PNG data URL), with ?gradcam=1 when the server has an explainer',
@@ -158,8 +169,26 @@ export function openApiDocument(limits: {
       },
       '/api/v1/model': {
         get: {
-          summary: 'the run: id, config, metrics, engine, face detector',
-          responses: { '200': json({ type: 'object' }, 'model information') },
+          summary: 'the run: id, config, metrics, verdict policy, model card, engine, face detector',
+          responses: {
+            '200': json(
+              {
+                type: 'object',
+                properties: {
+                  policy: {
+                    type: 'object',
+                    description: 'threshold (raw pFake), temperature, band: {target, real, fake} edges (null: no band)',
+                  },
+                  card: {
+                    type: ['object', 'null'],
+                    description:
+                      'the model card (model-card.json): sources and counts, per-source metrics, band, not validated on; null for runs without one',
+                  },
+                },
+              },
+              'model information',
+            ),
+          },
         },
       },
       '/api/v1/openapi.json': {

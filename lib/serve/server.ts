@@ -4,7 +4,7 @@
  *   POST /api/v1/predict        one image (multipart field `image`, or the raw bytes as the body) > verdict per face
  *   POST /api/v1/predict/batch  several images (multipart, any field names) > one result or error per image
  *   GET  /api/v1/health         liveness and queue state
- *   GET  /api/v1/model          run id, config, metrics, engine, face detector
+ *   GET  /api/v1/model          run id, config, metrics, verdict policy, model card, engine, face detector
  *   GET  /api/v1/openapi.json   the OpenAPI 3.1 document (lib/serve/openapi.ts)
  *
  * Safety: uploads stay in memory (never written to disk); body size and pixel count are limited and checked
@@ -17,11 +17,13 @@ import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } 
 import multipart from '@fastify/multipart';
 import sharp, { Metadata } from 'sharp';
 import { decodeImageRgb, RgbImage } from '../data/images';
+import { readJson } from '../files';
 import { FACE_DETECTOR, loadFaceApi } from '../faces/detector';
 import { FACE_MODES, FaceMode, PhotoVerdict, predictFacesInImage } from '../infer/faces';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { exportRunToOnnx } from '../infer/onnx-export';
 import { Predictor } from '../infer/predict';
+import { MODEL_CARD_JSON, runVerdictPolicy } from '../infer/run-policy';
 import { openRun, Run } from '../train/runs';
 import { mimeOf, pageAssets } from './assets';
 import { loadGradcamExplainer } from './gradcam-hook';
@@ -81,21 +83,36 @@ export interface RealfakeServer {
   close(): Promise<void>;
 }
 
-/** What /api/v1/model and the page say about the model. */
-function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
-  const metricsFile = path.join(run.dir, 'metrics.json');
-  const metrics = fs.existsSync(metricsFile) ? JSON.parse(fs.readFileSync(metricsFile, 'utf8')) : null;
+/** A JSON file of the run folder, or null when it is not there. */
+function runFile(run: Run, name: string): unknown {
+  const file = path.join(run.dir, name);
+  return fs.existsSync(file) ? readJson(file) : null;
+}
+
+/** What the page and `realfake export --format web` say about a run: metrics, verdict policy, model card. */
+export function runDescription(run: Run) {
   return {
     run: run.meta.id,
     preset: run.meta.preset,
     createdAt: run.meta.createdAt,
-    engine: predictor.engine.name,
     imageSize: run.config.imageSize,
     resize: run.config.resize,
     threshold: run.config.threshold,
-    config: run.config,
-    metrics,
+    metrics: runFile(run, 'metrics.json'),
+    /** The verdict policy (lib/infer/verdict.ts) the page applies in its in-browser mode, as the server does. */
+    policy: runVerdictPolicy(run.dir, run.config.threshold),
+    /** The model card (lib/eval/model-card.ts), null for runs evaluated before cards existed. */
+    card: runFile(run, MODEL_CARD_JSON),
     detector: FACE_DETECTOR,
+  };
+}
+
+/** What /api/v1/model and the page say about the model. */
+function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
+  return {
+    ...runDescription(run),
+    engine: predictor.engine.name,
+    config: run.config,
     // The page's in-browser mode reproduces the server's pixels only for PIL-nearest runs (see web/app.js).
     inBrowser:
       onnxReady && run.config.resize === 'nearest'
@@ -114,7 +131,11 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   const run = openRun(o.runDir);
   // Resized, like the in-browser mode: the run's `scoring` (tiles/native) applies to evaluate and predict only.
   const engine = await loadEngine(o.runDir, o.engine ?? 'auto', o.onNote);
-  const predictor = new Predictor(engine, { ...run.config, scoring: 'resize' });
+  const predictor = new Predictor(
+    engine,
+    { ...run.config, scoring: 'resize' },
+    runVerdictPolicy(o.runDir, run.config.threshold),
+  );
   // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
   await loadFaceApi();
   await predictFacesInImage(

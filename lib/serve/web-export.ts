@@ -11,8 +11,8 @@ import * as path from 'path';
 import { writeFileAtomic } from '../files';
 import { exportRunToOnnx } from '../infer/onnx-export';
 import { openRun } from '../train/runs';
-import { FACE_DETECTOR } from '../faces/detector';
 import { pageAssets } from './assets';
+import { runDescription } from './server';
 
 /** The assets app.js reads from embedded.js (by file name), when the page cannot fetch them. */
 const EMBEDDED = [
@@ -60,19 +60,7 @@ export async function exportWebPage(runDir: string, out: string): Promise<{ file
       write(url, fs.readFileSync(file));
     }
   }
-  const metricsFile = path.join(runDir, 'metrics.json');
-  const model = {
-    run: run.meta.id,
-    preset: run.meta.preset,
-    createdAt: run.meta.createdAt,
-    engine: 'none',
-    imageSize: run.config.imageSize,
-    resize: run.config.resize,
-    threshold: run.config.threshold,
-    metrics: fs.existsSync(metricsFile) ? JSON.parse(fs.readFileSync(metricsFile, 'utf8')) : null,
-    detector: FACE_DETECTOR,
-    inBrowser: { available: true, onnx: 'embedded' },
-  };
+  const model = { ...runDescription(run), engine: 'none', inBrowser: { available: true, onnx: 'embedded' } };
   write('config.js', `window.REALFAKE_CONFIG = ${JSON.stringify({ server: false, model })};\n`);
   const embedded: Record<string, string> = { 'model/model.onnx': Buffer.from(onnx).toString('base64') };
   for (const name of EMBEDDED) embedded[name] = fs.readFileSync(assets[`vendor/${name}`]).toString('base64');

@@ -16,6 +16,8 @@
   'use strict';
   var CFG = window.REALFAKE_CONFIG || { server: false, model: null };
   var crop = window.realfakeCrop;
+  // The verdict policy (lib/infer/verdict.ts compiled): the same threshold, temperature and uncertain band as the server.
+  var verdicts = window.realfakeVerdict;
   var $ = function (id) {
     return document.getElementById(id);
   };
@@ -23,6 +25,8 @@
   var model = CFG.model;
   var mode = serverAvailable ? 'server' : 'browser';
   var browserEngine = null;
+  var policy = (model && model.policy) || { threshold: model ? model.threshold : 0.5, temperature: 1, band: null };
+  var VERDICT_CLASS = { Real: 'real', 'Fake (AI-generated)': 'fake', Uncertain: 'uncertain' };
 
   function say(text) {
     $('status').textContent = text;
@@ -46,7 +50,7 @@
     var parts = [
       'Model: run ' + model.run + ' (preset ' + model.preset + ')',
       model.imageSize + ' px, ' + model.resize + ' resize',
-      'Fake when pFake ≥ ' + model.threshold,
+      describePolicy(),
       'server engine: ' + (serverAvailable ? model.engine : 'none (static page)'),
       'in-browser engine: ' +
         (model.inBrowser.available ? 'onnxruntime-web (wasm)' : 'unavailable: ' + model.inBrowser.reason),
@@ -55,6 +59,71 @@
     if (model.metrics && typeof model.metrics.accuracy === 'number')
       parts.push('test accuracy ' + model.metrics.accuracy.toFixed(3));
     $('model-info').textContent = parts.join(' · ');
+    describeCard(model.card);
+  }
+
+  /** The cuts in effect, on the probability shown (temperature-scaled, lib/infer/verdict.ts). */
+  function describePolicy() {
+    var cuts = verdicts.verdictCuts(policy);
+    var shown = function (raw) {
+      return verdicts.applyTemperature(raw, policy.temperature).toFixed(3);
+    };
+    if (!policy.band) return 'Fake when pFake ≥ ' + shown(policy.threshold);
+    return (
+      'Uncertain when ' +
+      (isFinite(cuts.realBelow) ? shown(cuts.realBelow) : '0') +
+      ' ≤ pFake < ' +
+      (isFinite(cuts.fakeFrom) ? shown(cuts.fakeFrom) : '1') +
+      ', Real below, Fake from there'
+    );
+  }
+
+  /** The model card (lib/eval/model-card.ts): validated on, not validated on, the band, known weaknesses. */
+  function describeCard(card) {
+    if (!card) return;
+    var pct = function (x) {
+      return (x * 100).toFixed(1) + ' %';
+    };
+    var edge = function (side, e) {
+      if (!e) return side + ': no cut reached ' + pct(policy.band.target) + ' on validation';
+      return (
+        side +
+        (side === 'fake' ? ' when p ≥ ' : ' when p < ') +
+        e.calibrated.toFixed(3) +
+        ' (' +
+        e.correct +
+        ' of ' +
+        e.count +
+        ' validation images, ' +
+        pct(e.precision) +
+        ')'
+      );
+    };
+    var facts = [
+      [
+        'Validated on',
+        card.data.sources
+          .map(function (s) {
+            return s.source + ' (' + (s.label ? 'fake' : 'real') + ', ' + (s.train + s.val + s.test) + ')';
+          })
+          .join(', '),
+      ],
+      ['Not validated on', card.notValidatedOn.join(', ') || 'every family on the list was seen'],
+      [
+        'Uncertain band',
+        policy.band
+          ? edge('real', policy.band.real) + '; ' + edge('fake', policy.band.fake) + '; in between: Uncertain'
+          : 'none (' + (card.band.notes.join('; ') || 'the threshold decides') + ')',
+      ],
+      ['Temperature', card.policy.temperature.toFixed(3) + ' (' + card.band.temperatureNote + ')'],
+      ['Known weaknesses', card.knownWeaknesses.join('; ') || 'none below the bars on the sources above'],
+    ];
+    var list = $('card-facts');
+    facts.forEach(function (f) {
+      list.appendChild(el('dt', {}, f[0]));
+      list.appendChild(el('dd', {}, f[1]));
+    });
+    $('model-card').hidden = false;
   }
 
   /* ---------- in-browser inference ---------- */
@@ -192,15 +261,14 @@
       var out = await engine.session.run({ input: new ort.Tensor('float32', batch, [regions.length, size, size, 3]) });
       var scores = out.pFake.data;
       faces = regions.map(function (r, i) {
-        var pFake = scores[i];
-        var fake = pFake >= model.threshold;
+        var v = verdicts.verdictFor(scores[i], policy);
         return {
           box: r.box,
           crop: r.crop,
           detectorScore: r.score,
-          verdict: fake ? 'Fake (AI-generated)' : 'Real',
-          confidence: fake ? pFake : 1 - pFake,
-          pFake: pFake,
+          verdict: v.verdict,
+          confidence: v.confidence,
+          pFake: v.pFake,
         };
       });
     }
@@ -252,7 +320,7 @@
     ctx.font = 'bold ' + Math.max(14, Math.round(canvas.width / 30)) + 'px system-ui, sans-serif';
     result.faces.forEach(function (f, i) {
       var c = f.crop;
-      ctx.strokeStyle = f.pFake >= model.threshold ? '#e0382c' : '#2fa85a';
+      ctx.strokeStyle = { real: '#2fa85a', fake: '#e0382c', uncertain: '#b07d00' }[VERDICT_CLASS[f.verdict]];
       ctx.strokeRect(c.x * scale, c.y * scale, c.width * scale, c.height * scale);
       ctx.fillStyle = ctx.strokeStyle;
       ctx.fillText(String(i + 1), c.x * scale + 6, c.y * scale + parseInt(ctx.font.split(' ')[1], 10) + 2);
@@ -260,8 +328,7 @@
   }
 
   function faceItem(f, i, count) {
-    var fake = f.verdict !== 'Real';
-    var cls = fake ? 'fake' : 'real';
+    var cls = VERDICT_CLASS[f.verdict];
     var li = el('li', { class: 'face', 'data-verdict': f.verdict, 'data-pfake': String(f.pFake) });
     li.appendChild(el('div', { class: 'verdict ' + cls }, (count > 1 ? 'Face ' + (i + 1) + ': ' : '') + f.verdict));
     var pct = (f.confidence * 100).toFixed(1);
