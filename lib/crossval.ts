@@ -15,11 +15,17 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from './config';
-import { loadDataset } from './data/dataset';
+import { loadDataset, type Dataset } from './data/dataset';
+import { metricIntervals } from './eval/bootstrap';
+import { computeMetrics, metricsToJson } from './eval/metrics';
+import { perSourceMetrics } from './eval/per-source';
+import { loadModel } from './model/model-io';
+import { featureKey, featureScores, frozenFeatureProblem } from './train/frozen-features';
+import { openRun } from './train/runs';
 import { datasetSplit } from './data/split';
 import { evaluateRun } from './eval/evaluate';
 import type { SourceMetrics } from './eval/per-source';
-import { readJson, writeFileAtomic, writeJsonAtomic } from './files';
+import { csvField, readJson, writeFileAtomic, writeJsonAtomic } from './files';
 import { writeFigures, type Figure } from './viz/plots';
 import { sourceMatrixFigure } from './viz/source-matrix';
 import type { SplitIndices } from './random';
@@ -129,26 +135,58 @@ export async function runCrossval(options: CrossvalOptions): Promise<CrossvalRes
     });
     if (interruptRequested())
       throw new InterruptedError(`cross-validation interrupted (Ctrl-C) in fold ${fold.name}; run again to resume`);
-    const evaluation = await evaluateRun(trained.run.dir);
+    const perSource = await evaluateFold(trained.run.dir, dataset, options.config);
     const trainSources = [...new Set(fold.split.train.map((r) => sourceKey(dataset.y[r], dataset.sources[r])))].sort();
-    result.folds.push({
-      name: fold.name,
-      heldOut: fold.heldOut,
-      runDir: trained.run.dir,
-      trainSources,
-      perSource: evaluation.metrics.perSource,
-    });
+    result.folds.push({ name: fold.name, heldOut: fold.heldOut, runDir: trained.run.dir, trainSources, perSource });
     writeJsonAtomic(file, result);
-    const own = evaluation.metrics.perSource.find((m) => sourceKey(m.label, m.source) === fold.heldOut);
+    const own = perSource.find((m) => sourceKey(m.label, m.source) === fold.heldOut);
     log(
-      `  best epoch ${trained.bestEpoch}; ` +
+      `  best epoch ${trained.bestEpoch}` +
         (own
-          ? `held-out ${fold.heldOut}: ${own.rateName} ${own.rate.estimate.toFixed(3)}, AUC ${own.auc.estimate.toFixed(3)}`
-          : `test AUC ${evaluation.metrics.auc.toFixed(3)}`),
+          ? `; held-out ${fold.heldOut}: ${own.rateName} ${own.rate.estimate.toFixed(3)}, AUC ${own.auc.estimate.toFixed(3)}`
+          : ''),
     );
   }
   writeJsonAtomic(file, result);
   return result;
+}
+
+/**
+ * A fold's per-source metrics on its test rows, with metrics.json and predictions.csv written into its run folder
+ * as evaluate writes them. A model that trains on cached frozen-backbone features (facefeat) is scored from the
+ * same cache (lib/train/frozen-features.ts featureScores: the model's own head on the features, flips averaged as
+ * its config says), so each image passes the backbone once for all folds; any other model is evaluated by
+ * evaluateRun.
+ */
+async function evaluateFold(runDir: string, dataset: Dataset, config: Config): Promise<SourceMetrics[]> {
+  if (config.model !== 'facefeat' || frozenFeatureProblem(config)) return (await evaluateRun(runDir)).metrics.perSource;
+  const run = openRun(runDir);
+  const rows = run.split.test;
+  const model = await loadModel(path.join(runDir, 'model'));
+  let scores: Float32Array;
+  try {
+    scores = await featureScores(model, dataset, rows, {
+      key: featureKey(dataset.info.fingerprint, run.config),
+      ttaFlip: run.config.ttaFlip,
+    });
+  } finally {
+    model.dispose();
+  }
+  const labels = Uint8Array.from(rows, (r) => dataset.y[r]);
+  const sources = rows.map((r) => dataset.sources[r]);
+  const bootstrap = { seed: run.config.seed };
+  const perSource = perSourceMetrics(labels, scores, sources, run.config.threshold, bootstrap);
+  const metrics = {
+    ...computeMetrics(labels, scores, run.config.threshold),
+    split: 'test',
+    intervals: metricIntervals(labels, scores, run.config.threshold, bootstrap),
+    perSource,
+    scoring: { mode: 'resize', ttaFlip: run.config.ttaFlip, models: 1, from: 'cached backbone features' },
+  };
+  writeFileAtomic(path.join(runDir, 'metrics.json'), metricsToJson(metrics));
+  const lines = rows.map((r, i) => `${csvField(dataset.files[r])},${labels[i]},${csvField(sources[i])},${scores[i]}`);
+  writeFileAtomic(path.join(runDir, 'predictions.csv'), ['file,label,source,pFake', ...lines].join('\n') + '\n');
+  return perSource;
 }
 
 export type MatrixMetric = 'auc' | 'rate';

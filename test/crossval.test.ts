@@ -13,6 +13,7 @@ import { loadDataset } from '../lib/data/dataset';
 import { preprocessFolders } from '../lib/data/preprocess';
 import { linkSynthSources } from '../lib/data/source-folders';
 import { parsePredictionsCsv } from '../lib/eval/compare';
+import { evaluateRun } from '../lib/eval/evaluate';
 import { perSourceMetrics } from '../lib/eval/per-source';
 import { readJson } from '../lib/files';
 
@@ -21,7 +22,12 @@ async function twoSourceDataset(root: string): Promise<string> {
   const dataRoot = path.join(root, 'data');
   await linkSynthSources(dataRoot, { count: 12, size: 64, seed: 1 }, () => undefined);
   const dataDir = path.join(root, 'dataset');
-  await preprocessFolders({ realDir: path.join(dataRoot, 'real'), fakeDir: path.join(dataRoot, 'fake'), out: dataDir, size: 64 });
+  await preprocessFolders({
+    realDir: path.join(dataRoot, 'real'),
+    fakeDir: path.join(dataRoot, 'fake'),
+    out: dataDir,
+    size: 64,
+  });
   return dataDir;
 }
 
@@ -126,4 +132,43 @@ test('crossval --by-source: folds leave each source out of training and test on 
   const report = await writeCrossvalReport(result, out);
   assert.match(report.markdown, /\| without fake\/a \|.*\*\*\d\.\d{3} \(rec \d\.\d{3}\)\*\*/);
   assert.ok(fs.existsSync(path.join(out, 'figures', 'source_matrix.html')));
+});
+
+test('crossval scores facefeat folds from cached backbone features: the same pFake as evaluating the saved model', async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-crossval-ff-'));
+  const dataRoot = path.join(root, 'data');
+  await linkSynthSources(dataRoot, { count: 6, size: 112, seed: 4 }, () => undefined);
+  const dataDir = path.join(root, 'dataset');
+  await preprocessFolders({
+    realDir: path.join(dataRoot, 'real'),
+    fakeDir: path.join(dataRoot, 'fake'),
+    out: dataDir,
+    size: 112,
+  });
+  const faces = resolveConfig({
+    preset: 'faces',
+    overrides: { imageSize: 112, resize: 'nearest', epochs: 2, warmupEpochs: 0, valFraction: 0.25, testFraction: 0.25 },
+  });
+  const result = await runCrossval({
+    dataDir,
+    config: faces,
+    preset: 'faces',
+    out: path.join(root, 'cv'),
+    holdOut: ['fake/b'],
+    log: () => undefined,
+  });
+  for (const fold of result.folds) {
+    const fromFeatures = parsePredictionsCsv(fs.readFileSync(path.join(fold.runDir, 'predictions.csv'), 'utf8'));
+    const evaluated = await evaluateRun(fold.runDir, { engine: 'tfjs', writeFiles: false });
+    assert.deepEqual(
+      fromFeatures.map((p) => p.file),
+      evaluated.predictions.map((p) => p.file),
+    );
+    fromFeatures.forEach((p, i) =>
+      assert.ok(
+        Math.abs(p.pFake - evaluated.predictions[i].pFake) < 1e-5,
+        `${fold.name} ${p.file}: ${p.pFake} vs ${evaluated.predictions[i].pFake}`,
+      ),
+    );
+  }
 });

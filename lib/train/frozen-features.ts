@@ -9,6 +9,7 @@ import type { Config } from '../config';
 import { BatchMaker, ImageData, makeBatch, oneHotLabels } from './train';
 import { augmentRng } from '../data/augment';
 import { flipHorizontal } from '../data/augment';
+import { fakeScores } from '../model/model';
 
 export interface FeatureCache {
   /** Length of one feature vector (the backbone's output width: it depends on its pooling). */
@@ -25,6 +26,11 @@ export interface FeatureCache {
  * and their mirrors at 1,472 features take 47 MB.
  */
 const computed = new Map<string, FeatureCache>();
+
+/** The key of a dataset's features under a config: the backbone's weights are fixed, so these decide its output. */
+export function featureKey(fingerprint: string, config: Pick<Config, 'imageSize' | 'facePooling'>): string {
+  return `${fingerprint}:${config.imageSize}:${config.facePooling}`;
+}
 
 /** Forgets the features kept for reuse (tests, or to free memory). */
 export function clearFeatureMemo(): void {
@@ -112,4 +118,37 @@ export function frozenFeatureProblem(config: Pick<Config, 'augment'>): string | 
   return others.length
     ? `model facefeat trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})`
     : null;
+}
+
+/**
+ * pFake of dataset rows by a saved facefeat model, computed from cached backbone features: the model's own
+ * layers after the frozen backbone (its head) applied to the features, exactly the full model's arithmetic
+ * without the backbone pass. With ttaFlip, the mean of the image's and its mirror image's pFake, as flip
+ * averaging does at evaluation (lib/infer/averaging.ts). Cross-validation scores its folds this way: the folds
+ * share one dataset, so each image goes through the backbone once instead of once per fold.
+ */
+export async function featureScores(
+  model: tf.LayersModel,
+  data: ImageData,
+  rows: number[],
+  options: { key?: string; ttaFlip: boolean },
+): Promise<Float32Array> {
+  const cache = await cacheFeatures(model, data, rows, options.ttaFlip ? rows : [], { key: options.key });
+  const layers = model.layers;
+  const after = layers.findIndex((layer) => layer.name === 'face_backbone');
+  if (after < 0) throw new Error('featureScores: the model has no face_backbone layer (not a facefeat model)');
+  const input = tf.input({ shape: [cache.width] });
+  let x = input as tf.SymbolicTensor;
+  for (const layer of layers.slice(after + 1)) x = layer.apply(x) as tf.SymbolicTensor;
+  const head = tf.model({ inputs: input, outputs: x });
+  const score = async (flip: boolean) => {
+    const p = tf.tidy(() => fakeScores(head.predict(featureTensor(cache, rows, () => flip)) as tf.Tensor2D));
+    const values = (await p.data()) as Float32Array;
+    p.dispose();
+    return values;
+  };
+  const plain = await score(false);
+  if (!options.ttaFlip) return plain;
+  const mirrored = await score(true);
+  return plain.map((p, i) => (p + mirrored[i]) / 2);
 }
