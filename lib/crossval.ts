@@ -44,6 +44,11 @@ export interface Fold {
 
 /** The folds for a dataset's labels and sources under a config (see the module comment). */
 export function sourceFolds(labels: Uint8Array, sources: string[], config: Config, only?: string[]): Fold[] {
+  if (!(config.testFraction > 0)) {
+    throw new Error(
+      "cross-validation needs a test part (testFraction > 0): a held-out source is scored against the other sources' test images",
+    );
+  }
   const base = datasetSplit(labels, { ...config, stratifyBySource: true }, sources);
   const keys = [...new Set(sources.map((s, row) => sourceKey(labels[row], s)))].sort();
   const unknown = (only ?? []).filter((k) => !keys.includes(k));
@@ -81,6 +86,9 @@ export interface FoldResult {
 
 export interface CrossvalResult {
   dataDir: string;
+  /** The dataset's fingerprint and the config: folds are resumed only when both are the same. */
+  fingerprint: string;
+  config: Config;
   sources: string[];
   folds: FoldResult[];
 }
@@ -105,9 +113,18 @@ export async function runCrossval(options: CrossvalOptions): Promise<CrossvalRes
   const dataset = loadDataset(options.dataDir);
   const folds = sourceFolds(dataset.y, dataset.sources, options.config, options.holdOut);
   const file = path.join(options.out, CROSSVAL_FILE);
-  const previous = fs.existsSync(file) ? readJson<CrossvalResult>(file, 'cross-validation state') : undefined;
+  const earlier = fs.existsSync(file) ? readJson<CrossvalResult>(file, 'cross-validation state') : undefined;
+  // Folds made from other data or settings are not this cross-validation's: train them again.
+  const previous =
+    earlier?.fingerprint === dataset.info.fingerprint &&
+    JSON.stringify(earlier.config) === JSON.stringify(options.config)
+      ? earlier
+      : undefined;
+  if (earlier && !previous) log(`${file}: made with other data or settings; its folds are not reused`);
   const result: CrossvalResult = {
     dataDir: path.resolve(options.dataDir),
+    fingerprint: dataset.info.fingerprint,
+    config: options.config,
     sources: [...new Set(dataset.sources.map((s, row) => sourceKey(dataset.y[row], s)))].sort(),
     folds: [],
   };
@@ -159,7 +176,8 @@ export async function runCrossval(options: CrossvalOptions): Promise<CrossvalRes
  * evaluateRun.
  */
 async function evaluateFold(runDir: string, dataset: Dataset, config: Config): Promise<SourceMetrics[]> {
-  if (config.model !== 'facefeat' || frozenFeatureProblem(config)) return (await evaluateRun(runDir)).metrics.perSource;
+  if (config.model !== 'facefeat' || frozenFeatureProblem(config))
+    return (await evaluateRun(runDir, { figures: false })).metrics.perSource;
   const run = openRun(runDir);
   const rows = run.split.test;
   const model = await loadModel(path.join(runDir, 'model'));

@@ -26,6 +26,7 @@ export const NOTEBOOKS = [
   '05_prediction',
   '06_shortcut_audit',
   '07_experiments',
+  '08_generalization',
 ] as const;
 export const KERNEL_NAME = 'tslab';
 

@@ -73,6 +73,10 @@ test('crossval --by-source: folds leave each source out of training and test on 
     () => sourceFolds(dataset.y, dataset.sources, config, ['fake/zzz']),
     /--hold-out: no source fake\/zzz \(the sources: fake\/a, fake\/b, real\/a, real\/b\)/,
   );
+  assert.throws(
+    () => sourceFolds(dataset.y, dataset.sources, { ...config, testFraction: 0 }),
+    /needs a test part \(testFraction > 0\)/,
+  );
   const oneReal = dataset.sources.map((s, row) => (dataset.y[row] === 0 ? 'only' : s));
   assert.throws(() => sourceFolds(dataset.y, oneReal, config), /holding out real\/only leaves no real training images/);
 

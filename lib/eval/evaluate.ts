@@ -114,6 +114,8 @@ export async function evaluateRun(
   options: {
     dataDir?: string;
     writeFiles?: boolean;
+    /** Write the figures with the files (default true; cross-validation's folds skip them). */
+    figures?: boolean;
     engine?: EngineChoice;
     ttaFlip?: boolean;
     ensemble?: string[];
@@ -221,7 +223,10 @@ export async function evaluateRun(
       ].join('\n') + '\n';
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
-    const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
+    const written =
+      options.figures === false
+        ? { files: [], note: 'figures not written (asked not to)' }
+        : await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
     files = [metricsFile, predictionsFile, ...(card ? writeModelCard(runDir, card) : []), ...written.files];
     figureNote = written.note;
   }
