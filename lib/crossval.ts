@@ -20,7 +20,7 @@ import { metricIntervals } from './eval/bootstrap';
 import { computeMetrics, metricsToJson } from './eval/metrics';
 import { perSourceMetrics } from './eval/per-source';
 import { loadModel } from './model/model-io';
-import { featureKey, featureScores, frozenFeatureProblem } from './train/frozen-features';
+import { featureFile, featureKey, featureScores, frozenFeatureProblem } from './train/frozen-features';
 import { openRun } from './train/runs';
 import { datasetSplit } from './data/split';
 import { evaluateRun } from './eval/evaluate';
@@ -185,6 +185,7 @@ async function evaluateFold(runDir: string, dataset: Dataset, config: Config): P
   try {
     scores = await featureScores(model, dataset, rows, {
       key: featureKey(dataset.info.fingerprint, run.config),
+      file: featureFile(run.meta.dataDir, dataset.info.fingerprint, run.config),
       ttaFlip: run.config.ttaFlip,
     });
   } finally {

@@ -14,6 +14,8 @@ import { preprocessFolders } from '../lib/data/preprocess';
 import { linkSynthSources } from '../lib/data/source-folders';
 import { parsePredictionsCsv } from '../lib/eval/compare';
 import { evaluateRun } from '../lib/eval/evaluate';
+import { loadModel } from '../lib/model/model-io';
+import { cacheFeatures, clearFeatureMemo, featureFile } from '../lib/train/frozen-features';
 import { perSourceMetrics } from '../lib/eval/per-source';
 import { readJson } from '../lib/files';
 
@@ -161,6 +163,19 @@ test('crossval scores facefeat folds from cached backbone features: the same pFa
     holdOut: ['fake/b'],
     log: () => undefined,
   });
+  // The features were saved beside the dataset: a new process (memo cleared) computes none of them again.
+  const dataset = loadDataset(dataDir);
+  const file = featureFile(dataDir, dataset.info.fingerprint, faces);
+  assert.ok(fs.existsSync(file), `${file} written`);
+  clearFeatureMemo();
+  const model = await loadModel(path.join(result.folds[0].runDir, 'model'));
+  let computed = 0;
+  const all = Array.from({ length: dataset.n }, (_, i) => i);
+  const cache = await cacheFeatures(model, dataset, all, [], { file, onProgress: (done) => (computed = done) });
+  model.dispose();
+  assert.equal(computed, 0, 'nothing computed again');
+  // Every image plain; mirrored: all but the 6 validation images of the common split (they are never flipped).
+  assert.deepEqual([cache.plain.size, cache.flipped.size], [dataset.n, dataset.n - 6]);
   for (const fold of result.folds) {
     const fromFeatures = parsePredictionsCsv(fs.readFileSync(path.join(fold.runDir, 'predictions.csv'), 'utf8'));
     const evaluated = await evaluateRun(fold.runDir, { engine: 'tfjs', writeFiles: false });

@@ -9,7 +9,14 @@ import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, Train
 import { loadDataset, Dataset } from '../data/dataset';
 import * as tf from '@tensorflow/tfjs';
 import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
-import { cacheFeatures, featureBatchMaker, featureKey, featureTensor, frozenFeatureProblem } from './frozen-features';
+import {
+  cacheFeatures,
+  featureBatchMaker,
+  featureFile,
+  featureKey,
+  featureTensor,
+  frozenFeatureProblem,
+} from './frozen-features';
 import { datasetSplit } from '../data/split';
 import type { SplitIndices } from '../random';
 import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
@@ -107,6 +114,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
     const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped, {
       key: featureKey(dataset.info.fingerprint, config),
+      file: featureFile(options.dataDir, dataset.info.fingerprint, config),
     });
     log(
       `features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`,
