@@ -27,6 +27,7 @@ export function registerEvaluateCommand(program: Command): void {
       '--threshold <p|picked>',
       'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation',
     )
+    .option('--svg', 'also write every figure as SVG beside its PNG (vector, for papers; needs Chromium)')
     .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .addOption(engineOption())
     .action(
@@ -40,12 +41,14 @@ export function registerEvaluateCommand(program: Command): void {
           scoring?: ScoringMode;
           threshold?: string;
           calibrated?: boolean;
+          svg?: boolean;
         }) => {
           const { threshold, temperature } = predictOverrides(flags.run, flags, openRun(flags.run).config.threshold);
           await initBackend();
           const result = await evaluateRun(flags.run, {
             dataDir: flags.data,
             engine: flags.engine,
+            svg: flags.svg,
             temperature,
             ttaFlip: flags.ttaFlip,
             ensemble: flags.ensemble,

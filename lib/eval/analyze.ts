@@ -19,7 +19,15 @@ import type { InferenceEngine } from '../infer/predict';
 import { loadModel } from '../model/model-io';
 import { loadRunDataset, openRun, type Run } from '../train/runs';
 import { scaleToUnit } from '../train/train';
-import { notebookHtml, perSourceFigure, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
+import {
+  figureImageFiles,
+  imageFormats,
+  notebookHtml,
+  perSourceFigure,
+  plotlyLoaderHtml,
+  writeFigureImages,
+  type Figure,
+} from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import {
   applyTemperature,
@@ -67,6 +75,8 @@ export interface AnalyzeOptions {
   /** Grad-CAM overlays of this many most-confident right and as many wrong predictions (0: none). */
   gradcam?: number;
   writeFiles?: boolean;
+  /** Also write each figure as SVG beside its PNG (vector figures for papers). */
+  svg?: boolean;
   log?: (line: string) => void;
 }
 
@@ -316,7 +326,7 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
   };
   analysis.markdown = analysisMarkdown(analysis);
   if (options.writeFiles !== false)
-    analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration);
+    analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration, options.svg);
   return analysis;
 }
 
@@ -403,6 +413,7 @@ async function writeAnalysis(
   a: Analysis,
   threshold: StoredThreshold,
   calibration: StoredCalibration,
+  svg = false,
 ): Promise<string[]> {
   const dir = path.join(runDir, 'analysis');
   fs.mkdirSync(path.join(dir, 'gradcam'), { recursive: true });
@@ -435,10 +446,8 @@ async function writeAnalysis(
   );
   write(path.join(dir, 'analysis.md'), a.markdown);
   write(path.join(dir, 'figures.html'), figuresPageHtml(`realfake analysis: ${a.runId}`, a.figures));
-  const png = await writeFigurePng(
-    Object.entries(a.figures).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })),
-  );
-  files.push(...png.written);
-  if (png.skipped) a.notes.push(png.skipped);
+  const images = await writeFigureImages(figureImageFiles(a.figures, dir, imageFormats({ svg })));
+  files.push(...images.written);
+  if (images.skipped) a.notes.push(images.skipped);
   return files;
 }

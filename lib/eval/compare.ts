@@ -8,9 +8,10 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config';
 import type { DatasetInfo, SourceCount } from '../data/dataset';
-import { readJson, resolveStoredPath } from '../files';
+import { readJson, resolveStoredPath, writeFileAtomic } from '../files';
 import type { HistoryData } from '../train/callbacks';
-import { perSourceFigure, referenceLine, type Figure } from '../viz/plots';
+import { figureImageFiles, perSourceFigure, referenceLine, writeFigureImages, type Figure } from '../viz/plots';
+import { figuresPageHtml } from './analyze';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import { computeMetrics, parseMetricsJson, type Metrics } from './metrics';
 import { delongTest, mcnemarTest, type DeLongResult, type McNemarResult } from './paired';
@@ -418,4 +419,25 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
     figures: comparisonFigures(runs),
     markdown,
   };
+}
+
+/**
+ * Writes a comparison into `out`: comparison.md, figures.html (every figure, interactive) and, with `svg`, each
+ * figure as out/figures/NAME.svg (rendered in Chromium; `note` says why when it could not be). Returns the files.
+ */
+export async function writeComparisonFiles(
+  out: string,
+  title: string,
+  markdown: string,
+  figures: Record<string, Figure>,
+  options: { svg?: boolean } = {},
+): Promise<{ files: string[]; note?: string }> {
+  fs.mkdirSync(out, { recursive: true });
+  const files = [path.join(out, 'comparison.md'), path.join(out, 'figures.html')];
+  writeFileAtomic(files[0], markdown);
+  writeFileAtomic(files[1], figuresPageHtml(title, figures));
+  if (!options.svg) return { files };
+  fs.mkdirSync(path.join(out, 'figures'), { recursive: true });
+  const images = await writeFigureImages(figureImageFiles(figures, path.join(out, 'figures'), ['svg']));
+  return { files: [...files, ...images.written], note: images.skipped };
 }

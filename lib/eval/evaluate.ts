@@ -109,6 +109,8 @@ export async function evaluateRun(
   options: {
     dataDir?: string;
     writeFiles?: boolean;
+    /** Also write each figure as SVG beside its PNG (vector figures for papers). */
+    svg?: boolean;
     engine?: EngineChoice;
     ttaFlip?: boolean;
     ensemble?: string[];
@@ -198,7 +200,9 @@ export async function evaluateRun(
       ].join('\n') + '\n';
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
-    const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
+    const written = await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'), {
+      svg: options.svg,
+    });
     files = [metricsFile, predictionsFile, ...written.files];
     figureNote = written.note;
   }
