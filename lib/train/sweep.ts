@@ -27,6 +27,8 @@ export const SWEEP_KEYS: Record<string, keyof Config> = {
   limit: 'limitPerClass',
   limitPerClass: 'limitPerClass',
   seed: 'seed',
+  'split-seed': 'splitSeed',
+  splitSeed: 'splitSeed',
   dropout: 'dropout',
   'val-fraction': 'valFraction',
   valFraction: 'valFraction',

@@ -24,6 +24,20 @@ export interface TrainingHistory {
   val_accuracy: number[];
 }
 
+/** Plotly's default colour cycle (tab10): one colour per run or group in overlaid figures. */
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
+
 const TRAIN_COLOR = '#1f77b4';
 const VAL_COLOR = '#ff7f0e';
 
