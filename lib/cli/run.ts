@@ -7,7 +7,7 @@ import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';
-import { stepperFactory } from './steppers';
+import { stepperFactory } from '../train/steppers';
 
 export function registerRunCommand(program: Command): void {
   const command = program

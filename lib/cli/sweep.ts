@@ -4,7 +4,7 @@ import { compareRuns, writeComparisonFiles } from '../eval/compare';
 import { parallelCoordinatesFigure, parseSetArgs, runSweep, trainThenEvaluate } from '../train/sweep';
 import { action, UsageError } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
-import { stepperFactory } from './steppers';
+import { stepperFactory } from '../train/steppers';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
