@@ -10,7 +10,7 @@ import * as path from 'path';
 import { compareRuns, writeComparisonFiles } from '../lib/eval/compare';
 import { formatMeanSd, groupBySeed, meanSd } from '../lib/eval/seed-groups';
 import type { Config } from '../lib/config';
-import { gridPoints, parseSetArgs } from '../lib/train/sweep';
+import { gridPoints, parseSetArgs, planSweep, runIsFinished, SWEEP_FILE } from '../lib/train/sweep';
 import { skipForMissingTool } from './helpers/tools';
 import { computeMetrics, metricsToJson, type Metrics } from '../lib/eval/metrics';
 import { HAND_SOURCES } from './fixtures/per-source';
@@ -210,4 +210,32 @@ test('sweep: seed and splitSeed are axes like any setting (--set seed=1,2 --set 
     { learningRate: 1e-3, seed: 2, splitSeed: 5 },
     { learningRate: 1e-3, seed: 2, splitSeed: 6 },
   ]);
+});
+
+test('planSweep: the points and the run folders an earlier start made, without training or writing anything', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-plan-'));
+  const options = { dir, dataDir: 'd', preset: 'smoke', base: {} as Config, axes: parseSetArgs(['seed=1,2']) };
+  const fresh = planSweep(options);
+  assert.deepEqual(
+    fresh.points.map((p) => [p.key, p.status, p.runDir]),
+    [
+      ['seed=1', 'pending', undefined],
+      ['seed=2', 'pending', undefined],
+    ],
+  );
+  assert.deepEqual(fs.readdirSync(dir), [], 'nothing written');
+  // An earlier start recorded a run for seed=2 (finished: run.json with finishedAt, and metrics.json).
+  const run = path.join(dir, 'runs', 'r2');
+  fs.mkdirSync(run, { recursive: true });
+  fs.writeFileSync(path.join(run, 'run.json'), JSON.stringify({ finishedAt: '2026-12-06T00:00:00Z' }));
+  fs.writeFileSync(path.join(run, 'metrics.json'), '{}');
+  fs.writeFileSync(path.join(dir, SWEEP_FILE), JSON.stringify({ points: [{ key: 'seed=2', runDir: run }] }));
+  const again = planSweep(options);
+  assert.deepEqual(
+    again.points.map((p) => [p.key, runIsFinished(p.runDir)]),
+    [
+      ['seed=1', false],
+      ['seed=2', true],
+    ],
+  );
 });
