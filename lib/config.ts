@@ -188,7 +188,7 @@ export const STUDY_DEFAULTS: Readonly<Config> = Object.freeze({
 export const PRESETS = {
   /** Exactly the study: its data sizes, split (random_state=5), model and training. */
   study: {},
-  /** Small and fast: a real learning curve in a minute or two on 2 CPU cores. */
+  /** Small and fast: a real learning curve in minutes on a CPU (notebook 03 measures how long on this machine). */
   smoke: {
     imageSize: 64,
     limitPerClass: 150,

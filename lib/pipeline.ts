@@ -3,7 +3,7 @@
  * split, predict two held-back sample images, summarise.
  *
  * Data (lib/data/sources.ts): yours in data/real + data/fake, else the study's in data/kaggle, else the
- * embedded synthetic set; preprocessed once into the cache (lib/data/dataset-cache.ts), shared with the notebooks.
+ * embedded synthetic set (never for the study's preset unless allowSynthetic); preprocessed once into the cache (lib/data/dataset-cache.ts), shared with the notebooks.
  */
 import * as path from 'path';
 import type { Config } from './config';
@@ -26,6 +26,8 @@ export interface PipelineOptions {
   callbacks?: Callback[];
   makeStepper?: TrainRunOptions['makeStepper'];
   log?: (line: string) => void;
+  /** Train on the synthetic stand-in when no images are found, even with the study's preset (which refuses it). */
+  allowSynthetic?: boolean;
 }
 
 export interface PipelineResult {
@@ -43,7 +45,10 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
   const { config } = options;
   const dataRoot = options.dataRoot ?? DEFAULT_DATA_ROOT;
   const log = options.log ?? ((line: string) => process.stdout.write(line + '\n'));
-  const source = await resolveDataSource(config, dataRoot, log);
+  const source = await resolveDataSource(config, dataRoot, log, {
+    preset: options.preset,
+    allowSynthetic: options.allowSynthetic,
+  });
   log(
     source.kind === 'synthetic'
       ? `data: synthetic smoke-test faces in ${path.dirname(source.realDir)} (put images in ${dataRoot}/real and ${dataRoot}/fake to use your own)`

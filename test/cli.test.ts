@@ -158,6 +158,22 @@ test('run (npm start): synthetic data on first use, then the summary table', () 
   assert.equal(fs.readdirSync(path.join(cwd, 'runs')).length, 1);
 });
 
+test('run --preset study (and its alias seed) without faces stops at once, naming how to get them; generates nothing', () => {
+  for (const preset of ['study', 'seed']) {
+    const cwd = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-run-study-'));
+    const run = realfake(['run', '--preset', preset, '--out', 'runs'], cwd, 60_000);
+    assert.equal(run.code, 1, `${preset}: ${run.stderr}`);
+    const lines = run.stderr.trim().split('\n');
+    assert.equal(lines.length, 1, run.stderr);
+    assert.match(lines[0], /^realfake: preset study needs the study's faces and found none in data: /);
+    assert.match(lines[0], /`realfake data kaggle`/);
+    assert.match(lines[0], /data\/real \+ data\/fake/);
+    assert.match(lines[0], /--allow-synthetic/);
+    assert.ok(!fs.existsSync(path.join(cwd, 'data', 'synth')), `${preset}: no synthetic set generated`);
+    assert.ok(!fs.existsSync(path.join(cwd, 'runs')), `${preset}: no run folder`);
+  }
+});
+
 test('paths in the dataset and run folders resolve from any working directory (the CLI in one, evaluate and predict in another)', () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'rf-paths-'));
   // `npm start` from the project root, with relative paths, as a new user runs it.

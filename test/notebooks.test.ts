@@ -59,6 +59,18 @@ test('every notebook is committed without outputs and uses the tslab kernel', ()
   }
 });
 
+test("notebooks' code is a thin caller of lib (never lib/cli) and takes every shared-data path from sharedRoot()", () => {
+  for (const name of NOTEBOOKS) {
+    const text = readNotebook(notebookFile(name))
+      .cells.filter((c) => c.cell_type === 'code')
+      .map(sourceText)
+      .join('\n');
+    assert.doesNotMatch(text, /from '\.\/lib\/cli\//, `${name}: imports lib/cli (move what it needs into lib/)`);
+    // A path like '../shared' or '../../shared' only works from one checkout's layout; sharedRoot() reads REALFAKE_SHARED.
+    assert.doesNotMatch(text, /['"`](\.\.\/)+shared\b/, `${name}: a hard-coded shared path (use sharedRoot())`);
+  }
+});
+
 /** The lib modules the notebooks import (tslab type-checks them, and everything they import, itself). */
 function importedLibFiles(): string[] {
   const files = new Set<string>();

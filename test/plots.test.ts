@@ -16,7 +16,10 @@ import {
   precisionRecallFigure,
   resetNotebookPlotly,
   rocFigure,
+  figureImageFiles,
+  imageDataUrlBytes,
   writeFigureHtml,
+  writeFigureImages,
   writeFigurePng,
   writeFigures,
 } from '../lib/viz/plots';
@@ -231,4 +234,60 @@ test('writeFigures writes HTML for all and PNG when possible, with a note', asyn
     assert.equal(note, 'wrote 2 figures as HTML and PNG');
     for (const f of pngs) pngSize(f);
   }
+});
+
+test('imageDataUrlBytes: base64 PNG and URI-encoded SVG data URLs to file bytes', () => {
+  assert.deepEqual(imageDataUrlBytes('data:image/png;base64,iVBORw=='), Buffer.from([0x89, 0x50, 0x4e, 0x47]));
+  const svg = '<svg xmlns="http://www.w3.org/2000/svg"><text>a < b & "c" ü</text></svg>';
+  assert.equal(imageDataUrlBytes(`data:image/svg+xml,${encodeURIComponent(svg)}`).toString('utf8'), svg);
+  assert.equal(imageDataUrlBytes(`data:image/svg+xml;charset=utf-8,${encodeURIComponent(svg)}`).toString('utf8'), svg);
+  assert.throws(() => imageDataUrlBytes('data:image/jpeg;base64,AAAA'), /unexpected image data URL/);
+});
+
+test('figureImageFiles: one file per figure and format, PNG first', () => {
+  const figs = { roc: rocFigure(metrics.roc, metrics.auc), cm: confusionMatrixFigure(metrics.confusion) };
+  assert.deepEqual(
+    figureImageFiles(figs, 'd', ['png', 'svg']).map((f) => f.file),
+    [path.join('d', 'roc.png'), path.join('d', 'cm.png'), path.join('d', 'roc.svg'), path.join('d', 'cm.svg')],
+  );
+  assert.equal(figureImageFiles(figs, 'd').length, 2, 'PNG only by default');
+});
+
+test('writeFigureImages renders SVG in headless Chromium: vector, the layout size, the figure text', async (t) => {
+  const dir = tmpDir();
+  const result = await writeFigureImages([
+    { fig: rocFigure(metrics.roc, metrics.auc), file: path.join(dir, 'roc.svg') },
+    { fig: confusionMatrixFigure(metrics.confusion), file: path.join(dir, 'cm.svg') },
+  ]);
+  if (result.skipped) {
+    assert.match(result.skipped, /^SVG skipped: /);
+    skipForMissingTool(t, result.skipped);
+    return;
+  }
+  assert.deepEqual(result.written, [path.join(dir, 'roc.svg'), path.join(dir, 'cm.svg')]);
+  const roc = fs.readFileSync(path.join(dir, 'roc.svg'), 'utf8');
+  assert.match(roc, /^<svg [^>]*xmlns="http:\/\/www\.w3\.org\/2000\/svg"/);
+  assert.match(roc, /^<svg [^>]*width="560" height="540"/, "the layout's size");
+  assert.match(roc, /ROC curve \(positive class: Fake\)/, 'the title as text, not pixels');
+  assert.match(roc, new RegExp(`AUC = ${metrics.auc.toFixed(4)}`), 'the legend');
+  assert.match(roc, /<path [^>]*d="M[^"]{20,}/, 'the curve as a path');
+  assert.ok(roc.trim().endsWith('</svg>'));
+  // The confusion counts (hand-checked at 0.5: reals 0.1 0.4 0.4 0.9 give TN 3 FP 1, fakes 0.35 0.8 0.8 0.4 give FN 2 TP 2) are annotations in the SVG.
+  const cm = fs.readFileSync(path.join(dir, 'cm.svg'), 'utf8');
+  const { tn, fp, fn, tp } = metrics.confusion;
+  assert.deepEqual([tn, fp, fn, tp], [3, 1, 2, 2]);
+  const annotations = [...cm.matchAll(/class="annotation-text"[^>]*>(\d+)<\/text>/g)].map((m) => Number(m[1]));
+  assert.deepEqual(annotations.sort(), [tn, fp, fn, tp].sort());
+});
+
+test('writeFigures with svg writes HTML, PNG and SVG for every figure', async (t) => {
+  const dir = tmpDir();
+  const { files, note } = await writeFigures({ balance: classBalanceFigure({ Real: 4, Fake: 4 }) }, dir, { svg: true });
+  if (skipForMissingTool(t, files.length === 1 && note)) return;
+  assert.deepEqual(
+    files,
+    ['balance.html', 'balance.png', 'balance.svg'].map((f) => path.join(dir, f)),
+  );
+  assert.equal(note, 'wrote 1 figures as HTML and PNG and SVG');
+  assert.match(fs.readFileSync(path.join(dir, 'balance.svg'), 'utf8'), /^<svg /);
 });

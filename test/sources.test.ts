@@ -12,6 +12,8 @@ import { preprocessFolders } from '../lib/data/preprocess';
 import { datasetSplit, sourceStrata, splitRows } from '../lib/data/split';
 import { splitIndices } from '../lib/random';
 import { perSourceMetrics, formatSourceTable } from '../lib/eval/per-source';
+import { checkSyntheticAllowed, resolveDataSource } from '../lib/data/sources';
+import { resolveConfig } from '../lib/config';
 import { linkSharedSources, missingSharedSources, SHARED_SOURCES } from '../lib/data/source-folders';
 import { goodImageFiles, writeFiles } from './fixtures/images';
 
@@ -197,4 +199,30 @@ test('linkSharedSources links one folder per source, replaces its own links, ref
     /faces-dev\/real, .*faces-dev\/fake: not found \(set REALFAKE_SHARED/,
   );
   assert.deepEqual(missingSharedSources(shared).length, 2);
+});
+
+test("the study's preset refuses the synthetic stand-in unless allowed; other presets and found images never ask", async () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-policy-'));
+  const config = resolveConfig({ preset: 'study', overrides: { limitPerClass: 3, imageSize: 64 } });
+  for (const preset of ['study', 'seed'])
+    assert.throws(() => checkSyntheticAllowed(root, { preset }), /realfake data kaggle.*--allow-synthetic/);
+  assert.throws(
+    () => checkSyntheticAllowed(root, { preset: 'study', allowHint: 'ALLOW_SYNTHETIC = true' }),
+    /ALLOW_SYNTHETIC = true trains on the synthetic stand-in/,
+  );
+  for (const policy of [{}, { preset: 'smoke' }, { preset: 'faces' }, { preset: 'study', allowSynthetic: true }])
+    assert.doesNotThrow(() => checkSyntheticAllowed(root, policy));
+  await assert.rejects(
+    resolveDataSource(config, root, () => undefined, { preset: 'study' }),
+    /needs the study's faces/,
+  );
+  assert.ok(!fs.existsSync(path.join(root, 'synth')), 'refused before generating anything');
+  const allowed = await resolveDataSource(config, root, () => undefined, { preset: 'study', allowSynthetic: true });
+  assert.equal(allowed.kind, 'synthetic');
+  assert.equal(fs.readdirSync(allowed.realDir).length, 3);
+  // Images of your own are used whatever the preset.
+  const png = (await goodImageFiles(24, 20, 1))['rgb.png'];
+  writeFiles(path.join(root, 'real'), { '1.png': png });
+  writeFiles(path.join(root, 'fake'), { '1.png': png });
+  assert.equal((await resolveDataSource(config, root, () => undefined, { preset: 'study' })).kind, 'user');
 });

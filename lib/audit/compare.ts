@@ -46,6 +46,68 @@ export interface CompareOptions {
   log?: (line: string) => void;
 }
 
+/** Step: every probe (or `options.probes`) on one preprocessed dataset, as comparison rows. */
+export async function probeRows(
+  preprocessing: Preprocessing,
+  dataDir: string,
+  config: Config,
+  options: ProbeOptions = {},
+  log: (line: string) => void = () => undefined,
+): Promise<ComparisonRow[]> {
+  const rows: ComparisonRow[] = [];
+  for (const r of await runProbes(dataDir, config, options)) {
+    rows.push({
+      preprocessing,
+      model: r.probe,
+      accuracy: r.accuracy,
+      auc: r.auc,
+      trainN: r.trainN,
+      evalN: r.evalN,
+      split: r.split,
+      seconds: r.seconds,
+    });
+    log(`${preprocessing} ${r.probe}: accuracy ${fmt(r.accuracy)}, AUC ${fmt(r.auc)} (${r.seconds.toFixed(1)} s)`);
+  }
+  return rows;
+}
+
+/** Step: the study's CNN trained with `config` on one preprocessed dataset (runs into workDir/runs), evaluated. */
+export async function studyCnnRow(
+  preprocessing: Preprocessing,
+  dataDir: string,
+  config: Config,
+  options: Pick<CompareOptions, 'workDir' | 'makeStepper' | 'log'>,
+): Promise<ComparisonRow> {
+  const log = options.log ?? (() => undefined);
+  const started = performance.now();
+  const trained = await trainRun({
+    dataDir,
+    config,
+    preset: `compare-${preprocessing}`,
+    runsDir: path.join(options.workDir, 'runs'),
+    log,
+    makeStepper: options.makeStepper?.(config, log),
+  });
+  const evaluation = await evaluateRun(trained.run.dir);
+  const labels = evaluation.predictions.map((p) => p.label);
+  const scores = evaluation.predictions.map((p) => p.pFake);
+  const boot = bootstrapAccuracyAuc(labels, scores, { seed: config.seed, threshold: config.threshold });
+  log(`${preprocessing} study CNN: accuracy ${fmt(boot.accuracy)}, AUC ${fmt(boot.auc)}`);
+  return {
+    preprocessing,
+    model: 'study CNN',
+    accuracy: boot.accuracy,
+    auc: boot.auc,
+    trainN: trained.run.meta.splitSizes.train,
+    evalN: evaluation.metrics.n,
+    split: evaluation.metrics.split,
+    seconds: (performance.now() - started) / 1000,
+    runDir: trained.run.dir,
+    bestEpoch: trained.bestEpoch,
+  };
+}
+
+/** Both preprocessings, each: its dataset (cached), the probes, then (with studyCnn) the study's CNN. */
 export async function compareStudyVsHarmonized(options: CompareOptions): Promise<ComparisonRow[]> {
   const log = options.log ?? (() => undefined);
   const rows: ComparisonRow[] = [];
@@ -53,48 +115,8 @@ export async function compareStudyVsHarmonized(options: CompareOptions): Promise
     const preprocessing: Preprocessing = harmonize ? 'harmonized' : 'study';
     const config: Config = { ...options.config, harmonize };
     const dataDir = await ensureDataset(options.source, config, options.workDir, log);
-    for (const r of await runProbes(dataDir, config, options.probes)) {
-      rows.push({
-        preprocessing,
-        model: r.probe,
-        accuracy: r.accuracy,
-        auc: r.auc,
-        trainN: r.trainN,
-        evalN: r.evalN,
-        split: r.split,
-        seconds: r.seconds,
-      });
-      log(`${preprocessing} ${r.probe}: accuracy ${fmt(r.accuracy)}, AUC ${fmt(r.auc)} (${r.seconds.toFixed(1)} s)`);
-    }
-    if (options.studyCnn) {
-      const started = performance.now();
-      const trained = await trainRun({
-        dataDir,
-        config,
-        preset: `compare-${preprocessing}`,
-        runsDir: path.join(options.workDir, 'runs'),
-        log,
-        makeStepper: options.makeStepper?.(config, log),
-      });
-      const evaluation = await evaluateRun(trained.run.dir);
-      const labels = evaluation.predictions.map((p) => p.label);
-      const scores = evaluation.predictions.map((p) => p.pFake);
-      const boot = bootstrapAccuracyAuc(labels, scores, { seed: config.seed, threshold: config.threshold });
-      const meta = trained.run.meta;
-      rows.push({
-        preprocessing,
-        model: 'study CNN',
-        accuracy: boot.accuracy,
-        auc: boot.auc,
-        trainN: meta.splitSizes.train,
-        evalN: evaluation.metrics.n,
-        split: evaluation.metrics.split,
-        seconds: (performance.now() - started) / 1000,
-        runDir: trained.run.dir,
-        bestEpoch: trained.bestEpoch,
-      });
-      log(`${preprocessing} study CNN: accuracy ${fmt(boot.accuracy)}, AUC ${fmt(boot.auc)}`);
-    }
+    rows.push(...(await probeRows(preprocessing, dataDir, config, options.probes, log)));
+    if (options.studyCnn) rows.push(await studyCnnRow(preprocessing, dataDir, config, options));
   }
   return rows;
 }

@@ -24,6 +24,7 @@ export function registerAnalyzeCommand(program: Command): void {
       parseInteger,
       4,
     )
+    .option('--svg', 'also write every figure as SVG beside its PNG (vector, for papers; needs Chromium)')
     .addOption(engineOption())
     .action(
       action(
@@ -35,6 +36,7 @@ export function registerAnalyzeCommand(program: Command): void {
           spectra: boolean;
           gradcam: number;
           engine: EngineChoice;
+          svg?: boolean;
         }) => {
           try {
             parseThresholdRule(flags.thresholdRule);
@@ -49,6 +51,7 @@ export function registerAnalyzeCommand(program: Command): void {
             robustness: flags.robustness,
             spectra: flags.spectra,
             gradcam: flags.gradcam,
+            svg: flags.svg,
             log: (line) => process.stderr.write(line + '\n'),
           });
           process.stdout.write(analysis.markdown);

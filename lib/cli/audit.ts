@@ -4,7 +4,7 @@ import { Command } from 'commander';
 import { runAudit } from '../audit/run-audit';
 import { action, UsageError } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
-import { stepperFactory } from './steppers';
+import { stepperFactory } from '../train/steppers';
 
 interface AuditFlags extends ConfigFlags {
   real?: string;

@@ -1,10 +1,6 @@
 /** `realfake compare`: runs side by side with paired tests (logic in lib/eval/compare.ts). */
-import * as fs from 'fs';
-import * as path from 'path';
 import { Command } from 'commander';
-import { compareRuns, expandRunArgs } from '../eval/compare';
-import { figuresPageHtml } from '../eval/analyze';
-import { writeFileAtomic } from '../files';
+import { compareRuns, expandRunArgs, writeComparisonFiles } from '../eval/compare';
 import { action, UsageError } from './common';
 
 export function registerCompareCommand(program: Command): void {
@@ -15,8 +11,9 @@ export function registerCompareCommand(program: Command): void {
     )
     .argument('<runs...>', 'run folders, or a quoted glob such as "outputs/runs/*smoke*"')
     .option('--out <dir>', 'write comparison.md and figures.html here')
+    .option('--svg', 'with --out: also write every figure as figures/NAME.svg (vector, for papers; needs Chromium)')
     .action(
-      action(async (runs: string[], flags: { out?: string }) => {
+      action(async (runs: string[], flags: { out?: string; svg?: boolean }) => {
         let dirs: string[];
         try {
           dirs = expandRunArgs(runs);
@@ -25,14 +22,17 @@ export function registerCompareCommand(program: Command): void {
         }
         const comparison = compareRuns(dirs);
         process.stdout.write(comparison.markdown);
+        if (flags.svg && !flags.out) throw new UsageError('--svg needs --out (the folder to write the figures into)');
         if (flags.out) {
-          fs.mkdirSync(flags.out, { recursive: true });
-          writeFileAtomic(path.join(flags.out, 'comparison.md'), comparison.markdown);
-          writeFileAtomic(
-            path.join(flags.out, 'figures.html'),
-            figuresPageHtml(`realfake comparison of ${comparison.runs.length} runs`, comparison.figures),
+          const written = await writeComparisonFiles(
+            flags.out,
+            `realfake comparison of ${comparison.runs.length} runs`,
+            comparison.markdown,
+            comparison.figures,
+            { svg: flags.svg },
           );
-          process.stdout.write(`wrote ${path.join(flags.out, 'comparison.md')} and figures.html\n`);
+          process.stdout.write(`${written.files.map((f) => `wrote ${f}`).join('\n')}\n`);
+          if (written.note) process.stdout.write(`note: ${written.note}\n`);
         }
       }),
     );

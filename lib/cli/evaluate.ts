@@ -28,6 +28,7 @@ export function registerEvaluateCommand(program: Command): void {
       '--threshold <p|picked>',
       'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation',
     )
+    .option('--svg', 'also write every figure as SVG beside its PNG (vector, for papers; needs Chromium)')
     .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
     .addOption(engineOption())
     .action(
@@ -41,6 +42,7 @@ export function registerEvaluateCommand(program: Command): void {
           scoring?: ScoringMode;
           threshold?: string;
           calibrated?: boolean;
+          svg?: boolean;
         }) => {
           // Only what the flags say overrides the run's threshold (not the model card's, which the last evaluation wrote).
           const policy = flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
@@ -50,6 +52,7 @@ export function registerEvaluateCommand(program: Command): void {
           const result = await evaluateRun(flags.run, {
             dataDir: flags.data,
             engine: flags.engine,
+            svg: flags.svg,
             temperature,
             ttaFlip: flags.ttaFlip,
             ensemble: flags.ensemble,

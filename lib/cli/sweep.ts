@@ -1,13 +1,10 @@
 /** `realfake sweep`: a resumable grid of runs, then their comparison (logic in lib/train/sweep.ts, lib/eval/compare.ts). */
-import * as path from 'path';
 import { Command } from 'commander';
-import { compareRuns } from '../eval/compare';
-import { figuresPageHtml } from '../eval/analyze';
-import { writeFileAtomic } from '../files';
+import { compareRuns, writeComparisonFiles } from '../eval/compare';
 import { parallelCoordinatesFigure, parseSetArgs, runSweep, trainThenEvaluate } from '../train/sweep';
 import { action, UsageError } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
-import { stepperFactory } from './steppers';
+import { stepperFactory } from '../train/steppers';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
@@ -27,9 +24,13 @@ export function registerSweepCommand(program: Command): void {
       'a setting and its values (repeatable), e.g. --set lr=1e-3,1e-4 --set epochs=20,40',
       collect,
       [],
+    )
+    .option(
+      '--svg',
+      'also write every figure as figures/NAME.svg in the sweep folder (vector, for papers; needs Chromium)',
     );
   addConfigFlags(command, 'study').action(
-    action(async (flags: ConfigFlags & { data: string; out: string; set: string[] }) => {
+    action(async (flags: ConfigFlags & { data: string; out: string; set: string[]; svg?: boolean }) => {
       let axes;
       try {
         axes = parseSetArgs(flags.set);
@@ -61,11 +62,19 @@ export function registerSweepCommand(program: Command): void {
         ),
         ...comparison.figures,
       };
-      writeFileAtomic(path.join(flags.out, 'comparison.md'), comparison.markdown);
-      writeFileAtomic(path.join(flags.out, 'figures.html'), figuresPageHtml(`realfake sweep ${flags.out}`, figures));
-      process.stdout.write(
-        `${comparison.markdown}\n${finished.length} runs finished, ${failed.length} failed; wrote ${path.join(flags.out, 'comparison.md')} and figures.html\n`,
+      const written = await writeComparisonFiles(
+        flags.out,
+        `realfake sweep ${flags.out}`,
+        comparison.markdown,
+        figures,
+        {
+          svg: flags.svg,
+        },
       );
+      process.stdout.write(
+        `${comparison.markdown}\n${finished.length} runs finished, ${failed.length} failed\n${written.files.map((f) => `wrote ${f}`).join('\n')}\n`,
+      );
+      if (written.note) process.stdout.write(`note: ${written.note}\n`);
       if (failed.length) process.exitCode = 1;
     }),
   );

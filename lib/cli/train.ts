@@ -6,7 +6,7 @@ import { DEFAULT_RUNS_DIR } from '../train/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';
-import { stepperFactory } from './steppers';
+import { stepperFactory } from '../train/steppers';
 
 export function registerTrainCommand(program: Command): void {
   const command = program

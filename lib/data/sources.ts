@@ -5,7 +5,7 @@
  *   data/synth                            the embedded synthetic smoke-test set, generated on first use
  */
 import * as path from 'path';
-import type { Config } from '../config';
+import { PRESET_ALIASES, type Config } from '../config';
 import { listImageFiles } from './image-files';
 import { extractionIsComplete } from './unzip';
 import { DEFAULT_SYNTH_DIFFICULTY, generateSynthDataset, synthDatasetIsFresh, type SynthOptions } from './synth';
@@ -70,9 +70,47 @@ export function synthParamsFor(config: Pick<Config, 'limitPerClass' | 'imageSize
 }
 
 /**
- * The images a run uses: data/real + data/fake, else data/kaggle/{real,fake}, else the synthetic set
- * (generated on first use, at the config's image size, with as many images per class as the limit asks).
+ * Presets that stand for the study itself: their numbers only mean something on the study's faces, so they never
+ * fall back to the synthetic stand-in unless told to (an unattended `npm start -- --preset study` would otherwise
+ * train for hours on cartoon faces and report it as the study).
  */
-export async function resolveDataSource(config: Config, dataRoot: string, log: (line: string) => void): Promise<DataSource> {
-  return findImageData(dataRoot) ?? ensureSynthData(dataRoot, synthParamsFor(config), log);
+export const PRESETS_NEEDING_FACES: readonly string[] = ['study', ...Object.keys(PRESET_ALIASES).filter((a) => PRESET_ALIASES[a] === 'study')];
+
+export interface SyntheticPolicy {
+  /** The preset of the run (a name or alias); a preset in PRESETS_NEEDING_FACES refuses the synthetic set. */
+  preset?: string;
+  /** Use the synthetic stand-in even for the study's preset. */
+  allowSynthetic?: boolean;
+  /** How the caller's user allows it, named in the refusal (the CLI's flag by default). */
+  allowHint?: string;
+}
+
+/**
+ * Throws one line (naming `realfake data kaggle` and the data/real + data/fake folders) when the preset needs the
+ * study's faces, none are under dataRoot and the synthetic set was not allowed; else returns.
+ */
+export function checkSyntheticAllowed(dataRoot: string, policy: SyntheticPolicy = {}): void {
+  if (policy.allowSynthetic || !policy.preset || !PRESETS_NEEDING_FACES.includes(policy.preset)) return;
+  throw new Error(
+    `preset ${policy.preset} needs the study's faces and found none in ${dataRoot}: get them with \`realfake data kaggle\` ` +
+      `(into ${path.join(dataRoot, 'kaggle')}) or put images in ${path.join(dataRoot, 'real')} + ${path.join(dataRoot, 'fake')}; ` +
+      `${policy.allowHint ?? '--allow-synthetic'} trains on the synthetic stand-in instead`,
+  );
+}
+
+/**
+ * The images a run uses: data/real + data/fake, else data/kaggle/{real,fake}, else the synthetic set
+ * (generated on first use, at the config's image size, with as many images per class as the limit asks), which
+ * the study's preset refuses unless `policy.allowSynthetic` (checkSyntheticAllowed).
+ */
+export async function resolveDataSource(
+  config: Config,
+  dataRoot: string,
+  log: (line: string) => void,
+  policy: SyntheticPolicy = {},
+): Promise<DataSource> {
+  const found = findImageData(dataRoot);
+  if (found) return found;
+  checkSyntheticAllowed(dataRoot, policy);
+  return ensureSynthData(dataRoot, synthParamsFor(config), log);
 }

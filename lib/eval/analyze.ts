@@ -20,7 +20,15 @@ import type { InferenceEngine } from '../infer/predict';
 import { loadModel } from '../model/model-io';
 import { loadRunDataset, openRun, type Run } from '../train/runs';
 import { scaleToUnit } from '../train/train';
-import { notebookHtml, perSourceFigure, plotlyLoaderHtml, writeFigurePng, type Figure } from '../viz/plots';
+import {
+  figureImageFiles,
+  imageFormats,
+  notebookHtml,
+  perSourceFigure,
+  plotlyLoaderHtml,
+  writeFigureImages,
+  type Figure,
+} from '../viz/plots';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import {
   applyTemperature,
@@ -57,6 +65,8 @@ export interface AnalyzeOptions {
   /** Grad-CAM overlays of this many most-confident right and as many wrong predictions (0: none). */
   gradcam?: number;
   writeFiles?: boolean;
+  /** Also write each figure as SVG beside its PNG (vector figures for papers). */
+  svg?: boolean;
   log?: (line: string) => void;
 }
 
@@ -126,7 +136,30 @@ function markdownTable(headers: string[], rows: string[][]): string {
   ].join('\n');
 }
 
-export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<Analysis> {
+/**
+ * A run's held-back scores, the input of every analysis step: the evaluated split (test, else validation) and the
+ * validation split (which picks the threshold and fits the temperature), scored once by the run's model.
+ */
+export interface ScoredSplits {
+  runDir: string;
+  run: Run;
+  data: Dataset;
+  split: 'test' | 'val';
+  evalRows: number[];
+  valRows: number[];
+  evalLabels: Uint8Array;
+  valLabels: Uint8Array;
+  evalScores: Float32Array;
+  valScores: Float32Array;
+  /** Caveats found on the way (no test split, a temperature at the edge of its range). */
+  notes: string[];
+}
+
+/** Step 1 of the analysis: score the evaluated and validation splits with the run's model. */
+export async function scoreSplits(
+  runDir: string,
+  options: Pick<AnalyzeOptions, 'engine' | 'log'> = {},
+): Promise<ScoredSplits> {
   const log = options.log ?? (() => undefined);
   const run: Run = openRun(runDir);
   const data = loadRunDataset(run);
@@ -143,160 +176,257 @@ export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): 
       'This run has no test split: the threshold and temperature are fitted and evaluated on the same validation images, which is optimistic. Train with --test-fraction > 0 for honest numbers.',
     );
   const engine = await loadEngine(runDir, options.engine ?? 'auto', (line) => log(line));
-  const seed = run.config.seed;
-  const resamples = options.resamples ?? 1000;
-  let evalScores: Float32Array;
-  let valScores: Float32Array;
-  let robustness: RobustnessRow[] = [];
-  const evalLabels = Uint8Array.from(evalRows, (r) => data.y[r]);
-  const valLabels = Uint8Array.from(valRows, (r) => data.y[r]);
-  const baseThreshold = run.config.threshold;
   try {
-    evalScores = await scoreRows(engine, data, evalRows, 64);
-    valScores = split === 'val' ? evalScores : await scoreRows(engine, data, valRows, 64);
-    const grid = options.robustness ?? 'full';
-    if (grid !== 'none') {
-      const perturbations = grid === 'quick' ? QUICK_PERTURBATIONS : DEFAULT_PERTURBATIONS;
-      log(`robustness: ${perturbations.length} perturbations of ${evalRows.length} images`);
-      robustness = await robustnessGrid(
-        rowImages(data, evalRows),
-        evalLabels,
-        data.size,
-        engineScorer(engine, data.size),
-        {
-          perturbations,
-          threshold: baseThreshold,
-          seed,
-          onProgress: (done, total) => log(`robustness: ${done}/${total}`),
-        },
-      );
-    }
+    const evalScores = await scoreRows(engine, data, evalRows, 64);
+    const valScores = split === 'val' ? evalScores : await scoreRows(engine, data, valRows, 64);
+    const evalLabels = Uint8Array.from(evalRows, (r) => data.y[r]);
+    const valLabels = Uint8Array.from(valRows, (r) => data.y[r]);
+    return { runDir, run, data, split, evalRows, valRows, evalLabels, valLabels, evalScores, valScores, notes };
   } finally {
     await engine.dispose();
   }
-  log(`bootstrap: ${resamples} resamples of ${evalRows.length} images`);
-  const intervals = metricIntervals(evalLabels, evalScores, baseThreshold, { resamples, seed });
+}
 
-  // Threshold: picked on validation, applied unchanged to the evaluated split.
-  const rule = parseThresholdRule(options.thresholdRule ?? 'youden');
-  const picked = pickThreshold(valLabels, valScores, rule);
-  const storedThreshold: StoredThreshold = { ...picked, pickedOn: 'val', runId: run.meta.id };
-  const onEvaluated = {
-    threshold: picked.threshold,
-    intervals: metricIntervals(evalLabels, evalScores, picked.threshold, { resamples, seed }),
+/** Bootstrap intervals of every metric on the evaluated split at the run's own threshold (seeded with its seed). */
+export function bootstrapStep(s: ScoredSplits, resamples = 1000): MetricIntervals {
+  return metricIntervals(s.evalLabels, s.evalScores, s.run.config.threshold, { resamples, seed: s.run.config.seed });
+}
+
+export interface ThresholdStep {
+  stored: StoredThreshold;
+  onEvaluated: { threshold: number; intervals: MetricIntervals };
+  perSource: SourceMetrics[];
+  figures: { thresholds: Figure; per_source: Figure };
+}
+
+/** A threshold picked on validation by `rule` (youden | eer | fpr=X), applied unchanged to the evaluated split. */
+export function thresholdStep(s: ScoredSplits, rule = 'youden', resamples = 1000): ThresholdStep {
+  const { seed, threshold: base } = s.run.config;
+  const picked = pickThreshold(s.valLabels, s.valScores, parseThresholdRule(rule));
+  const evalSources = s.evalRows.map((r) => s.data.sources[r]);
+  const perSource = perSourceMetrics(s.evalLabels, s.evalScores, evalSources, picked.threshold, { resamples, seed });
+  return {
+    stored: { ...picked, pickedOn: 'val', runId: s.run.meta.id },
+    onEvaluated: {
+      threshold: picked.threshold,
+      intervals: metricIntervals(s.evalLabels, s.evalScores, picked.threshold, { resamples, seed }),
+    },
+    perSource,
+    figures: {
+      thresholds: thresholdFigure(thresholdSweep(s.evalLabels, s.evalScores), [
+        { name: 'argmax', threshold: base },
+        { name: `${picked.rule} (val)`, threshold: picked.threshold },
+      ]),
+      // Always here, unlike evaluate's figure files: the analysis page inlines plotly.js once for all its figures.
+      per_source: perSourceFigure(
+        perSource,
+        `Per source on ${s.split} at threshold ${picked.threshold.toFixed(4)} (${picked.rule}, picked on val)`,
+      ),
+    },
   };
-  const evalSources = evalRows.map((r) => data.sources[r]);
-  const perSource = perSourceMetrics(evalLabels, evalScores, evalSources, picked.threshold, { resamples, seed });
+}
 
-  // Calibration: temperature fitted on validation, judged on the evaluated split.
-  const fit = fitTemperature(valLabels, valScores);
-  const calibratedEval = evalScores.map((p) => applyTemperature(p, fit.temperature));
-  if (fit.temperature > 50 || fit.temperature < 0.02) {
-    notes.push(
-      `The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`,
-    );
-  }
-  const storedCalibration: StoredCalibration = {
+export interface CalibrationStep {
+  stored: StoredCalibration;
+  calibration: Analysis['calibration'];
+  figure: Figure;
+  /** Set when the fitted temperature sits at the edge of its search range (the calibration is then undefined). */
+  note?: string;
+}
+
+/** Temperature scaling fitted on validation, judged on the evaluated split (ECE over `bins` bins). */
+export function calibrationStep(s: ScoredSplits, bins = 10): CalibrationStep {
+  const fit = fitTemperature(s.valLabels, s.valScores);
+  const calibratedEval = s.evalScores.map((p) => applyTemperature(p, fit.temperature));
+  const stored: StoredCalibration = {
     method: 'temperature scaling of logit(pFake) = ln p1 - ln p0',
     fittedOn: 'val',
-    runId: run.meta.id,
+    runId: s.run.meta.id,
     ...fit,
   };
-  const bins = 10;
-  const calibration = {
-    ...storedCalibration,
-    eceValBefore: expectedCalibrationError(valLabels, valScores, bins),
-    eceBefore: expectedCalibrationError(evalLabels, evalScores, bins),
-    eceAfter: expectedCalibrationError(evalLabels, calibratedEval, bins),
-    bins,
-  };
-
-  const figures: Record<string, Figure> = {
-    thresholds: thresholdFigure(thresholdSweep(evalLabels, evalScores), [
-      { name: 'argmax', threshold: baseThreshold },
-      { name: `${picked.rule} (val)`, threshold: picked.threshold },
-    ]),
-    reliability: reliabilityFigure([
-      { name: `${split}, raw`, reliability: reliability(evalLabels, evalScores, bins) },
+  return {
+    stored,
+    calibration: {
+      ...stored,
+      eceValBefore: expectedCalibrationError(s.valLabels, s.valScores, bins),
+      eceBefore: expectedCalibrationError(s.evalLabels, s.evalScores, bins),
+      eceAfter: expectedCalibrationError(s.evalLabels, calibratedEval, bins),
+      bins,
+    },
+    figure: reliabilityFigure([
+      { name: `${s.split}, raw`, reliability: reliability(s.evalLabels, s.evalScores, bins) },
       {
-        name: `${split}, T = ${fit.temperature.toFixed(3)}`,
-        reliability: reliability(evalLabels, calibratedEval, bins),
+        name: `${s.split}, T = ${fit.temperature.toFixed(3)}`,
+        reliability: reliability(s.evalLabels, calibratedEval, bins),
       },
     ]),
-    // Always here, unlike evaluate's figure files: the analysis page inlines plotly.js once for all its figures.
-    per_source: perSourceFigure(
-      perSource,
-      `Per source on ${split} at threshold ${picked.threshold.toFixed(4)} (${picked.rule}, picked on val)`,
-    ),
+    note:
+      fit.temperature > 50 || fit.temperature < 0.02
+        ? `The fitted temperature (${fit.temperature.toFixed(3)}) is at the edge of the search range [0.01, 100]: on validation the scores carry almost no information (T -> infinity pulls every pFake to 0.5) or separate perfectly (T -> 0); treat the calibration as undefined.`
+        : undefined,
   };
-  if (robustness.length) {
-    figures.robustness_accuracy = robustnessFigure(robustness, 'accuracy');
-    figures.robustness_auc = robustnessFigure(robustness, 'auc');
-  }
-  let spectra: Analysis['spectra'];
-  if (options.spectra !== false) {
-    const rows = [...run.split.train, ...run.split.val, ...run.split.test];
-    log(`spectra: ${rows.length} images`);
-    const s = classSpectra(data.x, data.y, rows, data.size);
-    spectra = s.counts;
-    Object.assign(figures, spectrumFigures(s));
-  }
+}
 
-  // Grad-CAM of the most confident right and wrong verdicts on the evaluated split.
+/** How many perturbations a robustness grid holds (each re-scores the evaluated split once). */
+export function robustnessGridSize(grid: 'full' | 'quick' | 'none'): number {
+  return grid === 'none' ? 0 : (grid === 'quick' ? QUICK_PERTURBATIONS : DEFAULT_PERTURBATIONS).length;
+}
+
+/** The evaluated split re-scored under each perturbation of the grid; its two figures when there are rows. */
+export async function robustnessStep(
+  s: ScoredSplits,
+  grid: 'full' | 'quick' | 'none' = 'full',
+  options: Pick<AnalyzeOptions, 'engine' | 'log'> = {},
+): Promise<{ rows: RobustnessRow[]; figures: Record<string, Figure> }> {
+  if (grid === 'none') return { rows: [], figures: {} };
+  const log = options.log ?? (() => undefined);
+  const perturbations = grid === 'quick' ? QUICK_PERTURBATIONS : DEFAULT_PERTURBATIONS;
+  log(`robustness: ${perturbations.length} perturbations of ${s.evalRows.length} images`);
+  const engine = await loadEngine(s.runDir, options.engine ?? 'auto', (line) => log(line));
+  try {
+    const rows = await robustnessGrid(
+      rowImages(s.data, s.evalRows),
+      s.evalLabels,
+      s.data.size,
+      engineScorer(engine, s.data.size),
+      {
+        perturbations,
+        threshold: s.run.config.threshold,
+        seed: s.run.config.seed,
+        onProgress: (done, total) => log(`robustness: ${done}/${total}`),
+      },
+    );
+    return {
+      rows,
+      figures: {
+        robustness_accuracy: robustnessFigure(rows, 'accuracy'),
+        robustness_auc: robustnessFigure(rows, 'auc'),
+      },
+    };
+  } finally {
+    await engine.dispose();
+  }
+}
+
+/** Class-mean spectra of all the run's images (train, validation and test). */
+export function spectraStep(s: ScoredSplits): {
+  counts: { real: number; fake: number };
+  figures: Record<string, Figure>;
+} {
+  const rows = [...s.run.split.train, ...s.run.split.val, ...s.run.split.test];
+  const spectra = classSpectra(s.data.x, s.data.y, rows, s.data.size);
+  return { counts: spectra.counts, figures: spectrumFigures(spectra) };
+}
+
+/** Grad-CAM of the `k` most confident right and `k` most confident wrong verdicts on the evaluated split. */
+export async function gradcamStep(s: ScoredSplits, k = 4): Promise<GradCamItem[]> {
   const gradcam: GradCamItem[] = [];
-  const k = options.gradcam ?? 4;
-  if (k > 0) {
-    const model = await loadModel(path.join(runDir, 'model'));
-    try {
-      const scored = evalRows.map((row, i) => ({ row, label: evalLabels[i], pFake: evalScores[i] }));
-      const right = (s: { label: number; pFake: number }) => (s.pFake >= baseThreshold ? 1 : 0) === s.label;
-      const confidence = (s: { pFake: number }) => Math.abs(s.pFake - baseThreshold);
-      const pick = (wantRight: boolean) =>
-        scored
-          .filter((s) => right(s) === wantRight)
-          .sort((a, b) => confidence(b) - confidence(a))
-          .slice(0, k);
-      for (const [kind, items] of [
-        ['right', pick(true)],
-        ['wrong', pick(false)],
-      ] as const) {
-        for (const s of items) {
-          const cam = await explainImage(model, rowImages(data, [s.row])[0], data.size, { threshold: baseThreshold });
-          gradcam.push({
-            file: data.files[s.row],
-            label: s.label,
-            pFake: s.pFake,
-            kind,
-            explained: cam.target,
-            overlay: cam.overlay,
-          });
-        }
+  if (k <= 0) return gradcam;
+  const base = s.run.config.threshold;
+  const model = await loadModel(path.join(s.runDir, 'model'));
+  try {
+    const scored = s.evalRows.map((row, i) => ({ row, label: s.evalLabels[i], pFake: s.evalScores[i] }));
+    const right = (x: { label: number; pFake: number }) => (x.pFake >= base ? 1 : 0) === x.label;
+    const confidence = (x: { pFake: number }) => Math.abs(x.pFake - base);
+    const pick = (wantRight: boolean) =>
+      scored
+        .filter((x) => right(x) === wantRight)
+        .sort((a, b) => confidence(b) - confidence(a))
+        .slice(0, k);
+    for (const [kind, items] of [
+      ['right', pick(true)],
+      ['wrong', pick(false)],
+    ] as const) {
+      for (const x of items) {
+        const cam = await explainImage(model, rowImages(s.data, [x.row])[0], s.data.size, { threshold: base });
+        gradcam.push({
+          file: s.data.files[x.row],
+          label: x.label,
+          pFake: x.pFake,
+          kind,
+          explained: cam.target,
+          overlay: cam.overlay,
+        });
       }
-    } finally {
-      model.dispose();
     }
+  } finally {
+    model.dispose();
   }
+  return gradcam;
+}
 
+export interface AnalysisSteps {
+  intervals: MetricIntervals;
+  threshold: ThresholdStep;
+  calibration: CalibrationStep;
+  robustness?: { rows: RobustnessRow[]; figures: Record<string, Figure> };
+  spectra?: { counts: { real: number; fake: number }; figures: Record<string, Figure> };
+  gradcam?: GradCamItem[];
+}
+
+/**
+ * The steps' results as one Analysis (markdown, every figure, notes); written into RUNDIR/analysis/ with
+ * threshold.json and calibration.json unless `writeFiles` is false.
+ */
+export async function finishAnalysis(
+  s: ScoredSplits,
+  steps: AnalysisSteps,
+  options: Pick<AnalyzeOptions, 'writeFiles' | 'svg'> = {},
+): Promise<Analysis> {
   const analysis: Analysis = {
-    runId: run.meta.id,
-    split,
-    n: evalRows.length,
-    intervals,
-    threshold: { ...storedThreshold, onEvaluated },
-    perSource,
-    calibration,
-    robustness,
-    spectra,
-    gradcam,
-    figures,
+    runId: s.run.meta.id,
+    split: s.split,
+    n: s.evalRows.length,
+    intervals: steps.intervals,
+    threshold: { ...steps.threshold.stored, onEvaluated: steps.threshold.onEvaluated },
+    perSource: steps.threshold.perSource,
+    calibration: steps.calibration.calibration,
+    robustness: steps.robustness?.rows ?? [],
+    spectra: steps.spectra?.counts,
+    gradcam: steps.gradcam ?? [],
+    figures: {
+      thresholds: steps.threshold.figures.thresholds,
+      reliability: steps.calibration.figure,
+      per_source: steps.threshold.figures.per_source,
+      ...steps.robustness?.figures,
+      ...steps.spectra?.figures,
+    },
     files: [],
-    notes,
+    notes: [...s.notes, ...(steps.calibration.note ? [steps.calibration.note] : [])],
     markdown: '',
   };
   analysis.markdown = analysisMarkdown(analysis);
   if (options.writeFiles !== false)
-    analysis.files = await writeAnalysis(runDir, analysis, storedThreshold, storedCalibration);
+    analysis.files = await writeAnalysis(
+      s.runDir,
+      analysis,
+      steps.threshold.stored,
+      steps.calibration.stored,
+      options.svg,
+    );
   return analysis;
+}
+
+/** Every step in order (the notebook runs them one cell at a time): what `realfake analyze` does. */
+export async function analyzeRun(runDir: string, options: AnalyzeOptions = {}): Promise<Analysis> {
+  const log = options.log ?? (() => undefined);
+  parseThresholdRule(options.thresholdRule ?? 'youden'); // a bad rule fails before anything is scored
+  const s = await scoreSplits(runDir, options);
+  const resamples = options.resamples ?? 1000;
+  const robustness = await robustnessStep(s, options.robustness ?? 'full', options);
+  log(`bootstrap: ${resamples} resamples of ${s.evalRows.length} images`);
+  const steps: AnalysisSteps = {
+    intervals: bootstrapStep(s, resamples),
+    threshold: thresholdStep(s, options.thresholdRule ?? 'youden', resamples),
+    calibration: calibrationStep(s),
+    robustness,
+  };
+  if (options.spectra !== false) {
+    log(`spectra: ${s.run.split.train.length + s.run.split.val.length + s.run.split.test.length} images`);
+    steps.spectra = spectraStep(s);
+  }
+  steps.gradcam = await gradcamStep(s, options.gradcam ?? 4);
+  return finishAnalysis(s, steps, options);
 }
 
 const f4 = (v: number) => (Number.isFinite(v) ? v.toFixed(4) : 'n/a');
@@ -382,6 +512,7 @@ async function writeAnalysis(
   a: Analysis,
   threshold: StoredThreshold,
   calibration: StoredCalibration,
+  svg = false,
 ): Promise<string[]> {
   const dir = path.join(runDir, 'analysis');
   fs.mkdirSync(path.join(dir, 'gradcam'), { recursive: true });
@@ -414,10 +545,8 @@ async function writeAnalysis(
   );
   write(path.join(dir, 'analysis.md'), a.markdown);
   write(path.join(dir, 'figures.html'), figuresPageHtml(`realfake analysis: ${a.runId}`, a.figures));
-  const png = await writeFigurePng(
-    Object.entries(a.figures).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })),
-  );
-  files.push(...png.written);
-  if (png.skipped) a.notes.push(png.skipped);
+  const images = await writeFigureImages(figureImageFiles(a.figures, dir, imageFormats({ svg })));
+  files.push(...images.written);
+  if (images.skipped) a.notes.push(images.skipped);
   return files;
 }

@@ -8,12 +8,21 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config';
 import type { DatasetInfo, SourceCount } from '../data/dataset';
-import { readJson, resolveStoredPath } from '../files';
+import { readJson, resolveStoredPath, writeFileAtomic } from '../files';
 import type { HistoryData } from '../train/callbacks';
-import { perSourceFigure, referenceLine, type Figure } from '../viz/plots';
+import {
+  figureImageFiles,
+  PALETTE,
+  perSourceFigure,
+  referenceLine,
+  writeFigureImages,
+  type Figure,
+} from '../viz/plots';
+import { figuresPageHtml } from './analyze';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
 import { computeMetrics, parseMetricsJson, type Metrics } from './metrics';
 import { delongTest, mcnemarTest, type DeLongResult, type McNemarResult } from './paired';
+import { groupBySeed, hasSeedRepeats, seedGroupRows, seedSpreadFigure, type SeedGroup } from './seed-groups';
 import { hasSeveralSources, perSourceFromPredictions, sourceTableRows, type SourceMetrics } from './per-source';
 
 export interface ComparedRun {
@@ -45,6 +54,10 @@ export interface Comparison {
   sourceRows: Array<Record<string, string>>;
   sourceCountRows: Array<Record<string, string>>;
   paired: PairedRow[];
+  /** Runs grouped by their settings without seed and splitSeed (lib/eval/seed-groups.ts). */
+  seedGroups: SeedGroup[];
+  /** Per group and metric: each run's value and mean ± sample sd; empty when no group has two runs. */
+  seedRows: Array<Record<string, string>>;
   figures: Record<string, Figure>;
   markdown: string;
 }
@@ -221,6 +234,11 @@ export function metricRows(runs: ComparedRun[]): Array<Record<string, string>> {
   ];
 }
 
+/** Each run's point estimate of every interval metric: `{ accuracy: [run 0, run 1, ...], ... }`. */
+export function metricValues(runs: ComparedRun[]): Record<string, number[]> {
+  return Object.fromEntries(INTERVAL_METRICS.map((key) => [key, runs.map((r) => r.intervals.intervals[key].estimate)]));
+}
+
 /** Paired tests for every pair of runs, on the images both scored (matched by file, labels must agree). */
 export function pairedTests(runs: ComparedRun[]): PairedRow[] {
   const rows: PairedRow[] = [];
@@ -252,21 +270,8 @@ export function pairedTests(runs: ComparedRun[]): PairedRow[] {
   return rows;
 }
 
-const COLORS = [
-  '#1f77b4',
-  '#ff7f0e',
-  '#2ca02c',
-  '#d62728',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf',
-];
-
-export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
-  const color = (i: number) => COLORS[i % COLORS.length];
+export function comparisonFigures(runs: ComparedRun[], seedGroups?: SeedGroup[]): Record<string, Figure> {
+  const color = (i: number) => PALETTE[i % PALETTE.length];
   const layout = (title: string, x: string, y: string, extra: Record<string, unknown> = {}) => ({
     title: { text: title },
     xaxis: { title: { text: x } },
@@ -339,6 +344,8 @@ export function comparisonFigures(runs: ComparedRun[]): Record<string, Figure> {
     if (data.length)
       figures[`compare_${key}`] = { data, layout: layout(`${title} (dotted: train, solid: validation)`, 'Epoch', key) };
   }
+  if (seedGroups && hasSeedRepeats(seedGroups))
+    figures.compare_seeds = seedSpreadFigure(seedGroups, INTERVAL_METRICS, metricValues(runs));
   // One per-source chart per run that has several sources in a class (as evaluate writes them).
   for (const r of runs)
     if (r.perSource && hasSeveralSources(r.perSource))
@@ -378,6 +385,8 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
   const paired = pairedTests(runs);
   const sourceRows = perSourceCompareRows(runs);
   const countRows = sourceCountRows(runs);
+  const seedGroups = groupBySeed(runs.map((r) => r.config));
+  const seedRows = hasSeedRepeats(seedGroups) ? seedGroupRows(seedGroups, INTERVAL_METRICS, metricValues(runs)) : [];
   const markdown = [
     `# Comparison of ${runs.length} runs`,
     '',
@@ -389,6 +398,16 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
     '',
     markdownTable(rows),
     '',
+    ...(seedRows.length
+      ? [
+          '## Across seeds (mean ± sample sd, ddof = 1)',
+          '',
+          "Runs whose settings differ only in seed and/or splitSeed, grouped; each run's value in the order of its seeds.",
+          '',
+          markdownTable(seedRows),
+          '',
+        ]
+      : []),
     '## Per source (95 % bootstrap intervals)',
     '',
     "On each run's evaluated split at its threshold: fake sources' recall and real sources' specificity, and ROC AUC against the whole other class. n/a: the run was evaluated before sources existed (run evaluate again); —: it scored no image of that source.",
@@ -415,7 +434,30 @@ export function compareRuns(dirs: string[], options: { resamples?: number } = {}
     sourceRows,
     sourceCountRows: countRows,
     paired,
-    figures: comparisonFigures(runs),
+    seedGroups,
+    seedRows,
+    figures: comparisonFigures(runs, seedGroups),
     markdown,
   };
+}
+
+/**
+ * Writes a comparison into `out`: comparison.md, figures.html (every figure, interactive) and, with `svg`, each
+ * figure as out/figures/NAME.svg (rendered in Chromium; `note` says why when it could not be). Returns the files.
+ */
+export async function writeComparisonFiles(
+  out: string,
+  title: string,
+  markdown: string,
+  figures: Record<string, Figure>,
+  options: { svg?: boolean } = {},
+): Promise<{ files: string[]; note?: string }> {
+  fs.mkdirSync(out, { recursive: true });
+  const files = [path.join(out, 'comparison.md'), path.join(out, 'figures.html')];
+  writeFileAtomic(files[0], markdown);
+  writeFileAtomic(files[1], figuresPageHtml(title, figures));
+  if (!options.svg) return { files };
+  fs.mkdirSync(path.join(out, 'figures'), { recursive: true });
+  const images = await writeFigureImages(figureImageFiles(figures, path.join(out, 'figures'), ['svg']));
+  return { files: [...files, ...images.written], note: images.skipped };
 }

@@ -116,6 +116,8 @@ export async function evaluateRun(
     writeFiles?: boolean;
     /** Write the figures with the files (default true; cross-validation's folds skip them). */
     figures?: boolean;
+    /** Also write each figure as SVG beside its PNG (vector figures for papers). */
+    svg?: boolean;
     engine?: EngineChoice;
     ttaFlip?: boolean;
     ensemble?: string[];
@@ -226,7 +228,9 @@ export async function evaluateRun(
     const written =
       options.figures === false
         ? { files: [], note: 'figures not written (asked not to)' }
-        : await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'));
+        : await writeFigures(figures, path.join(runDir, external ? 'figures-external' : 'figures'), {
+            svg: options.svg,
+          });
     files = [metricsFile, predictionsFile, ...(card ? writeModelCard(runDir, card) : []), ...written.files];
     figureNote = written.note;
   }

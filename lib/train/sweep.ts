@@ -27,6 +27,8 @@ export const SWEEP_KEYS: Record<string, keyof Config> = {
   limit: 'limitPerClass',
   limitPerClass: 'limitPerClass',
   seed: 'seed',
+  'split-seed': 'splitSeed',
+  splitSeed: 'splitSeed',
   dropout: 'dropout',
   'val-fraction': 'valFraction',
   valFraction: 'valFraction',
@@ -116,12 +118,14 @@ export interface SweepOptions {
   log?: (line: string) => void;
 }
 
-export async function runSweep(options: SweepOptions): Promise<SweepState> {
-  const log = options.log ?? (() => undefined);
-  fs.mkdirSync(options.dir, { recursive: true });
+/**
+ * The sweep's points, each with the run folder an earlier start of this sweep (SWEEPDIR/sweep.json) made for it,
+ * all pending; nothing is trained or written. `runIsFinished(point.runDir)` says which runSweep will keep.
+ */
+export function planSweep(options: Pick<SweepOptions, 'dir' | 'dataDir' | 'preset' | 'base' | 'axes'>): SweepState {
   const file = path.join(options.dir, SWEEP_FILE);
   const previous = fs.existsSync(file) ? readJson<SweepState>(file, 'sweep state') : null;
-  const state: SweepState = {
+  return {
     dataDir: path.resolve(options.dataDir),
     preset: options.preset,
     base: options.base,
@@ -132,6 +136,13 @@ export async function runSweep(options: SweepOptions): Promise<SweepState> {
       return { key, settings, runDir: before?.runDir, status: 'pending' as const };
     }),
   };
+}
+
+export async function runSweep(options: SweepOptions): Promise<SweepState> {
+  const log = options.log ?? (() => undefined);
+  fs.mkdirSync(options.dir, { recursive: true });
+  const file = path.join(options.dir, SWEEP_FILE);
+  const state = planSweep(options);
   const save = () => writeJsonAtomic(file, state);
   save();
   const runsDir = path.join(options.dir, 'runs');

@@ -1,6 +1,6 @@
 /**
  * Plotly figures for realfake (plain JSON {data, layout}, so they can be saved, diffed and tested) and
- * writers: self-contained HTML (plotly.js inlined, works offline), PNG through headless Chromium
+ * writers: self-contained HTML (plotly.js inlined, works offline), PNG and SVG through headless Chromium
  * (optional: skipped with a reason when playwright-core or Chromium is missing), and notebook HTML for
  * tslab's display.html.
  */
@@ -23,6 +23,20 @@ export interface TrainingHistory {
   val_loss: number[];
   val_accuracy: number[];
 }
+
+/** Plotly's default colour cycle (tab10): one colour per run or group in overlaid figures. */
+export const PALETTE = [
+  '#1f77b4',
+  '#ff7f0e',
+  '#2ca02c',
+  '#d62728',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#bcbd22',
+  '#17becf',
+];
 
 const TRAIN_COLOR = '#1f77b4';
 const VAL_COLOR = '#ff7f0e';
@@ -362,37 +376,61 @@ export const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
-/** The one Plotly function the PNG renderer calls inside the page. */
+/** Image formats the figure writers render in Chromium: PNG (screens, notebooks) and SVG (vector, for papers). */
+export type ImageFormat = 'png' | 'svg';
+
+/** The one Plotly function the image renderer calls inside the page. */
 interface PlotlyToImage {
-  toImage(fig: unknown, options: { format: 'png'; width: number; height: number; scale: number }): Promise<string>;
+  toImage(
+    fig: unknown,
+    options: { format: ImageFormat; width: number; height: number; scale: number },
+  ): Promise<string>;
+}
+
+/** The file's bytes from what Plotly.toImage returns: base64 for PNG, a URI-encoded data URL for SVG. */
+export function imageDataUrlBytes(dataUrl: string): Buffer {
+  const png = /^data:image\/png;base64,/.exec(dataUrl);
+  if (png) return Buffer.from(dataUrl.slice(png[0].length), 'base64');
+  const svg = /^data:image\/svg\+xml(;charset=utf-8)?,/.exec(dataUrl);
+  if (svg) return Buffer.from(decodeURIComponent(dataUrl.slice(svg[0].length)), 'utf8');
+  throw new Error(`unexpected image data URL: ${dataUrl.slice(0, 40)}`);
+}
+
+/** The format a file name asks for (.png or .svg). */
+function imageFormatOf(file: string): ImageFormat {
+  const ext = path.extname(file).toLowerCase();
+  if (ext === '.png' || ext === '.svg') return ext.slice(1) as ImageFormat;
+  throw new Error(`${file}: figure images are .png or .svg`);
 }
 
 /**
- * Renders PNGs with Plotly.toImage in one headless Chromium (playwright-core). When playwright-core or the
- * browser (REALFAKE_CHROMIUM, else /usr/bin/chromium) is missing or fails to launch, nothing is written and
- * `skipped` says why: PNGs are a convenience, the HTML files carry the same figures.
+ * Renders figures with Plotly.toImage in one headless Chromium (playwright-core), each in the format its file
+ * name ends with (.png or .svg). When playwright-core or the browser (REALFAKE_CHROMIUM, else /usr/bin/chromium)
+ * is missing or fails to launch, nothing is written and `skipped` says why: images are a convenience, the HTML
+ * files carry the same figures.
  */
-export async function writeFigurePng(
+export async function writeFigureImages(
   figs: Array<{ fig: Figure; file: string }>,
   opts: PngOptions = {},
 ): Promise<{ written: string[]; skipped?: string }> {
+  const formats = [...new Set(figs.map(({ file }) => imageFormatOf(file).toUpperCase()))].join(' and ') || 'PNG';
   let playwright: typeof import('playwright-core');
   try {
     playwright = require('playwright-core');
   } catch {
-    return { written: [], skipped: 'PNG skipped: optional package playwright-core is not installed' };
+    return { written: [], skipped: `${formats} skipped: optional package playwright-core is not installed` };
   }
   const executablePath = chromiumPath();
   if (!fs.existsSync(executablePath)) {
     const hint = 'apt-get install chromium, or set REALFAKE_CHROMIUM';
-    return { written: [], skipped: `PNG skipped: no Chromium at ${executablePath} (${hint})` };
+    return { written: [], skipped: `${formats} skipped: no Chromium at ${executablePath} (${hint})` };
   }
   let browser: import('playwright-core').Browser;
   try {
     browser = await playwright.chromium.launch({ executablePath, args: CHROMIUM_FLAGS });
   } catch (err) {
     const reason = String((err as Error).message).split('\n')[0];
-    return { written: [], skipped: `PNG skipped: Chromium at ${executablePath} failed to start: ${reason}` };
+    return { written: [], skipped: `${formats} skipped: Chromium at ${executablePath} failed to start: ${reason}` };
   }
   const written: string[] = [];
   try {
@@ -405,16 +443,16 @@ export async function writeFigurePng(
       // Round-trip through JSON so the page sees exactly what the HTML files hold (Infinity -> null).
       const figJson = JSON.parse(JSON.stringify(fig));
       const dataUrl: string = await page.evaluate(
-        ({ f, w, h, s }) =>
+        ({ f, format, w, h, s }) =>
           (globalThis as unknown as { Plotly: PlotlyToImage }).Plotly.toImage(f, {
-            format: 'png',
+            format,
             width: w,
             height: h,
             scale: s,
           }),
-        { f: figJson, w: width, h: height, s: opts.scale ?? 1 },
+        { f: figJson, format: imageFormatOf(file), w: width, h: height, s: opts.scale ?? 1 },
       );
-      writeFileAtomic(file, Buffer.from(dataUrl.replace(/^data:image\/png;base64,/, ''), 'base64'));
+      writeFileAtomic(file, imageDataUrlBytes(dataUrl));
       written.push(file);
     }
   } finally {
@@ -423,11 +461,43 @@ export async function writeFigurePng(
   return { written };
 }
 
-/** Writes dir/name.html for every figure and dir/name.png when Chromium is available; `note` says which. */
+/** PNGs only (every file name should end in .png): writeFigureImages. */
+export async function writeFigurePng(
+  figs: Array<{ fig: Figure; file: string }>,
+  opts: PngOptions = {},
+): Promise<{ written: string[]; skipped?: string }> {
+  return writeFigureImages(figs, opts);
+}
+
+export interface FigureFileOptions extends PngOptions {
+  /** Also write name.svg beside name.png (vector figures for papers). */
+  svg?: boolean;
+}
+
+/** dir/name.FORMAT for every figure and format (png first): the files writeFigureImages renders. */
+export function figureImageFiles(
+  figs: Record<string, Figure>,
+  dir: string,
+  formats: ImageFormat[] = ['png'],
+): Array<{ fig: Figure; file: string }> {
+  return formats.flatMap((format) =>
+    Object.entries(figs).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.${format}`) })),
+  );
+}
+
+/** The formats the figure writers render: PNG, and SVG too when asked. */
+export function imageFormats(opts: { svg?: boolean }): ImageFormat[] {
+  return opts.svg ? ['png', 'svg'] : ['png'];
+}
+
+/**
+ * Writes dir/name.html for every figure, and dir/name.png (and dir/name.svg with `svg`) when Chromium is
+ * available; `note` says which.
+ */
 export async function writeFigures(
   figs: Record<string, Figure>,
   dir: string,
-  opts: PngOptions = {},
+  opts: FigureFileOptions = {},
 ): Promise<{ files: string[]; note: string }> {
   fs.mkdirSync(dir, { recursive: true });
   const files: string[] = [];
@@ -436,12 +506,10 @@ export async function writeFigures(
     writeFigureHtml(fig, file);
     files.push(file);
   }
-  const png = await writeFigurePng(
-    Object.entries(figs).map(([name, fig]) => ({ fig, file: path.join(dir, `${name}.png`) })),
-    opts,
-  );
-  files.push(...png.written);
-  const note = png.skipped ?? `wrote ${Object.keys(figs).length} figures as HTML and PNG`;
+  const images = await writeFigureImages(figureImageFiles(figs, dir, imageFormats(opts)), opts);
+  files.push(...images.written);
+  const note =
+    images.skipped ?? `wrote ${Object.keys(figs).length} figures as HTML and ${opts.svg ? 'PNG and SVG' : 'PNG'}`;
   return { files, note };
 }
 
