@@ -8,6 +8,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { readNpy, writeNpy } from '../data/npy';
+import { interruptRequested, InterruptedError } from '../interrupt';
 import type { Config } from '../config';
 import { BatchMaker, ImageData, makeBatch, oneHotLabels } from './train';
 import { augmentRng } from '../data/augment';
@@ -76,6 +77,15 @@ function saveFeatureFile(file: string, cache: FeatureCache, n: number): void {
   writeNpy(file, data, [2, n, cache.width]);
 }
 
+/** Saves, or says nothing when it cannot: a dataset folder we may not write to only means computing them again next time. */
+function saveFeatureFileQuietly(file: string, cache: FeatureCache, n: number): void {
+  try {
+    saveFeatureFile(file, cache, n);
+  } catch {
+    // read-only or full: see above
+  }
+}
+
 /** Forgets the features kept for reuse (tests, or to free memory). */
 export function clearFeatureMemo(): void {
   computed.clear();
@@ -108,6 +118,8 @@ export async function cacheFeatures(
   const pixels = data.size * data.size * 3;
   const batch = 16;
   for (let start = 0; start < jobs.length; start += batch) {
+    // Ctrl-C: keep what is done (saved below), stop before the next batch; the backbone pass can take many minutes.
+    if (interruptRequested()) break;
     const chunk = jobs.slice(start, start + batch);
     const x = new Uint8Array(chunk.length * pixels);
     chunk.forEach(([row, flip], i) => {
@@ -127,13 +139,13 @@ export async function cacheFeatures(
     );
     options.onProgress?.(Math.min(start + batch, jobs.length), jobs.length);
   }
-  if (options.file && jobs.length) {
-    try {
-      saveFeatureFile(options.file, cache, n);
-    } catch {
-      // A dataset folder we may not write to (read-only, full): the features are simply computed again next time.
-    }
+  if (interruptRequested()) {
+    if (options.file) saveFeatureFileQuietly(options.file, cache, n);
+    throw new InterruptedError(
+      `interrupted (Ctrl-C) while computing backbone features; those done are kept${options.file ? ` in ${options.file}` : ''}`,
+    );
   }
+  if (options.file && jobs.length) saveFeatureFileQuietly(options.file, cache, n);
   return cache;
 }
 
