@@ -138,8 +138,11 @@ export interface Config {
   warmupEpochs: number;
   /** What the best-checkpoint and early stopping watch. The study: val_accuracy. */
   monitor: MonitorName;
-  /** Draw each batch half real, half fake (with replacement from the smaller class) instead of shuffling. */
-  balancedSampling: boolean;
+  /**
+   * Draw each batch half real, half fake (with replacement from the smaller class) instead of shuffling; 'source':
+   * also give each source of a class an equal share of that class's half (lib/train/train.ts balancedOrder).
+   */
+  balancedSampling: boolean | 'source';
   /** Average the score of each image and its mirror image at evaluation and prediction. */
   ttaFlip: boolean;
   /** How evaluation and prediction score an image: resized (the study's way), tiles averaged, or native size. */
@@ -328,8 +331,8 @@ function validateTrainingOptions(config: Config, fail: (field: string, why: stri
     fail('labelSmoothing', `must be in [0, 1) (got ${config.labelSmoothing})`);
   if (!(config.warmupEpochs >= 0 && config.warmupEpochs <= config.epochs))
     fail('warmupEpochs', `must be in [0, epochs] (got ${config.warmupEpochs})`);
-  if (typeof config.balancedSampling !== 'boolean')
-    fail('balancedSampling', `must be true or false (got ${config.balancedSampling})`);
+  if (typeof config.balancedSampling !== 'boolean' && config.balancedSampling !== 'source')
+    fail('balancedSampling', `must be true, false or "source" (got ${config.balancedSampling})`);
   if (typeof config.ttaFlip !== 'boolean') fail('ttaFlip', `must be true or false (got ${config.ttaFlip})`);
   const a = config.augment;
   if (a === null) return;

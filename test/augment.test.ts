@@ -142,6 +142,26 @@ test('class-balanced order alternates classes and cycles the smaller one', () =>
   assert.deepEqual([...new Set(order.filter((r) => y[r] === 1))].sort(), [6, 7]);
 });
 
+test('source-balanced order: each class alternates with the other, and cycles through its sources', () => {
+  // reals: a (rows 0-5), b (6, 7); fakes: c (8-11).
+  const y = Uint8Array.of(0, 0, 0, 0, 0, 0, 0, 0, 1, 1, 1, 1);
+  const sources = ['a', 'a', 'a', 'a', 'a', 'a', 'b', 'b', 'c', 'c', 'c', 'c'];
+  const rows = Array.from({ length: 12 }, (_, i) => i);
+  const order = balancedOrder(rows, y, makeRng(3), sources);
+  assert.equal(order.length, 12);
+  assert.deepEqual(
+    order.map((r) => sources[r]),
+    ['a', 'c', 'b', 'c', 'a', 'c', 'b', 'c', 'a', 'c', 'b', 'c'],
+  );
+  // b's two rows each come up: a small source repeats rather than being drowned out.
+  assert.deepEqual([...new Set(order.filter((r) => sources[r] === 'b'))].sort(), [6, 7]);
+  // Without sources: the class-balanced order, unchanged.
+  assert.deepEqual(
+    balancedOrder(rows, y, makeRng(3)).map((r) => y[r]),
+    [0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1],
+  );
+});
+
 test('learning-rate schedules: warm-up, cosine and one-cycle at known points', () => {
   const base = { learningRate: 1, warmupEpochs: 0 };
   assert.equal(learningRateAt(5, 100, 10, { ...base, lrSchedule: 'constant' }), 1);

@@ -143,6 +143,7 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
       callbacks,
       stepper,
       validation,
+      sources: dataset.sources,
     });
     updateRunMeta(run, {
       finishedAt: new Date().toISOString(),

@@ -228,6 +228,8 @@ export interface FitOptions {
   validation?: { model: tf.LayersModel; inputs: (rows: number[]) => tf.Tensor };
   /** Epoch to start from (1-based), for resumed runs. */
   initialEpoch?: number;
+  /** Each dataset row's source (lib/data/dataset.ts), for balancedSampling 'source'. */
+  sources?: string[];
 }
 
 export interface FitResult {
@@ -251,7 +253,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
       const started = performance.now();
       const rng = makeRng(config.seed * 7919 + epoch);
       const order = config.balancedSampling
-        ? balancedOrder(trainIndices, data.y, rng)
+        ? balancedOrder(trainIndices, data.y, rng, config.balancedSampling === 'source' ? options.sources : undefined)
         : shuffleInPlace(trainIndices.slice(), rng);
       let lossSum = 0;
       let correct = 0;
@@ -301,10 +303,16 @@ export async function fit(options: FitOptions): Promise<FitResult> {
 }
 
 /**
- * Class-balanced epoch order: as many batches as a plain epoch, each row drawn alternately from the real and
- * the fake training rows (each class shuffled, the smaller one cycled), so every batch is half and half.
+ * One epoch's order with every pair of rows one real, one fake (the smaller class cycled, so it repeats).
+ * With `sources` (each dataset row's source), each class's turn also cycles through its sources, so a source with
+ * 200 images is drawn as often as one with 1,000 (its images repeat): no generator or camera dominates a class.
  */
-export function balancedOrder(trainIndices: number[], y: Uint8Array, rng: () => number): number[] {
+export function balancedOrder(
+  trainIndices: number[],
+  y: Uint8Array,
+  rng: () => number,
+  sources?: ArrayLike<string>,
+): number[] {
   const byClass = [0, 1].map((c) =>
     shuffleInPlace(
       trainIndices.filter((i) => y[i] === c),
@@ -312,10 +320,19 @@ export function balancedOrder(trainIndices: number[], y: Uint8Array, rng: () => 
     ),
   );
   if (byClass.some((rows) => rows.length === 0)) return shuffleInPlace(trainIndices.slice(), rng);
+  // Per class, its rows grouped by source (sources in sorted order; rows keep their shuffled order).
+  const groups = byClass.map((rows) => {
+    if (!sources) return [rows];
+    const bySource = new Map<string, number[]>();
+    for (const r of rows) (bySource.get(sources[r]) ?? bySource.set(sources[r], []).get(sources[r])!).push(r);
+    return [...bySource.keys()].sort().map((k) => bySource.get(k)!);
+  });
   const order: number[] = [];
   for (let k = 0; order.length < trainIndices.length; k++) {
-    const rows = byClass[k % 2];
-    order.push(rows[Math.floor(k / 2) % rows.length]);
+    const turn = Math.floor(k / 2);
+    const classGroups = groups[k % 2];
+    const rows = classGroups[turn % classGroups.length];
+    order.push(rows[Math.floor(turn / classGroups.length) % rows.length]);
   }
   return order;
 }
