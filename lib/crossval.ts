@@ -255,6 +255,7 @@ export function crossvalFigure(result: CrossvalResult): Figure {
 export async function writeCrossvalReport(
   result: CrossvalResult,
   out: string,
+  options: { svg?: boolean } = {},
 ): Promise<{ files: string[]; markdown: string; note: string }> {
   const heldOut = result.folds
     .filter((f) => f.heldOut)
@@ -277,6 +278,8 @@ export async function writeCrossvalReport(
   ].join('\n');
   const md = path.join(out, 'crossval.md');
   writeFileAtomic(md, markdown + '\n');
-  const written = await writeFigures({ source_matrix: crossvalFigure(result) }, path.join(out, 'figures'));
+  const written = await writeFigures({ source_matrix: crossvalFigure(result) }, path.join(out, 'figures'), {
+    svg: options.svg,
+  });
   return { files: [md, ...written.files], markdown, note: written.note };
 }

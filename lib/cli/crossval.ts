@@ -27,35 +27,39 @@ export function registerCrossvalCommand(program: Command): void {
       'hold out only these, e.g. fake/sd1_eyewear real/amfd_lab (default: every source)',
     );
   addConfigFlags(command, 'faces').action(
-    action(async (flags: ConfigFlags & { data?: string; dataRoot: string; out?: string; holdOut?: string[] }) => {
-      const config = configFromFlags(flags);
-      const log = (line: string) => process.stdout.write(line + '\n');
-      let dataDir = flags.data;
-      if (!dataDir) {
-        const source = findImageData(flags.dataRoot);
-        if (!source)
-          throw new UsageError(
-            `no images in ${flags.dataRoot}/real and ${flags.dataRoot}/fake: put one subfolder per source there, or pass --data`,
-          );
-        dataDir = await ensureDataset(source, config, flags.dataRoot, log);
-      }
-      const stamp = new Date()
-        .toISOString()
-        .replace(/\.\d+Z$/, '')
-        .replace(/:/g, '-');
-      const out = flags.out ?? path.join('outputs', 'crossval', stamp);
-      const interrupt = new GracefulInterrupt();
-      const result = await runCrossval({
-        dataDir,
-        config,
-        preset: presetNamed(flags.preset ?? 'faces'),
-        out,
-        holdOut: flags.holdOut,
-        log,
-        train: { callbacks: [interrupt] },
-      });
-      const report = await writeCrossvalReport(result, out);
-      log(`\n${report.markdown}\n\n${report.note}\n${report.files.map((f) => `wrote ${f}`).join('\n')}`);
-    }),
+    action(
+      async (
+        flags: ConfigFlags & { data?: string; dataRoot: string; out?: string; holdOut?: string[]; svg?: boolean },
+      ) => {
+        const config = configFromFlags(flags);
+        const log = (line: string) => process.stdout.write(line + '\n');
+        let dataDir = flags.data;
+        if (!dataDir) {
+          const source = findImageData(flags.dataRoot);
+          if (!source)
+            throw new UsageError(
+              `no images in ${flags.dataRoot}/real and ${flags.dataRoot}/fake: put one subfolder per source there, or pass --data`,
+            );
+          dataDir = await ensureDataset(source, config, flags.dataRoot, log);
+        }
+        const stamp = new Date()
+          .toISOString()
+          .replace(/\.\d+Z$/, '')
+          .replace(/:/g, '-');
+        const out = flags.out ?? path.join('outputs', 'crossval', stamp);
+        const interrupt = new GracefulInterrupt();
+        const result = await runCrossval({
+          dataDir,
+          config,
+          preset: presetNamed(flags.preset ?? 'faces'),
+          out,
+          holdOut: flags.holdOut,
+          log,
+          train: { callbacks: [interrupt] },
+        });
+        const report = await writeCrossvalReport(result, out, { svg: flags.svg });
+        log(`\n${report.markdown}\n\n${report.note}\n${report.files.map((f) => `wrote ${f}`).join('\n')}`);
+      },
+    ),
   );
 }
