@@ -78,6 +78,7 @@ test('health, model, openapi and the page', async () => {
     '/api/v1/openapi.json',
     '/api/v1/predict',
     '/api/v1/predict/batch',
+    '/api/v1/predict/video',
   ]);
   const page = await fetch(`${base}/`);
   assert.match(page.headers.get('content-type')!, /text\/html/);

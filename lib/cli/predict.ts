@@ -16,7 +16,9 @@ import { SCORING_MODES, ScoringMode } from '../config';
 import { openRun } from '../train/runs';
 import { MissingRunFileError, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
 import type { VerdictPolicy } from '../infer/verdict';
-import { action, escapeControls, parseInteger, UsageError } from './common';
+import { action, escapeControls, parseInteger, parseNumber, UsageError } from './common';
+import { isVideoFile } from '../video/sniff';
+import { predictVideoFiles } from './predict-video';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
@@ -83,7 +85,7 @@ export function registerPredictCommand(program: Command): void {
       'say "Real", "Fake (AI-generated)" or "Uncertain" (in the band the model card picked on validation) with confidence for each image; folders are walked, unreadable files reported and skipped',
     )
     .requiredOption('--run <dir>', 'run folder with a trained model')
-    .argument('<paths...>', 'image files or folders')
+    .argument('<paths...>', 'image files or folders; video files (mp4, mov, mkv, webm) get a verdict per tracked face')
     .option('--json', 'one JSON object per line')
     .option('--csv', 'CSV with a header line')
     .option(
@@ -109,6 +111,14 @@ export function registerPredictCommand(program: Command): void {
       "temperature-scale pFake with the temperature `realfake analyze` fitted on validation (default: the model card's)",
     )
     .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
+    .option('--fps <n>', 'videos: frames a second to look at', parseNumber, 2)
+    .option(
+      '--max-frames <n>',
+      'videos: most frames to look at; a longer video is sampled evenly over its whole length (says so)',
+      parseInteger,
+      600,
+    )
+    .option('--timeline <file.html>', 'videos: write pFake over time per tracked face (Plotly, one line per face)')
     .addOption(engineOption())
     .action(
       action(
@@ -128,9 +138,14 @@ export function registerPredictCommand(program: Command): void {
             threshold?: string;
             calibrated?: boolean;
             explain?: string;
+            fps: number;
+            maxFrames: number;
+            timeline?: string;
           },
         ) => {
           if (flags.json && flags.csv) throw new UsageError('choose one of --json and --csv');
+          if (!(flags.fps > 0)) throw new UsageError(`--fps ${flags.fps}: expected a number above 0`);
+          if (!(flags.maxFrames >= 1)) throw new UsageError(`--max-frames ${flags.maxFrames}: expected 1 or more`);
           const format = flags.json ? 'json' : flags.csv ? 'csv' : 'text';
           configureDecoding({ maxPixels: flags.maxPixels, concurrency: flags.concurrency });
           let inputs: ReturnType<typeof collectImageInputs>;
@@ -139,9 +154,13 @@ export function registerPredictCommand(program: Command): void {
           } catch (err) {
             throw new UsageError((err as Error).message);
           }
-          const { files, problems } = inputs;
+          const { problems } = inputs;
           for (const p of problems) process.stderr.write(`skipped ${escapeControls(p.path)}: ${p.reason}\n`);
-          if (files.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
+          const videos = inputs.files.filter(isVideoFile);
+          const files = inputs.files.filter((f) => !videos.includes(f));
+          if (videos.length && files.length && format === 'csv')
+            throw new UsageError('--csv takes images or videos, not both (their columns differ): run them separately');
+          if (files.length === 0 && videos.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
           await initBackend();
           // Which engine runs goes to stderr, so --json and --csv output stays clean.
           const note = (line: string) => process.stderr.write(line + '\n');
@@ -157,6 +176,19 @@ export function registerPredictCommand(program: Command): void {
           });
           const policy = flagsPolicy(flags.run, config.threshold, flags);
           const predictor = new Predictor(engine, { ...config, scoring }, policy);
+          if (videos.length) {
+            let counts: { ok: number; failed: number };
+            try {
+              counts = await predictVideoFiles(predictor, videos, format, flags);
+              if (files.length === 0) {
+                if (counts.failed) process.stderr.write(`${counts.ok} predicted, ${counts.failed} skipped\n`);
+                if (counts.ok === 0) throw new Error('no video could be read');
+                return;
+              }
+            } finally {
+              if (files.length === 0) await predictor.dispose();
+            }
+          }
           if (flags.faces) {
             let counts: { ok: number; failed: number };
             try {

@@ -43,6 +43,7 @@ export function pageAssets(): Record<string, string> {
   const assets: Record<string, string> = {
     'index.html': path.join(web, 'index.html'),
     'app.js': path.join(web, 'app.js'),
+    'video.js': path.join(web, 'video.js'),
     'style.css': path.join(web, 'style.css'),
     // The crop arithmetic the server uses, compiled from lib/faces/crop.ts (app.js loads it with an exports shim).
     'crop.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'crop.js'),

@@ -1,4 +1,6 @@
 /** The OpenAPI 3.1 document served at /api/v1/openapi.json (lib/serve/server.ts implements it). */
+import { videoPath } from './video-openapi';
+import type { VideoServeLimits } from './video-route';
 
 const box = {
   type: 'object',
@@ -78,6 +80,7 @@ export function openApiDocument(limits: {
   maxPixels: number;
   maxBatch: number;
   maxQueued: number;
+  video: VideoServeLimits;
 }): object {
   const errors = {
     '400': json(error, 'no image in the request, or a bad parameter'),
@@ -164,6 +167,10 @@ export function openApiDocument(limits: {
           },
         },
       },
+      '/api/v1/predict/video': videoPath(limits.video, {
+        ...errors,
+        '413': json(error, 'over the byte, duration, frame or pixel limit'),
+      }),
       '/api/v1/health': {
         get: { summary: 'liveness and inference-queue state', responses: { '200': json({ type: 'object' }, 'ok') } },
       },

@@ -3,6 +3,7 @@
  *
  *   POST /api/v1/predict        one image (multipart field `image`, or the raw bytes as the body) > verdict per face
  *   POST /api/v1/predict/batch  several images (multipart, any field names) > one result or error per image
+ *   POST /api/v1/predict/video  one video > verdict per tracked face (lib/serve/video-route.ts)
  *   GET  /api/v1/health         liveness and queue state
  *   GET  /api/v1/model          run id, config, metrics, verdict policy, model card, engine, face detector
  *   GET  /api/v1/openapi.json   the OpenAPI 3.1 document (lib/serve/openapi.ts)
@@ -30,6 +31,10 @@ import { loadGradcamExplainer } from './gradcam-hook';
 import { openApiDocument } from './openapi';
 import { InferenceQueue, QueueFullError } from './queue';
 import { ImageType, sniffImageType } from './sniff';
+import { HttpError } from './http-error';
+import { VIDEO_SERVE_DEFAULTS, videoRoutes, type VideoServeLimits } from './video-route';
+
+export { HttpError };
 
 export interface ServeOptions {
   runDir: string;
@@ -43,6 +48,8 @@ export interface ServeOptions {
   maxQueued?: number;
   /** Most images in one batch request (default 16). */
   maxBatch?: number;
+  /** Video uploads: bytes, duration, frames, sampling (lib/serve/video-route.ts VIDEO_SERVE_DEFAULTS). */
+  video?: Partial<VideoServeLimits>;
   /** fastify's request log (default off). */
   logger?: boolean;
   onNote?: (line: string) => void;
@@ -55,17 +62,6 @@ export const SERVE_DEFAULTS = {
   maxQueued: 32,
   maxBatch: 16,
 };
-
-/** A client mistake: answered with this status and a JSON {error: {code, message}}. */
-export class HttpError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 export interface ImageResult extends PhotoVerdict {
   type: ImageType;
@@ -160,7 +156,8 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
 
   // Raw bodies of any type are read as bytes (the type is sniffed later); multipart is parsed by the plugin.
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: o.maxBytes }, (_req, body, done) => done(null, body));
+  // No bodyLimit of its own: the route's applies (the video route takes larger bodies).
+  app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
   await app.register(multipart, {
     limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 },
   });
@@ -169,11 +166,12 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   // client, still sending, gets the 413 instead of a reset connection.
   app.addHook('onRequest', async (request, reply) => {
     const length = Number(request.headers['content-length'] ?? 0);
-    if (length > o.maxBytes) {
+    const limit = request.routeOptions.bodyLimit ?? o.maxBytes;
+    if (length > limit) {
       request.raw.resume();
       reply.code(413);
       return reply.send({
-        error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${o.maxBytes}` },
+        error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${limit}` },
       });
     }
   });
@@ -316,6 +314,9 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     return reply.send({ results, model: modelSummary, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
+  const video = { ...VIDEO_SERVE_DEFAULTS, maxPixels: o.maxPixels, ...o.video };
+  await app.register(videoRoutes({ predictor, queue, limits: video, model: modelSummary }));
+
   app.get('/api/v1/health', async () => ({
     status: 'ok',
     model: modelSummary,
@@ -323,7 +324,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     uptimeSeconds: Math.round(process.uptime()),
   }));
   app.get('/api/v1/model', async () => info);
-  app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o }));
+  app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o, video }));
 
   // The page and everything it loads.
   const sendFile = (reply: FastifyReply, file: string) =>

@@ -375,6 +375,12 @@
 
   async function check(file) {
     var item = el('li', { 'data-status': 'working', 'data-file': file.name, 'data-mode': mode });
+    // Videos: video.js (server mode only).
+    if (window.realfakeVideo && window.realfakeVideo.isVideo(file)) {
+      $('results').prepend(item);
+      var ui = { el: el, VERDICT_CLASS: VERDICT_CLASS, policy: policy, verdicts: verdicts };
+      return window.realfakeVideo.check(file, mode, item, ui);
+    }
     var figure = el('figure');
     var canvas = el('canvas', { role: 'img', 'aria-label': 'photo ' + file.name + ' with the faces found outlined' });
     figure.appendChild(canvas);
