@@ -119,7 +119,7 @@ export function facesSection(results: FaceSetResult[], every: number): string {
     '## Face finder (`npm run bench:faces`)',
     '',
     `${FACE_DETECTOR.name}; passes ${FACE_DETECTOR.passes.map((p) => `${p.detector} >= ${p.minScore}${p.frame ? ` framed ${p.frame}` : ''}`).join(', then ')}.`,
-    `Every ${every === 1 ? '' : `${every}-th `}file of each folder under ../shared; seconds per photo for detection and landmarks, decoding excluded, one photo at a time`,
+    `Every ${every === 1 ? '' : `${every}th `}file of each folder under ../shared; seconds per photo for detection and landmarks, decoding excluded, one photo at a time`,
     `(${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`,
     '',
     '| set | kind | photos | found | false faces | target | median s | p90 s |',
