@@ -125,10 +125,24 @@ export function memorySection(results: DecodeMemory[]): string {
 
 /** Replaces the memory section of BENCHMARKS.md, or inserts it before the real-data section. */
 export function writeMemorySection(file: string, section: string, beforeMarker: string): void {
+  writeMarkedSection(file, section, beforeMarker, { start: BEGIN, end: END });
+}
+
+/**
+ * Puts `section` (which starts with markers.start and ends with markers.end) into a markdown file: in place of
+ * its old copy, else before `beforeMarker`, else at the end.
+ */
+export function writeMarkedSection(
+  file: string,
+  section: string,
+  beforeMarker: string,
+  markers: { start: string; end: string },
+): void {
   const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
   let next: string;
-  if (text.includes(BEGIN) && text.includes(END))
-    next = text.slice(0, text.indexOf(BEGIN)) + section + text.slice(text.indexOf(END) + END.length);
+  if (text.includes(markers.start) && text.includes(markers.end))
+    next =
+      text.slice(0, text.indexOf(markers.start)) + section + text.slice(text.indexOf(markers.end) + markers.end.length);
   else if (text.includes(beforeMarker)) next = text.replace(beforeMarker, `${section}\n\n${beforeMarker}`);
   else next = `${text.trimEnd()}\n\n${section}\n`;
   fs.writeFileSync(file, next);

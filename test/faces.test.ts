@@ -12,7 +12,17 @@ import sharp from 'sharp';
 import { initBackend } from '../lib/backend/backend';
 import { decodeImageRgb, resizeNearestPil } from '../lib/data/images';
 import { synthImage } from '../lib/data/synth';
-import { cropResizeNearest, detectorInput, ffhqCropBox, Point, wholeImageBox } from '../lib/faces/crop';
+import {
+  clipBox,
+  cropResizeNearest,
+  detectorInput,
+  ffhqCropBox,
+  framed,
+  Point,
+  unframeBox,
+  unframePoints,
+  wholeImageBox,
+} from '../lib/faces/crop';
 import { detectFaces } from '../lib/faces/detector';
 import { predictFaces } from '../lib/infer/faces';
 import { Predictor } from '../lib/infer/predict';
@@ -85,6 +95,32 @@ test("ffhqCropBox follows FFHQ's recipe (hand-computed) and detectorInput bounds
   assert.equal(pixels.height, 683);
   assert.ok(Math.abs(scale.x - 3000 / 1024) < 1e-12 && Math.abs(scale.y - 2000 / 683) < 1e-12);
   assert.equal(detectorInput(rgbNoise(200, 100, 3), 1024).pixels.width, 200, 'small photos are not resized');
+});
+
+test('framed puts the photo in a border of its mean colour, and unframe maps points back', () => {
+  // 2 x 1 photo: (10, 20, 30) and (30, 40, 50); mean (20, 30, 40). Border 0.5 x 2 = 1 pixel on every side.
+  const image = { data: new Uint8Array([10, 20, 30, 30, 40, 50]), width: 2, height: 1 };
+  const { pixels, border } = framed(image, 0.5);
+  assert.equal(border, 1);
+  assert.deepEqual([pixels.width, pixels.height], [4, 3]);
+  const at = (x: number, y: number) => Array.from(pixels.data.slice((y * 4 + x) * 3, (y * 4 + x) * 3 + 3));
+  assert.deepEqual(at(0, 0), [20, 30, 40]);
+  assert.deepEqual(at(1, 1), [10, 20, 30]);
+  assert.deepEqual(at(2, 1), [30, 40, 50]);
+  assert.deepEqual(at(3, 2), [20, 30, 40]);
+  assert.deepEqual(unframeBox({ x: 1, y: 1, width: 2, height: 1 }, border), { x: 0, y: 0, width: 2, height: 1 });
+  assert.deepEqual(unframePoints([{ x: 2.5, y: 1 }], border), [{ x: 1.5, y: 0 }]);
+});
+
+test('clipBox keeps the part of a crop inside the photo', () => {
+  assert.deepEqual(clipBox({ x: -20, y: 10, width: 100, height: 300 }, 200, 150), {
+    x: 0,
+    y: 10,
+    width: 80,
+    height: 140,
+  });
+  assert.deepEqual(clipBox({ x: 5, y: 5, width: 10, height: 10 }, 200, 150), { x: 5, y: 5, width: 10, height: 10 });
+  assert.deepEqual(clipBox({ x: 300, y: 0, width: 10, height: 10 }, 200, 150), { x: 200, y: 0, width: 0, height: 10 });
 });
 
 test('embedded default data: faces found in the synthetic images are framed like the training crops', async () => {

@@ -17,7 +17,7 @@ import { createServer, RealfakeServer } from '../lib/serve/server';
 import { exportWebPage } from '../lib/serve/web-export';
 import { facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
 import { toolSkip } from './helpers/tools';
-import { createRandomRun } from './fixtures/runs';
+import { createFacesPresetRun, createRandomRun } from './fixtures/runs';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
 
 const ROOT = path.join(__dirname, '..', '..');
@@ -95,21 +95,27 @@ async function upload(page: import('playwright-core').Page, file: string, mode: 
   }));
 }
 
-async function apiResult(file: string) {
-  const response = await fetch(`${base}/api/v1/predict`, { method: 'POST', body: fs.readFileSync(file) });
+async function apiResult(file: string, server = base) {
+  const response = await fetch(`${server}/api/v1/predict`, { method: 'POST', body: fs.readFileSync(file) });
   return (await response.json()) as { faces: Shown['faces'] };
+}
+
+/** Debian's Chromium with one page, and the page's uncaught errors as they come. */
+async function openBrowser() {
+  const { chromium } = await import('playwright-core');
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  return { browser, page, errors };
 }
 
 test(
   'the page in Chromium: server and in-browser modes agree with the API, and in-browser mode uploads nothing',
   { skip, timeout: 600_000 },
   async () => {
-    const { chromium } = await import('playwright-core');
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+    const { browser, page, errors } = await openBrowser();
     try {
-      const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
-      const errors: string[] = [];
-      page.on('pageerror', (e) => errors.push(e.message));
       const requests: Array<{ method: string; url: string; body: number }> = [];
       page.on('request', (r) =>
         requests.push({ method: r.method(), url: r.url(), body: r.postDataBuffer()?.length ?? 0 }),
@@ -216,6 +222,45 @@ test(
       );
     } finally {
       await browser.close();
+    }
+  },
+);
+
+test(
+  "the faces preset (facefeat, 224 px, lanczos3) runs in the browser and gives the server's verdicts",
+  { skip, timeout: 600_000 },
+  async () => {
+    // Faces whose crops are at least 224 px, so the page shrinks them as sharp does (lib/faces/lanczos.ts).
+    const facesRun = await createFacesPresetRun(path.join(tmp, 'faces-preset'));
+    const facesServer = await createServer({ runDir: facesRun });
+    const facesBase = await facesServer.app.listen({ host: '127.0.0.1', port: 0 });
+    const { browser, page, errors } = await openBrowser();
+    try {
+      await page.goto(`${facesBase}/`);
+      assert.doesNotMatch((await page.textContent('#model-info')) ?? '', /unavailable/);
+      await page.getByLabel('In this browser (the photo never leaves this device)').check();
+      for (const key of ['real', 'fake']) {
+        const shown = await upload(page, files[key], 'browser');
+        const api = await apiResult(files[key], facesBase);
+        assert.equal(shown.status, 'done');
+        assert.equal(api.faces.length, 1, `${key}: faces found by the API`);
+        assert.deepEqual(
+          shown.verdicts,
+          api.faces.map((f) => f.verdict),
+        );
+        shown.faces.forEach((f, i) => {
+          assert.deepEqual(f.crop, api.faces[i].crop);
+          assert.ok(
+            Math.abs(f.pFake - api.faces[i].pFake) < 1e-3,
+            `${key}: browser ${f.pFake} vs server ${api.faces[i].pFake}`,
+          );
+        });
+      }
+      await page.screenshot({ path: path.join(SHOTS, 'page-faces-preset-browser-mode.png'), fullPage: true });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+      await facesServer.close();
     }
   },
 );

@@ -166,12 +166,26 @@ function drawFeatures(rng: Rng) {
 type Background = ReturnType<typeof drawBackground>;
 type Features = ReturnType<typeof drawFeatures>;
 
+/** The background's gradient, `url(#bg)`. */
+function backgroundGradient(bg: Background): string {
+  return `<linearGradient id="bg" gradientTransform="rotate(${f(bg.bgAngle)} 0.5 0.5)"><stop offset="0" stop-color="${css(bg.bgA)}"/><stop offset="1" stop-color="${css(bg.bgB)}"/></linearGradient>`;
+}
+
+/**
+ * The generator's background with no face on it (gradient and blobs): an empty scene for measuring how often a
+ * face finder sees a face where there is none (bench/faces.ts).
+ */
+export function emptySceneDrawing(rng: Rng): string {
+  const bg = drawBackground(rng);
+  return `<defs>${backgroundGradient(bg)}</defs><rect width="100" height="100" fill="url(#bg)"/>${bg.blobs}`;
+}
+
 /** Gradients: background, skin lit from one side, and a light overlay over the whole picture. */
 function gradientDefs(bg: Background, p: Features): string {
   const { skin, light, overlayAngle, overlayStrength } = p;
   return (
     `<defs>` +
-    `<linearGradient id="bg" gradientTransform="rotate(${f(bg.bgAngle)} 0.5 0.5)"><stop offset="0" stop-color="${css(bg.bgA)}"/><stop offset="1" stop-color="${css(bg.bgB)}"/></linearGradient>` +
+    backgroundGradient(bg) +
     `<radialGradient id="skin" cx="${f(light.x / 100)}" cy="${f(light.y / 100)}" r="0.75"><stop offset="0" stop-color="${css(shade(skin, 1.12))}"/><stop offset="1" stop-color="${css(shade(skin, 0.72))}"/></radialGradient>` +
     `<linearGradient id="light" gradientTransform="rotate(${f(overlayAngle)} 0.5 0.5)"><stop offset="0" stop-color="white" stop-opacity="${f(overlayStrength)}"/><stop offset="1" stop-color="black" stop-opacity="${f(overlayStrength)}"/></linearGradient>` +
     `</defs>`

@@ -137,3 +137,55 @@ export function scaleBox(box: Box, scale: Point): Box {
 export function scalePoints(points: Point[], scale: Point): Point[] {
   return points.map((p) => ({ x: p.x * scale.x, y: p.y * scale.y }));
 }
+
+/**
+ * The photo framed by a border `fraction` of its longer side wide on every side, filled with the photo's mean
+ * colour: a face that fills the frame becomes a face in a scene, the size the detectors' anchors were made for.
+ * `border` maps back: a point found at (x, y) in the framed photo is at (x - border, y - border) in the photo.
+ */
+export function framed(image: RgbPixels, fraction: number): { pixels: RgbPixels; border: number } {
+  const border = Math.round(Math.max(image.width, image.height) * fraction);
+  const width = image.width + 2 * border;
+  const height = image.height + 2 * border;
+  const sum = [0, 0, 0];
+  for (let i = 0; i < image.data.length; i += 3) {
+    sum[0] += image.data[i];
+    sum[1] += image.data[i + 1];
+    sum[2] += image.data[i + 2];
+  }
+  const count = Math.max(1, image.width * image.height);
+  const data = new Uint8Array(width * height * 3);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.round(sum[c] / count);
+    for (let i = c; i < data.length; i += 3) data[i] = mean;
+  }
+  const row = image.width * 3;
+  for (let y = 0; y < image.height; y++)
+    data.set(image.data.subarray(y * row, (y + 1) * row), ((y + border) * width + border) * 3);
+  return { pixels: { data, width, height }, border };
+}
+
+/** A box moved by (-shift, -shift): from the framed photo back to the photo (see `framed`). */
+export function unframeBox(box: Box, shift: number): Box {
+  return { x: box.x - shift, y: box.y - shift, width: box.width, height: box.height };
+}
+
+/** Points moved by (-shift, -shift): from the framed photo back to the photo (see `framed`). */
+export function unframePoints(points: Point[], shift: number): Point[] {
+  return points.map((p) => ({ x: p.x - shift, y: p.y - shift }));
+}
+
+/**
+ * The part of `box` inside a width x height photo (zero-sized when they do not overlap): how the page draws a
+ * crop that reaches past the photo's edge, as the region of the photo that was scored.
+ */
+export function clipBox(box: Box, width: number, height: number): Box {
+  const x = Math.min(width, Math.max(0, box.x));
+  const y = Math.min(height, Math.max(0, box.y));
+  return {
+    x,
+    y,
+    width: Math.max(0, Math.min(width, box.x + box.width) - x),
+    height: Math.max(0, Math.min(height, box.y + box.height) - y),
+  };
+}

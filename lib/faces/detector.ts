@@ -3,22 +3,58 @@
  * tfjs 4.22 like realfake). We load its `node-wasm` build, which uses realfake's own @tensorflow/tfjs (so
  * whichever backend lib/backend picked: wasm, or cpu in tests), never tfjs-node.
  *
- * Models, both shipped in node_modules/@vladmandic/face-api/model:
- * - TinyFaceDetector (190 KB), 416 px input, score >= 0.5. The package's SSD MobileNet v1 (5.6 MB) finds more
- *   small faces but measured 0.8-2.5 s per 256 px photo on this machine's wasm backend against ~0.16 s.
+ * Models, all shipped in node_modules/@vladmandic/face-api/model:
+ * - TinyFaceDetector (190 KB), 416 px input: fast (~0.1 s per photo), but its anchors are made for faces in a
+ *   scene, so it missed 37 % of aligned FFHQ crops, where the face fills the frame.
+ * - SSD MobileNet v1 (5.6 MB): finds more hard faces (dark, turned, masked) at ~3x the time.
  * - FaceLandmark68TinyNet (77 KB): the eyes and mouth that place the FFHQ-style crop (lib/faces/crop.ts).
- * The page's in-browser mode runs the same two models with the same settings (FACE_DETECTOR below).
+ * The finder tries three searches in turn and stops at the first that finds a face (FACE_DETECTOR.passes):
+ * tiny on the photo; tiny on the photo framed by a border (lib/faces/crop.ts `framed`), so a frame-filling face
+ * becomes a face in a scene; SSD on a framed photo. Most photos stop at the first, so the median stays the tiny
+ * detector's time. Measured per set in BENCHMARKS.md (`npm run bench:faces`). Whatever the pass, the crop is
+ * ffhqCropBox of the landmarks in photo pixels: crops stay those the models were trained on.
+ * The page's in-browser mode runs the same passes with the same settings (FACE_DETECTOR below).
  */
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
-import { Box, detectorInput, ffhqCropBox, Point, RgbPixels, scaleBox, scalePoints } from './crop';
+import {
+  Box,
+  detectorInput,
+  ffhqCropBox,
+  framed,
+  Point,
+  RgbPixels,
+  scaleBox,
+  scalePoints,
+  unframeBox,
+  unframePoints,
+} from './crop';
 import { onWasmBackend } from '../backend/backend';
+
+/** One search of the finder: a detector, its threshold, and the border framing the photo (0: none). */
+export interface FacePass {
+  detector: 'tiny' | 'ssd';
+  /** Minimum confidence: TinyFaceDetector's scoreThreshold or SSD's minConfidence. */
+  minScore: number;
+  /** Border on every side, as a fraction of the photo's longer side (lib/faces/crop.ts `framed`). */
+  frame: number;
+}
 
 /** Shared with the page (lib/serve/web/app.js reads it from /api/v1/model). */
 export const FACE_DETECTOR = {
-  name: 'face-api TinyFaceDetector + FaceLandmark68TinyNet',
+  name: 'face-api TinyFaceDetector, then framed, then SSD MobileNet v1; FaceLandmark68TinyNet',
+  /** TinyFaceDetector's input side. */
   inputSize: 416,
-  scoreThreshold: 0.5,
+  /**
+   * Tried in turn until one finds a face. The later passes run only on photos where the earlier found
+   * nothing, so their lower thresholds add found faces without adding false ones on most photos; the false
+   * faces on face-free pictures are measured in the bench.
+   */
+  passes: [
+    { detector: 'tiny', minScore: 0.5, frame: 0 },
+    { detector: 'tiny', minScore: 0.3, frame: 0.5 },
+    { detector: 'ssd', minScore: 0.3, frame: 0.25 },
+  ] as readonly FacePass[],
   /** Photos are shrunk (PIL nearest) to this longer side before detection; see detectorInput. */
   maxSide: 1024,
 } as const;
@@ -36,10 +72,11 @@ export interface DetectedFace {
 /** The part of face-api's API used here (its own typings pull in tfjs-core's). */
 interface FaceApi {
   nets: Record<
-    'tinyFaceDetector' | 'faceLandmark68TinyNet',
+    'tinyFaceDetector' | 'ssdMobilenetv1' | 'faceLandmark68TinyNet',
     { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }
   >;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
+  SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
   detectAllFaces(
     input: tf.Tensor3D,
     options: unknown,
@@ -62,6 +99,7 @@ export function loadFaceApi(): Promise<FaceApi> {
   loaded ??= (async () => {
     const faceapi = require('@vladmandic/face-api/dist/face-api.node-wasm.js') as FaceApi;
     await faceapi.nets.tinyFaceDetector.loadFromDisk(FACE_MODEL_DIR);
+    await faceapi.nets.ssdMobilenetv1.loadFromDisk(FACE_MODEL_DIR);
     await faceapi.nets.faceLandmark68TinyNet.loadFromDisk(FACE_MODEL_DIR);
     return faceapi;
   })();
@@ -69,32 +107,39 @@ export function loadFaceApi(): Promise<FaceApi> {
   return loaded;
 }
 
+/** The faces one pass finds in the (already shrunk) detector input, in its pixels. */
+async function searchOnce(faceapi: FaceApi, image: RgbPixels, pass: FacePass) {
+  const { pixels, border } = pass.frame > 0 ? framed(image, pass.frame) : { pixels: image, border: 0 };
+  const input = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
+  try {
+    const options =
+      pass.detector === 'tiny'
+        ? new faceapi.TinyFaceDetectorOptions({ inputSize: FACE_DETECTOR.inputSize, scoreThreshold: pass.minScore })
+        : new faceapi.SsdMobilenetv1Options({ minConfidence: pass.minScore });
+    const found = await onWasmBackend(() => faceapi.detectAllFaces(input, options).withFaceLandmarks(true));
+    return found.map((f) => ({
+      box: unframeBox(f.detection.box, border),
+      landmarks: unframePoints(f.landmarks.positions, border),
+      score: f.detection.score,
+    }));
+  } finally {
+    input.dispose();
+  }
+}
+
 /** Every face found in an RGB photo, largest first; [] when there is none. */
 export async function detectFaces(image: RgbPixels): Promise<DetectedFace[]> {
   const faceapi = await loadFaceApi();
   const { pixels, scale } = detectorInput(image, FACE_DETECTOR.maxSide);
-  const input = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
-  try {
-    const options = new faceapi.TinyFaceDetectorOptions({
-      inputSize: FACE_DETECTOR.inputSize,
-      scoreThreshold: FACE_DETECTOR.scoreThreshold,
-    });
-    const found = await onWasmBackend(() => faceapi.detectAllFaces(input, options).withFaceLandmarks(true));
-    return found
-      .map((f) => {
-        const landmarks = scalePoints(
-          f.landmarks.positions.map((p) => ({ x: p.x, y: p.y })),
-          scale,
-        );
-        return {
-          box: scaleBox(f.detection.box, scale),
-          crop: ffhqCropBox(landmarks),
-          score: f.detection.score,
-          landmarks,
-        };
-      })
-      .sort((a, b) => b.crop.width - a.crop.width || a.crop.x - b.crop.x);
-  } finally {
-    input.dispose();
+  let found: Awaited<ReturnType<typeof searchOnce>> = [];
+  for (const pass of FACE_DETECTOR.passes) {
+    found = await searchOnce(faceapi, pixels, pass);
+    if (found.length) break;
   }
+  return found
+    .map((f) => {
+      const landmarks = scalePoints(f.landmarks, scale);
+      return { box: scaleBox(f.box, scale), crop: ffhqCropBox(landmarks), score: f.score, landmarks };
+    })
+    .sort((a, b) => b.crop.width - a.crop.width || a.crop.x - b.crop.x);
 }

@@ -49,6 +49,8 @@ export function pageAssets(): Record<string, string> {
     'crop.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'crop.js'),
     // The verdict policy the server uses, compiled from lib/infer/verdict.ts (loaded the same way).
     'verdict.js': path.join(projectRoot(), 'dist', 'lib', 'infer', 'verdict.js'),
+    // sharp's lanczos3 shrink, compiled from lib/faces/lanczos.ts (for runs that resize with lanczos3).
+    'lanczos.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'lanczos.js'),
     'vendor/face-api.js': path.join(faceApi, 'dist', 'face-api.js'),
     'vendor/ort.wasm.min.js': path.join(ort, 'ort.wasm.min.js'),
     'vendor/ort-wasm-simd-threaded.mjs': path.join(ort, 'ort-wasm-simd-threaded.mjs'),
@@ -61,7 +63,7 @@ export function pageAssets(): Record<string, string> {
   ]) {
     assets[`vendor/${file}`] = path.join(tfWasm, file);
   }
-  for (const model of ['tiny_face_detector_model', 'face_landmark_68_tiny_model']) {
+  for (const model of ['tiny_face_detector_model', 'ssd_mobilenetv1_model', 'face_landmark_68_tiny_model']) {
     assets[`vendor/face-models/${model}-weights_manifest.json`] = path.join(
       FACE_MODEL_DIR,
       `${model}-weights_manifest.json`,

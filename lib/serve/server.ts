@@ -18,6 +18,7 @@ import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } 
 import multipart from '@fastify/multipart';
 import sharp, { Metadata } from 'sharp';
 import { decodeImageRgb, RgbImage } from '../data/images';
+import type { ResizeMethod } from '../config';
 import { readJson } from '../files';
 import { FACE_DETECTOR, loadFaceApi } from '../faces/detector';
 import { FACE_MODES, FaceMode, PhotoVerdict, predictFacesInImage } from '../infer/faces';
@@ -105,21 +106,23 @@ export function runDescription(run: Run) {
 
 /** What /api/v1/model and the page say about the model. */
 function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
+  const unavailable = onnxReady ? inBrowserUnavailable(run.config.resize) : 'the model could not be exported to ONNX';
   return {
     ...runDescription(run),
     engine: predictor.engine.name,
     config: run.config,
-    // The page's in-browser mode reproduces the server's pixels only for PIL-nearest runs (see web/app.js).
-    inBrowser:
-      onnxReady && run.config.resize === 'nearest'
-        ? { available: true, onnx: 'model/model.onnx' }
-        : {
-            available: false,
-            reason: onnxReady
-              ? `the run resizes with ${run.config.resize}; the page reproduces only nearest`
-              : 'the model could not be exported to ONNX',
-          },
+    inBrowser: unavailable ? { available: false, reason: unavailable } : { available: true, onnx: 'model/model.onnx' },
   };
+}
+
+/**
+ * Why the page's in-browser mode cannot reproduce a run's resizing, or null when it can: PIL nearest
+ * (lib/faces/crop.ts) and sharp's lanczos3 (lib/faces/lanczos.ts) are reproduced; sharp's bilinear is not.
+ */
+export function inBrowserUnavailable(resize: ResizeMethod): string | null {
+  return resize === 'nearest' || resize === 'lanczos3'
+    ? null
+    : `the run resizes with ${resize}; the page reproduces only nearest and lanczos3`;
 }
 
 export async function createServer(options: ServeOptions): Promise<RealfakeServer> {

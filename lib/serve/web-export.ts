@@ -12,7 +12,7 @@ import { writeFileAtomic } from '../files';
 import { exportRunToOnnx } from '../infer/onnx-export';
 import { openRun } from '../train/runs';
 import { pageAssets } from './assets';
-import { runDescription } from './server';
+import { inBrowserUnavailable, runDescription } from './server';
 
 /** The assets app.js reads from embedded.js (by file name), when the page cannot fetch them. */
 const EMBEDDED = [
@@ -23,17 +23,16 @@ const EMBEDDED = [
   'ort-wasm-simd-threaded.wasm',
   'face-models/tiny_face_detector_model-weights_manifest.json',
   'face-models/tiny_face_detector_model.bin',
+  'face-models/ssd_mobilenetv1_model-weights_manifest.json',
+  'face-models/ssd_mobilenetv1_model.bin',
   'face-models/face_landmark_68_tiny_model-weights_manifest.json',
   'face-models/face_landmark_68_tiny_model.bin',
 ];
 
 export async function exportWebPage(runDir: string, out: string): Promise<{ files: number; bytes: number }> {
   const run = openRun(runDir);
-  if (run.config.resize !== 'nearest') {
-    throw new Error(
-      `${runDir}: the run resizes with ${run.config.resize}; the in-browser page reproduces only nearest (PIL) resizing`,
-    );
-  }
+  const unavailable = inBrowserUnavailable(run.config.resize);
+  if (unavailable) throw new Error(`${runDir}: ${unavailable}`);
   const { bytes: onnx } = await exportRunToOnnx(runDir, { write: false });
   const assets = pageAssets();
   fs.mkdirSync(out, { recursive: true });

@@ -16,6 +16,8 @@
   'use strict';
   var CFG = window.REALFAKE_CONFIG || { server: false, model: null };
   var crop = window.realfakeCrop;
+  // sharp's lanczos3 shrink (lib/faces/lanczos.ts compiled), for runs that resize with it.
+  var lanczos = window.realfakeLanczos;
   // The verdict policy (lib/infer/verdict.ts compiled): the same threshold, temperature and uncertain band as the server.
   var verdicts = window.realfakeVerdict;
   var $ = function (id) {
@@ -168,6 +170,7 @@
         if (!(await tf.setBackend('wasm'))) throw new Error('the WebAssembly backend did not start');
         await tf.ready();
         await loadFaceModel(faceapi.nets.tinyFaceDetector, 'tiny_face_detector_model');
+        await loadFaceModel(faceapi.nets.ssdMobilenetv1, 'ssd_mobilenetv1_model');
         await loadFaceModel(faceapi.nets.faceLandmark68TinyNet, 'face_landmark_68_tiny_model');
         ort.env.wasm.numThreads = 1;
         if (EMBEDDED) {
@@ -206,40 +209,57 @@
     return { data: data, width: canvas.width, height: canvas.height };
   }
 
-  /** Same steps as lib/faces/detector.ts detectFaces (keep the two in step). */
-  async function detectFaces(rgb) {
-    var det = model.detector;
-    var input = crop.detectorInput(rgb, det.maxSide);
+  /** One pass of the finder on the (shrunk) detector input; boxes and landmarks in its pixels. */
+  async function searchOnce(pixels, pass, det) {
+    var input = pass.frame > 0 ? crop.framed(pixels, pass.frame) : { pixels: pixels, border: 0 };
     var tensor = faceapi.tf.tensor3d(input.pixels.data, [input.pixels.height, input.pixels.width, 3], 'int32');
-    var found;
+    var options =
+      pass.detector === 'tiny'
+        ? new faceapi.TinyFaceDetectorOptions({ inputSize: det.inputSize, scoreThreshold: pass.minScore })
+        : new faceapi.SsdMobilenetv1Options({ minConfidence: pass.minScore });
     try {
-      found = await faceapi
-        .detectAllFaces(
-          tensor,
-          new faceapi.TinyFaceDetectorOptions({ inputSize: det.inputSize, scoreThreshold: det.scoreThreshold }),
-        )
-        .withFaceLandmarks(true);
+      var found = await faceapi.detectAllFaces(tensor, options).withFaceLandmarks(true);
     } finally {
       tensor.dispose();
     }
+    return found.map(function (f) {
+      var b = f.detection.box;
+      return {
+        box: crop.unframeBox({ x: b.x, y: b.y, width: b.width, height: b.height }, input.border),
+        landmarks: crop.unframePoints(f.landmarks.positions, input.border),
+        score: f.detection.score,
+      };
+    });
+  }
+
+  /** Same steps as lib/faces/detector.ts detectFaces (keep the two in step): the passes in turn. */
+  async function detectFaces(rgb) {
+    var det = model.detector;
+    var input = crop.detectorInput(rgb, det.maxSide);
+    var found = [];
+    for (var p = 0; p < det.passes.length && !found.length; p++)
+      found = await searchOnce(input.pixels, det.passes[p], det);
     return found
       .map(function (f) {
-        var landmarks = crop.scalePoints(
-          f.landmarks.positions.map(function (p) {
-            return { x: p.x, y: p.y };
-          }),
-          input.scale,
-        );
-        var b = f.detection.box;
-        return {
-          box: crop.scaleBox({ x: b.x, y: b.y, width: b.width, height: b.height }, input.scale),
-          crop: crop.ffhqCropBox(landmarks),
-          score: f.detection.score,
-        };
+        var landmarks = crop.scalePoints(f.landmarks, input.scale);
+        return { box: crop.scaleBox(f.box, input.scale), crop: crop.ffhqCropBox(landmarks), score: f.score };
       })
       .sort(function (a, b) {
         return b.crop.width - a.crop.width || a.crop.x - b.crop.x;
       });
+  }
+
+  /**
+   * The face's square at the model's input size, resized as the server does (lib/faces/crop-resize.ts): PIL
+   * nearest, or sharp's lanczos3 (cut out at its own size, then shrunk). A crop smaller than the input is
+   * enlarged, which sharp does with an interpolator the page does not copy: such faces get a nearest enlargement
+   * and their scores may differ a little from the server's.
+   */
+  function cropForModel(rgb, box, size) {
+    if (model.resize !== 'lanczos3' || box.width < size || box.height < size)
+      return crop.cropResizeNearest(rgb, box, size, size);
+    var region = crop.cropAtOwnSize(rgb, box);
+    return lanczos.shrinkLanczos3(region.data, region.width, region.height, size, size);
   }
 
   async function predictInBrowser(file, whole) {
@@ -255,7 +275,7 @@
       var pixels = size * size * 3;
       var batch = new Float32Array(regions.length * pixels);
       regions.forEach(function (r, i) {
-        var px = crop.cropResizeNearest(rgb, r.crop, size, size);
+        var px = cropForModel(rgb, r.crop, size);
         for (var j = 0; j < pixels; j++) batch[i * pixels + j] = px[j] / 255;
       });
       var out = await engine.session.run({ input: new ort.Tensor('float32', batch, [regions.length, size, size, 3]) });
@@ -319,9 +339,16 @@
     ctx.lineWidth = Math.max(2, canvas.width / 200);
     ctx.font = 'bold ' + Math.max(14, Math.round(canvas.width / 30)) + 'px system-ui, sans-serif';
     result.faces.forEach(function (f, i) {
-      var c = f.crop;
+      // A crop reaching past the photo's edge is drawn clipped to the photo, the line kept inside the canvas.
+      var c = crop.clipBox(f.crop, result.width, result.height);
+      var inset = ctx.lineWidth / 2;
       ctx.strokeStyle = { real: '#2fa85a', fake: '#e0382c', uncertain: '#b07d00' }[VERDICT_CLASS[f.verdict]];
-      ctx.strokeRect(c.x * scale, c.y * scale, c.width * scale, c.height * scale);
+      ctx.strokeRect(
+        Math.max(inset, c.x * scale),
+        Math.max(inset, c.y * scale),
+        Math.min(canvas.width - inset, (c.x + c.width) * scale) - Math.max(inset, c.x * scale),
+        Math.min(canvas.height - inset, (c.y + c.height) * scale) - Math.max(inset, c.y * scale),
+      );
       ctx.fillStyle = ctx.strokeStyle;
       ctx.fillText(String(i + 1), c.x * scale + 6, c.y * scale + parseInt(ctx.font.split(' ')[1], 10) + 2);
     });

@@ -1,0 +1,144 @@
+/**
+ * `npm run bench:faces`: the face finder (lib/faces/detector.ts detectFaces) on every kind of face photo in
+ * ../shared and on face-free pictures (test/fixtures/no-faces.ts): per set the share of photos where a face is
+ * found, and the median and 90th-percentile seconds per photo (decoding excluded), one photo at a time.
+ * BENCH_FACES_EVERY=n takes every n-th file of each folder (default 4; 1 for whole folders). Writes its
+ * section of BENCHMARKS.md between `<!-- bench:faces -->` markers. Sets that are absent are left out, said so.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { initBackend } from '../lib/backend/backend';
+import { decodeImageRgb } from '../lib/data/images';
+import { sharedRoot } from '../lib/data/source-folders';
+import { detectFaces, FACE_DETECTOR } from '../lib/faces/detector';
+import { projectRoot } from '../lib/files';
+import { noFaceImages } from '../test/fixtures/no-faces';
+import { writeMarkedSection } from './memory';
+
+export const FACES_SECTION = { start: '<!-- bench:faces -->', end: '<!-- /bench:faces -->' };
+
+/** The face sets: folder under ../shared, what kind of photo, and the issue's target found rate. */
+export const FACE_SETS = [
+  { folder: 'faces-dev/real', kind: 'aligned FFHQ, 256 px', target: 0.99 },
+  { folder: 'faces-dev/fake', kind: 'aligned StyleGAN, 256 px', target: 0.99 },
+  { folder: 'study-like/real', kind: 'aligned FFHQ, 128 px PNG', target: 0.99 },
+  { folder: 'study-like/fake', kind: 'aligned StyleGAN2, 1024 px', target: 0.99 },
+  { folder: 'faces-diffusion-dev/real/unsplash_men', kind: 'portraits, 256 px', target: 0.97 },
+  { folder: 'faces-diffusion-dev/real/amfd_lab', kind: 'head and shoulders, 256 px', target: 0.97 },
+  { folder: 'faces-diffusion-dev/fake/sd14_blonde_woman', kind: 'SD 1.4 portraits, 256 px', target: 0.97 },
+  { folder: 'faces-diffusion-dev/fake/sd1_eyewear', kind: 'SD 1 portraits with eyewear, 256 px', target: 0.97 },
+];
+
+export interface FaceSetResult {
+  set: string;
+  kind: string;
+  photos: number;
+  /** Photos where at least one face was found. */
+  found: number;
+  target: number | null;
+  medianSeconds: number;
+  p90Seconds: number;
+}
+
+const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+
+/** Runs the finder on each picture, one at a time. */
+async function measure(
+  set: string,
+  kind: string,
+  target: number | null,
+  pictures: Array<() => Promise<Buffer | string>>,
+): Promise<FaceSetResult> {
+  const seconds: number[] = [];
+  let found = 0;
+  for (const picture of pictures) {
+    const image = await decodeImageRgb(await picture());
+    const started = process.hrtime.bigint();
+    const faces = await detectFaces(image);
+    seconds.push(Number(process.hrtime.bigint() - started) / 1e9);
+    if (faces.length) found++;
+  }
+  seconds.sort((a, b) => a - b);
+  return {
+    set,
+    kind,
+    photos: pictures.length,
+    found,
+    target,
+    medianSeconds: quantile(seconds, 0.5),
+    p90Seconds: quantile(seconds, 0.9),
+  };
+}
+
+export async function benchFaces(every: number, log: (line: string) => void): Promise<FaceSetResult[]> {
+  await initBackend();
+  const results: FaceSetResult[] = [];
+  for (const { folder, kind, target } of FACE_SETS) {
+    const dir = path.join(sharedRoot(), folder);
+    if (!fs.existsSync(dir)) {
+      log(`bench:faces: ${dir} not found, left out`);
+      continue;
+    }
+    const files = fs
+      .readdirSync(dir)
+      .filter((f) => /\.(jpe?g|png)$/i.test(f))
+      .sort()
+      .filter((_, i) => i % every === 0);
+    const r = await measure(
+      folder,
+      kind,
+      target,
+      files.map((f) => async () => path.join(dir, f)),
+    );
+    log(`${folder}: ${r.found}/${r.photos} found, median ${r.medianSeconds.toFixed(3)} s`);
+    results.push(r);
+  }
+  const noFaces = await noFaceImages(200);
+  const r = await measure(
+    'no face (generated)',
+    'scenes, objects, textures, gradients; 128-1024 px',
+    null,
+    noFaces.map((p) => async () => p.png),
+  );
+  log(`no face: ${r.found}/${r.photos} with a false face, median ${r.medianSeconds.toFixed(3)} s`);
+  results.push(r);
+  return results;
+}
+
+const pct = (n: number, of: number) => `${((100 * n) / of).toFixed(1)} %`;
+
+export function facesSection(results: FaceSetResult[], every: number): string {
+  const rows = results.map((r) =>
+    r.target === null
+      ? `| ${r.set} | ${r.kind} | ${r.photos} | - | ${r.found} (${pct(r.found, r.photos)}) | <= 1 % | ${r.medianSeconds.toFixed(3)} | ${r.p90Seconds.toFixed(3)} |`
+      : `| ${r.set} | ${r.kind} | ${r.photos} | ${pct(r.found, r.photos)} | - | >= ${r.target * 100} % | ${r.medianSeconds.toFixed(3)} | ${r.p90Seconds.toFixed(3)} |`,
+  );
+  return [
+    FACES_SECTION.start,
+    '## Face finder (`npm run bench:faces`)',
+    '',
+    `${FACE_DETECTOR.name}; passes ${FACE_DETECTOR.passes.map((p) => `${p.detector} >= ${p.minScore}${p.frame ? ` framed ${p.frame}` : ''}`).join(', then ')}.`,
+    `Every ${every === 1 ? '' : `${every}th `}file of each folder under ../shared; seconds per photo for detection and landmarks, decoding excluded, one photo at a time`,
+    `(${os.cpus().length} cores, load average ${os.loadavg()[0].toFixed(1)} at the end).`,
+    '',
+    '| set | kind | photos | found | false faces | target | median s | p90 s |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+    FACES_SECTION.end,
+  ].join('\n');
+}
+
+if (require.main === module) {
+  const every = Math.max(1, Number(process.env.BENCH_FACES_EVERY ?? 4));
+  benchFaces(every, (line) => process.stdout.write(line + '\n'))
+    .then((results) => {
+      const section = facesSection(results, every);
+      writeMarkedSection(path.join(projectRoot(), 'BENCHMARKS.md'), section, '<!-- bench:real -->', FACES_SECTION);
+      process.stdout.write(`${section}\n`);
+    })
+    .catch((err) => {
+      process.stderr.write(`bench:faces: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+    });
+}
