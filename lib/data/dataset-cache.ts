@@ -5,6 +5,7 @@
  * functions only, so they always agree on which folder holds what.
  */
 import { createHash } from 'crypto';
+import { FACE_DETECTOR } from '../faces/detector';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { Config } from '../config';
@@ -27,8 +28,9 @@ export function datasetCacheKey(source: DataSource, settings: DatasetSettings): 
     // Only the opt-in joins the key, so full-decode caches keep the keys they had.
     ...(settings.decode === 'fast' ? { decode: 'fast' } : {}),
     harmonize: settings.harmonize ?? false,
-    // Like decode: only the opt-in joins the key, so existing caches keep theirs.
-    ...(settings.alignFaces ? { alignFaces: true } : {}),
+    // Like decode: only the opt-in joins the key, so existing caches keep theirs. The face finder's settings join
+    // it too: a finder that finds other faces frames other crops, so its datasets are other datasets.
+    ...(settings.alignFaces ? { alignFaces: true, faceFinder: FACE_DETECTOR } : {}),
   };
   return createHash('sha256').update(JSON.stringify(inputs)).digest('hex').slice(0, 12);
 }
