@@ -195,7 +195,7 @@ async function main(): Promise<void> {
     `Load average when the bench started: ${loadAtStart.toFixed(2)} (numbers on a 2-core machine move with other load; each row carries its own, ` +
       'and PyTorch ran in the same bench run, so compare ratios).',
     '',
-    '## Targets (issue 14)',
+    '## Targets',
     '',
     table(
       ['target', 'measured', ''],

@@ -114,7 +114,7 @@ export function memorySection(results: DecodeMemory[]): string {
     '',
     `Peak RSS of the whole process (bench/memory.ts), target < ${MEMORY_TARGET_MB} MB on any folder. Decoding shares a budget of ` +
       '4 bytes x --max-pixels (default 100 megapixels) and --concurrency decodes (default one per core), so large images ' +
-      'wait their turn. Before the budget, issue 13 measured 1.5 GiB (predict) and 805 MiB (preprocess) on such a folder.',
+      'wait their turn. Before the budget, predict measured 1.5 GiB (predict) and 805 MiB (preprocess) on such a folder.',
     '',
     '| command | images | peak RSS | < 600 MB | wall time | load |',
     '|---|---|---|---|---|---|',

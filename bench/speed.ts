@@ -1,5 +1,5 @@
 /**
- * Speed benchmarks for issue 5: training images/s with 1..n workers, inference images/s and one-image latency
+ * Speed benchmarks: training images/s with 1..n workers, inference images/s and one-image latency
  * per engine, and peak memory of training on 6,000 images. Each function returns a plain object; the
  * BENCHMARKS.md writer (bench/bench.ts) formats them. Inputs are random pixels and a randomly initialised
  * study model: speed does not depend on what the images show. Run alone: `node dist/bench/speed.js`.

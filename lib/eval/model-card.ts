@@ -1,5 +1,5 @@
 /**
- * The model card (issue 18 item 6, "say what is validated"): written by every evaluation of a run
+ * The model card ("say what is validated"): written by every evaluation of a run
  * (lib/eval/evaluate.ts) as RUNDIR/model-card.json and model-card.md, shown by `serve` (/api/v1/model, the page).
  * It says what the model saw (sources and counts per split), how it did on each source on validation and on
  * test (recall or specificity and AUC with 95 % bootstrap intervals, lib/eval/per-source.ts), the verdict policy

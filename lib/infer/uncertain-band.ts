@@ -1,5 +1,5 @@
 /**
- * The uncertain band, picked on the validation split's calibrated probabilities (issue 18 item 6):
+ * The uncertain band, picked on the validation split's calibrated probabilities:
  *   fake edge t_fake = the LOWEST cut such that, of the validation images with p >= t_fake, at least `target`
  *                      (0.95) are fake (the precision of calling them fake);
  *   real edge t_real = the HIGHEST cut such that, of the validation images with p < t_real, at least `target`
