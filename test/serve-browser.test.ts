@@ -100,13 +100,17 @@ async function apiResult(file: string, server = base) {
   return (await response.json()) as { faces: Shown['faces'] };
 }
 
-/** Debian's Chromium with one page, and the page's uncaught errors as they come. */
+/** Debian's Chromium with one page, and the page's uncaught errors and CSP violations as they come. */
 async function openBrowser() {
   const { chromium } = await import('playwright-core');
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
   const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
+  // The server's Content-Security-Policy (lib/serve/security.ts) must allow everything the page does.
+  page.on('console', (m) => {
+    if (/Content Security Policy/i.test(m.text())) errors.push(m.text());
+  });
   return { browser, page, errors };
 }
 

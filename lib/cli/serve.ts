@@ -5,6 +5,9 @@ import { onInterrupt } from '../interrupt';
 import { EngineChoice } from '../infer/onnx-engine';
 import { latestRun } from '../train/runs';
 import { createServer, SERVE_DEFAULTS } from '../serve/server';
+import { readApiKey } from '../serve/api-key';
+import { RATE_LIMIT_DEFAULTS } from '../serve/rate-limit';
+import { TIMEOUT_DEFAULTS } from '../serve/timeouts';
 import { action, parseInteger, parseNumber, UsageError } from './common';
 import { engineOption } from './export';
 
@@ -19,6 +22,10 @@ interface ServeFlags {
   maxMegapixels: number;
   concurrency: number;
   queue: number;
+  rateLimit: number;
+  apiKeyFile?: string;
+  requestTimeout: number;
+  trustProxy?: boolean | string;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -34,14 +41,33 @@ export function registerServeCommand(program: Command): void {
     .option('--max-megapixels <n>', 'largest image, megapixels', parseNumber, SERVE_DEFAULTS.maxPixels / 1e6)
     .option('--concurrency <n>', 'inferences at once', parseInteger, SERVE_DEFAULTS.concurrency)
     .option('--queue <n>', 'inferences waiting before 503 Retry-After', parseInteger, SERVE_DEFAULTS.maxQueued)
+    .option(
+      '--rate-limit <n>',
+      'API requests per minute per client IP (0 = no limit)',
+      parseInteger,
+      RATE_LIMIT_DEFAULTS.max,
+    )
+    .option('--api-key-file <file>', 'require this key (first line of the file; else env REALFAKE_API_KEY) on /api')
+    .option(
+      '--request-timeout <s>',
+      'seconds a client has to send a whole request, upload included (0 = none)',
+      parseNumber,
+      TIMEOUT_DEFAULTS.requestMs / 1000,
+    )
+    .option(
+      '--trust-proxy [addresses]',
+      "trust X-Forwarded-For from a reverse proxy (all, or the proxies' addresses, comma-separated) for per-client limits",
+    )
     .addOption(engineOption())
     .action(
       action(async (flags: ServeFlags) => {
         const runDir = flags.run ?? latestRun();
         if (!runDir)
           throw new UsageError('no trained run found under outputs/runs (train one with npm start, or pass --run DIR)');
+        const apiKey = readApiKey(flags.apiKeyFile);
         await initBackend();
         const note = (line: string) => process.stderr.write(line + '\n');
+        // Listens while the model loads, so /ready can say 503 until it is warmed up.
         const server = await createServer({
           runDir,
           engine: flags.engine,
@@ -50,10 +76,20 @@ export function registerServeCommand(program: Command): void {
           concurrency: flags.concurrency,
           maxQueued: flags.queue,
           onNote: note,
+          rateLimit: flags.rateLimit > 0 ? { ...RATE_LIMIT_DEFAULTS, max: flags.rateLimit } : undefined,
+          apiKey,
+          timeouts: { requestMs: Math.round(flags.requestTimeout * 1000) },
+          trustProxy: flags.trustProxy === 'all' ? true : flags.trustProxy,
+          waitForModel: false,
         });
         const address = await server.app.listen({ host: flags.host, port: flags.port });
-        if (!LOOPBACK.includes(flags.host))
-          note(`warning: listening on ${flags.host}, reachable from other machines; realfake has no authentication`);
+        if (!LOOPBACK.includes(flags.host) && apiKey === undefined)
+          note(`warning: listening on ${flags.host}, reachable from other machines, and /api needs no key`);
+        note('loading and warming up the model (GET /ready answers 503 until then)');
+        await server.ready.catch(async (err) => {
+          await server.close();
+          throw err;
+        });
         process.stdout.write(
           `realfake serve: ${runDir} at ${address}/ (API ${address}/api/v1/openapi.json); Ctrl-C or SIGTERM stops\n`,
         );

@@ -7,6 +7,13 @@
  *   GET  /api/v1/health         liveness and queue state
  *   GET  /api/v1/model          run id, config, metrics, verdict policy, model card, engine, face detector
  *   GET  /api/v1/openapi.json   the OpenAPI 3.1 document (lib/serve/openapi.ts)
+ *   GET  /ready                 503 until the model is loaded and warmed up, 200 after (lib/serve/readiness.ts)
+ *   GET  /metrics               Prometheus metrics (lib/serve/metrics.ts)
+ *
+ * Facing the public: security headers and CSP (lib/serve/security.ts), an optional per-client rate limit and API
+ * key on /api (lib/serve/rate-limit.ts, lib/serve/api-key.ts), slow-client timeouts (lib/serve/timeouts.ts).
+ * Replicas share nothing: a server reads only its run folder and keeps its state (queue, rate-limit counts,
+ * metrics) in memory, so any number can run behind a reverse proxy.
  *
  * Safety: uploads stay in memory (never written to disk); body size and pixel count are limited and checked
  * before decoding; the type is sniffed from the bytes; inference runs through a bounded queue (503 +
@@ -28,12 +35,18 @@ import { Predictor } from '../infer/predict';
 import { MODEL_CARD_JSON, runVerdictPolicy } from '../infer/run-policy';
 import { openRun, Run } from '../train/runs';
 import { mimeOf, pageAssets } from './assets';
-import { loadGradcamExplainer } from './gradcam-hook';
+import { type FaceExplainer, loadGradcamExplainer } from './gradcam-hook';
 import { openApiDocument } from './openapi';
 import { InferenceQueue, QueueFullError } from './queue';
 import { ImageType, sniffImageType } from './sniff';
 import { HttpError } from './http-error';
 import { VIDEO_SERVE_DEFAULTS, videoRoutes, type VideoServeLimits } from './video-route';
+import { apiKeyGuard } from './api-key';
+import { metricsPlugin } from './metrics';
+import { apiRateLimit, type RateLimitOptions } from './rate-limit';
+import { Readiness, readinessRoute } from './readiness';
+import { securityHeaders } from './security';
+import { serverTimeouts, TIMEOUT_DEFAULTS, type TimeoutOptions } from './timeouts';
 
 export { HttpError };
 
@@ -54,6 +67,21 @@ export interface ServeOptions {
   /** fastify's request log (default off). */
   logger?: boolean;
   onNote?: (line: string) => void;
+  /** Per-client limit on /api (lib/serve/rate-limit.ts); none unless given (`realfake serve` sets one). */
+  rateLimit?: RateLimitOptions;
+  /** When set, /api needs this key (lib/serve/api-key.ts). */
+  apiKey?: string;
+  /** Slow-client timeouts (lib/serve/timeouts.ts TIMEOUT_DEFAULTS). */
+  timeouts?: Partial<TimeoutOptions>;
+  /** Trust X-Forwarded-For (true, or the proxies' addresses, comma-separated), so request.ip is the client. */
+  trustProxy?: boolean | string;
+  /**
+   * true (default): createServer returns once the model is loaded and warmed up. false: it returns at once, so
+   * the server can listen and say 503 on /ready while loading; `ready` settles when loading ends.
+   */
+  waitForModel?: boolean;
+  /** Awaited before the model loads (tests hold a server in its loading state with it). */
+  beforeLoad?: () => Promise<void>;
 }
 
 export const SERVE_DEFAULTS = {
@@ -73,9 +101,13 @@ export interface ImageResult extends PhotoVerdict {
 
 export interface RealfakeServer {
   app: FastifyInstance;
-  predictor: Predictor;
+  /** The loaded model's predictor (throws while loading). */
+  readonly predictor: Predictor;
   queue: InferenceQueue;
   run: Run;
+  readiness: Readiness;
+  /** Settles when the model is loaded and warmed up (rejects when that failed). */
+  ready: Promise<void>;
   /** Stops accepting requests, lets those in flight finish, releases the model. */
   close(): Promise<void>;
 }
@@ -125,9 +157,16 @@ export function inBrowserUnavailable(resize: ResizeMethod): string | null {
     : `the run resizes with ${resize}; the page reproduces only nearest and lanczos3`;
 }
 
-export async function createServer(options: ServeOptions): Promise<RealfakeServer> {
-  const o = { ...SERVE_DEFAULTS, ...options };
-  const run = openRun(o.runDir);
+/** Everything that needs the model: loaded once, after which the server is ready. */
+interface LoadedModel {
+  predictor: Predictor;
+  explainer: FaceExplainer | null;
+  onnx: Buffer | null;
+  info: ReturnType<typeof modelInfo> & { gradcam: boolean };
+  summary: { run: string; engine: string; imageSize: number };
+}
+
+async function loadModel(o: ServeOptions, run: Run): Promise<LoadedModel> {
   // Resized, like the in-browser mode: the run's `scoring` (tiles/native) applies to evaluate and predict only.
   const engine = await loadEngine(o.runDir, o.engine ?? 'auto', o.onNote);
   const predictor = new Predictor(
@@ -143,19 +182,43 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
     'detect',
   );
   await predictor.predictPixels([new Uint8Array(run.config.imageSize * run.config.imageSize * 3)]);
-  let onnxBytes: Uint8Array | null = null;
+  let onnx: Buffer | null = null;
   try {
-    onnxBytes = (await exportRunToOnnx(o.runDir, { write: false })).bytes;
+    onnx = Buffer.from((await exportRunToOnnx(o.runDir, { write: false })).bytes);
   } catch (err) {
     o.onNote?.(`in-browser mode unavailable: ${(err as Error).message.split('\n')[0]}`);
   }
   const explainer = await loadGradcamExplainer(o.runDir);
-  const info = { ...modelInfo(run, predictor, onnxBytes !== null), gradcam: explainer !== null };
-  const modelSummary = { run: info.run, engine: info.engine, imageSize: info.imageSize };
+  const info = { ...modelInfo(run, predictor, onnx !== null), gradcam: explainer !== null };
+  return {
+    predictor,
+    explainer,
+    onnx,
+    info,
+    summary: { run: info.run, engine: info.engine, imageSize: info.imageSize },
+  };
+}
+
+export async function createServer(options: ServeOptions): Promise<RealfakeServer> {
+  const o = { ...SERVE_DEFAULTS, ...options };
+  const run = openRun(o.runDir);
   const queue = new InferenceQueue(o.concurrency, o.maxQueued);
   const assets = pageAssets();
+  const readiness = new Readiness();
+  let loaded: LoadedModel | null = null;
+  /** The model, or 503 while it loads (a proxy that watches /ready sends nothing here before then). */
+  const model = (): LoadedModel => {
+    if (!loaded) throw new HttpError(503, 'not_ready', readiness.reason ?? 'not ready');
+    return loaded;
+  };
 
-  const app = Fastify({ logger: o.logger ?? false, bodyLimit: o.maxBytes, return503OnClosing: true });
+  const app = Fastify({
+    logger: o.logger ?? false,
+    bodyLimit: o.maxBytes,
+    return503OnClosing: true,
+    trustProxy: o.trustProxy ?? false,
+    ...serverTimeouts({ ...TIMEOUT_DEFAULTS, ...o.timeouts }),
+  });
 
   // Raw bodies of any type are read as bytes (the type is sniffed later); multipart is parsed by the plugin.
   app.removeAllContentTypeParsers();
@@ -164,6 +227,13 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   await app.register(multipart, {
     limits: { fileSize: o.maxBytes, files: o.maxBatch, fields: 8, parts: o.maxBatch + 8 },
   });
+  await app.register(securityHeaders(assets['index.html']));
+  // Both add their hooks to routes as they are declared, so they come before the routes; the key after the
+  // limit, so guessing keys is limited too.
+  if (o.rateLimit) await app.register(apiRateLimit(o.rateLimit));
+  if (o.apiKey !== undefined) await app.register(apiKeyGuard(o.apiKey));
+  await app.register(metricsPlugin(queue));
+  await app.register(readinessRoute(readiness));
 
   // An announced body over the limit is refused before it is read; the rest of it is read and dropped, so the
   // client, still sending, gets the 413 instead of a reset connection.
@@ -186,8 +256,12 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
         .header('Retry-After', String(err.retryAfterSeconds))
         .send({ error: { code: 'busy', message: err.message } });
     }
-    const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
-    if (status >= 500) {
+    // An HttpError is a deliberate answer (4xx, or 503 while not ready); anything else over 4xx is a fault.
+    const status =
+      err instanceof HttpError || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
+        ? err.statusCode!
+        : 500;
+    if (status >= 500 && !(err instanceof HttpError)) {
       request.log.error(err);
       if (!o.logger)
         process.stderr.write(`realfake serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
@@ -253,6 +327,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
       } catch (err) {
         throw new HttpError(422, 'undecodable', (err as Error).message);
       }
+      const { predictor, explainer } = model();
       const result = await predictFacesInImage(predictor, image, mode, gradcam && explainer ? explainer : undefined);
       const ms = Math.round((performance.now() - started) * 10) / 10;
       return { type, mode, ...result, ...(result.faces.length === 0 ? { message: 'no face found' } : {}), ms };
@@ -267,6 +342,7 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   }
 
   app.post('/api/v1/predict', async (request, reply) => {
+    const { summary } = model();
     const mode = faceMode(request);
     let bytes: Buffer | undefined;
     let name = 'upload';
@@ -291,10 +367,11 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
       (request.query as Record<string, string>).gradcam === '1',
       clientGone,
     );
-    return reply.send({ ...result, model: modelSummary });
+    return reply.send({ ...result, model: summary });
   });
 
   app.post('/api/v1/predict/batch', async (request, reply) => {
+    const { summary } = model();
     const mode = faceMode(request);
     if (!request.isMultipart())
       throw new HttpError(415, 'not_multipart', 'send the images as multipart/form-data file fields');
@@ -314,19 +391,23 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
         results.push({ name: file.name, error: { code: err.code, message: err.message } });
       }
     }
-    return reply.send({ results, model: modelSummary, ms: Math.round((performance.now() - started) * 10) / 10 });
+    return reply.send({ results, model: summary, ms: Math.round((performance.now() - started) * 10) / 10 });
   });
 
   const video = { ...VIDEO_SERVE_DEFAULTS, maxPixels: o.maxPixels, ...o.video };
-  await app.register(videoRoutes({ predictor, queue, limits: video, model: modelSummary }));
+  await app.register(
+    videoRoutes({ predictor: () => model().predictor, queue, limits: video, model: () => model().summary }),
+  );
 
+  // Liveness: ok while the process answers, loading or not (readiness is /ready).
   app.get('/api/v1/health', async () => ({
     status: 'ok',
-    model: modelSummary,
+    ready: readiness.ready,
+    model: loaded?.summary ?? null,
     queue: queue.stats,
     uptimeSeconds: Math.round(process.uptime()),
   }));
-  app.get('/api/v1/model', async () => info);
+  app.get('/api/v1/model', async () => model().info);
   app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o, video }));
 
   // The page and everything it loads.
@@ -337,21 +418,49 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   app.get('/config.js', (_request, reply) => {
     reply
       .type(mimeOf('x.js'))
-      .send(`window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...info, config: undefined } })};\n`);
+      .send(
+        `window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...model().info, config: undefined } })};\n`,
+      );
   });
-  if (onnxBytes) {
-    const model = Buffer.from(onnxBytes);
-    app.get('/model/model.onnx', (_request, reply) => reply.type('application/octet-stream').send(model));
-  }
+  app.get('/model/model.onnx', (request, reply) => {
+    const { onnx } = model();
+    if (!onnx) throw new HttpError(404, 'not_found', `no route GET ${request.url}: the model has no ONNX export`);
+    return reply.type('application/octet-stream').send(onnx);
+  });
 
-  return {
+  const loading = (async () => {
+    await o.beforeLoad?.();
+    loaded = await loadModel(o, run);
+    if (readiness.state === 'loading') readiness.state = 'ready';
+  })();
+  const ready = loading.catch((err) => {
+    readiness.state = 'failed';
+    throw err;
+  });
+  ready.catch(() => {}); // the caller sees the failure through `ready` (or createServer); never unhandled
+  const server: RealfakeServer = {
     app,
-    predictor,
+    get predictor() {
+      return model().predictor;
+    },
     queue,
     run,
+    readiness,
+    ready,
     async close() {
+      readiness.state = 'closing';
       await app.close();
-      await predictor.dispose();
+      await ready.catch(() => {});
+      await loaded?.predictor.dispose();
     },
   };
+  if (o.waitForModel ?? true) {
+    try {
+      await ready;
+    } catch (err) {
+      await app.close();
+      throw err;
+    }
+  }
+  return server;
 }

@@ -43,10 +43,11 @@ const STATUS: Record<VideoError['code'], number> = {
 };
 
 export interface VideoRouteOptions {
-  predictor: Predictor;
+  /** Called per request: the model loads after the routes are declared (503 until then). */
+  predictor: () => Predictor;
   queue: InferenceQueue;
   limits: VideoServeLimits;
-  model: object;
+  model: () => object;
 }
 
 /** Writes the request's video into `file`; returns the upload's name (or null when there was none). */
@@ -76,6 +77,7 @@ async function receive(request: FastifyRequest, file: string, maxBytes: number):
 export function videoRoutes(o: VideoRouteOptions) {
   return async function plugin(app: FastifyInstance): Promise<void> {
     app.post('/api/v1/predict/video', { bodyLimit: o.limits.maxBytes }, async (request, reply) => {
+      const model = o.model();
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-video-'));
       const file = path.join(dir, 'upload');
       try {
@@ -96,9 +98,9 @@ export function videoRoutes(o: VideoRouteOptions) {
         try {
           const info = await checkVideo(file, o.limits);
           const started = performance.now();
-          const result: VideoVerdict = await o.queue.run(() => predictVideo(o.predictor, file, o.limits, info));
+          const result: VideoVerdict = await o.queue.run(() => predictVideo(o.predictor(), file, o.limits, info));
           const ms = Math.round(performance.now() - started);
-          return reply.send({ ...result, file: name, warnings: result.warnings.map(named), ms, model: o.model });
+          return reply.send({ ...result, file: name, warnings: result.warnings.map(named), ms, model });
         } catch (err) {
           if (err instanceof VideoError) throw new HttpError(STATUS[err.code], err.code, named(err.message));
           throw err;
