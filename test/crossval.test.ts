@@ -20,15 +20,15 @@ import { perSourceMetrics } from '../lib/eval/per-source';
 import { readJson } from '../lib/files';
 
 /** real/{a,b} and fake/{a,b}: two synthetic sets (other seeds and difficulty) as two sources per class. */
-async function twoSourceDataset(root: string): Promise<string> {
+async function twoSourceDataset(root: string, set = { count: 12, size: 64, seed: 1 }): Promise<string> {
   const dataRoot = path.join(root, 'data');
-  await linkSynthSources(dataRoot, { count: 12, size: 64, seed: 1 }, () => undefined);
+  await linkSynthSources(dataRoot, set, () => undefined);
   const dataDir = path.join(root, 'dataset');
   await preprocessFolders({
     realDir: path.join(dataRoot, 'real'),
     fakeDir: path.join(dataRoot, 'fake'),
     out: dataDir,
-    size: 64,
+    size: set.size,
   });
   return dataDir;
 }
@@ -142,15 +142,7 @@ test('crossval --by-source: folds leave each source out of training and test on 
 
 test('crossval scores facefeat folds from cached backbone features: the same pFake as evaluating the saved model', async () => {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-crossval-ff-'));
-  const dataRoot = path.join(root, 'data');
-  await linkSynthSources(dataRoot, { count: 6, size: 112, seed: 4 }, () => undefined);
-  const dataDir = path.join(root, 'dataset');
-  await preprocessFolders({
-    realDir: path.join(dataRoot, 'real'),
-    fakeDir: path.join(dataRoot, 'fake'),
-    out: dataDir,
-    size: 112,
-  });
+  const dataDir = await twoSourceDataset(root, { count: 6, size: 112, seed: 4 });
   const faces = resolveConfig({
     preset: 'faces',
     overrides: { imageSize: 112, resize: 'nearest', epochs: 2, warmupEpochs: 0, valFraction: 0.25, testFraction: 0.25 },

@@ -1,4 +1,5 @@
 /** The OpenAPI 3.1 document served at /api/v1/openapi.json (lib/serve/server.ts implements it). */
+import { uploadBody } from './openapi-upload';
 import { videoPath } from './video-openapi';
 import type { VideoServeLimits } from './video-route';
 
@@ -116,20 +117,7 @@ export function openApiDocument(limits: {
               description: '1: add a Grad-CAM overlay per face (when GET /api/v1/model says gradcam: true)',
             },
           ],
-          requestBody: {
-            required: true,
-            content: {
-              'multipart/form-data': {
-                schema: {
-                  type: 'object',
-                  properties: { image: { type: 'string', format: 'binary' } },
-                  required: ['image'],
-                },
-              },
-              'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-              'image/*': { schema: { type: 'string', format: 'binary' } },
-            },
-          },
+          requestBody: uploadBody('image'),
           responses: {
             '200': json({ ...imageResult, properties: { ...imageResult.properties, model } }, 'one result per face'),
             ...errors,

@@ -1,4 +1,5 @@
 /** The OpenAPI description of POST /api/v1/predict/video (lib/serve/video-route.ts implements it). */
+import { uploadBody } from './openapi-upload';
 import type { VideoServeLimits } from './video-route';
 
 const box = { type: 'object', description: 'pixels of the decoded (upright) frame: x, y, width, height' };
@@ -34,20 +35,7 @@ export function videoPath(limits: VideoServeLimits, errors: Record<string, objec
   return {
     post: {
       summary: `verdicts per tracked face in one video (MP4, MOV, MKV, WebM; up to ${limits.maxBytes} bytes, ${limits.maxDuration} s; ${limits.fps} frames/s looked at, at most ${limits.maxFrames}, spread evenly over longer videos)`,
-      requestBody: {
-        required: true,
-        content: {
-          'multipart/form-data': {
-            schema: {
-              type: 'object',
-              properties: { video: { type: 'string', format: 'binary' } },
-              required: ['video'],
-            },
-          },
-          'application/octet-stream': { schema: { type: 'string', format: 'binary' } },
-          'video/*': { schema: { type: 'string', format: 'binary' } },
-        },
-      },
+      requestBody: uploadBody('video'),
       responses: {
         '200': {
           description: 'one verdict per tracked face',
