@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { parsePredictionsCsv } from '../lib/eval/compare';
 import sharp from 'sharp';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/backend';
@@ -401,8 +402,8 @@ test('CLI: predict and evaluate --scoring tiles/native on synthetic data; evalua
   assert.match(evaluate.stdout, /scoring tiles: 12 originals re-read, 108 tiles, 0 too small/);
   const metrics = JSON.parse(fs.readFileSync(path.join(runDir, 'metrics.external.json'), 'utf8'));
   assert.deepEqual(metrics.scoring, { mode: 'tiles', ttaFlip: false, models: 1, resizedFallback: 0, tiles: 108 });
-  const rows = fs.readFileSync(path.join(runDir, 'predictions.external.csv'), 'utf8').trim().split('\n').slice(1);
-  const evaluated = new Map(rows.map((r) => [path.resolve(r.split(',')[0]), Number(r.split(',')[2])]));
+  const rows = parsePredictionsCsv(fs.readFileSync(path.join(runDir, 'predictions.external.csv'), 'utf8'));
+  const evaluated = new Map(rows.map((r) => [path.resolve(r.file), r.pFake]));
   assert.equal(evaluated.size, 12);
 
   // predict gives each file the same tile-averaged score, and says how it scored it.
