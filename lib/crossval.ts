@@ -23,9 +23,9 @@ import { loadModel } from './model/model-io';
 import { featureFile, featureKey, featureScores, frozenFeatureProblem } from './train/frozen-features';
 import { openRun } from './train/runs';
 import { datasetSplit } from './data/split';
-import { evaluateRun } from './eval/evaluate';
+import { evaluateRun, predictionsCsv } from './eval/evaluate';
 import type { SourceMetrics } from './eval/per-source';
-import { csvField, readJson, writeFileAtomic, writeJsonAtomic } from './files';
+import { readJson, writeFileAtomic, writeJsonAtomic } from './files';
 import { writeFigures, type Figure } from './viz/plots';
 import { sourceMatrixFigure } from './viz/source-matrix';
 import type { SplitIndices } from './random';
@@ -203,8 +203,13 @@ async function evaluateFold(runDir: string, dataset: Dataset, config: Config): P
     scoring: { mode: 'resize', ttaFlip: run.config.ttaFlip, models: 1, from: 'cached backbone features' },
   };
   writeFileAtomic(path.join(runDir, 'metrics.json'), metricsToJson(metrics));
-  const lines = rows.map((r, i) => `${csvField(dataset.files[r])},${labels[i]},${csvField(sources[i])},${scores[i]}`);
-  writeFileAtomic(path.join(runDir, 'predictions.csv'), ['file,label,source,pFake', ...lines].join('\n') + '\n');
+  const predictions = rows.map((r, i) => ({
+    file: dataset.files[r],
+    label: labels[i],
+    source: sources[i],
+    pFake: scores[i],
+  }));
+  writeFileAtomic(path.join(runDir, 'predictions.csv'), predictionsCsv(predictions));
   return perSource;
 }
 

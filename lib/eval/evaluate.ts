@@ -86,6 +86,12 @@ export function runFigures(
   return figures;
 }
 
+/** predictions.csv: file,label,source,pFake, one row per scored image (lib/eval/compare.ts parsePredictionsCsv reads it). */
+export function predictionsCsv(rows: Array<{ file: string; label: number; source: string; pFake: number }>): string {
+  const lines = rows.map((p) => `${csvField(p.file)},${p.label},${csvField(p.source)},${p.pFake}`);
+  return ['file,label,source,pFake', ...lines].join('\n') + '\n';
+}
+
 /** pFake for the given dataset rows, scored in batches by any inference engine. */
 export async function scoreRows(
   engine: InferenceEngine,
@@ -218,11 +224,7 @@ export async function evaluateRun(
     // The dataset folder is stored relative to the run folder, like run.json's (resolved by whoever reads it).
     const stored: Metrics = { ...metrics, dataDir: storedPath(metrics.dataDir, runDir) } as Metrics;
     writeFileAtomic(metricsFile, metricsToJson(stored));
-    const csv =
-      [
-        'file,label,source,pFake',
-        ...predictions.map((p) => `${csvField(p.file)},${p.label},${csvField(p.source)},${p.pFake}`),
-      ].join('\n') + '\n';
+    const csv = predictionsCsv(predictions);
     const predictionsFile = path.join(runDir, `predictions${suffix}.csv`);
     writeFileAtomic(predictionsFile, csv);
     const written =

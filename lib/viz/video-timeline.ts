@@ -52,30 +52,17 @@ export function videoTimelineFigure(video: VideoVerdict, policy: VerdictPolicy):
       xaxis: { title: { text: 'Time (s)' }, range: [0, Math.max(video.video.duration, 0.5)] },
       yaxis: { title: { text: 'pFake' }, range: [0, 1] },
       shapes,
-      annotations:
-        fakeFrom > realBelow
-          ? [
-              {
-                xref: 'paper',
-                x: 1,
-                y: 1,
-                yref: 'paper',
-                showarrow: false,
-                xanchor: 'right',
-                text: 'shaded: uncertain band; dashed: threshold',
-              },
-            ]
-          : [
-              {
-                xref: 'paper',
-                x: 1,
-                y: 1,
-                yref: 'paper',
-                showarrow: false,
-                xanchor: 'right',
-                text: 'dashed: threshold',
-              },
-            ],
+      annotations: [
+        {
+          xref: 'paper',
+          x: 1,
+          y: 1,
+          yref: 'paper',
+          showarrow: false,
+          xanchor: 'right',
+          text: fakeFrom > realBelow ? 'shaded: uncertain band; dashed: threshold' : 'dashed: threshold',
+        },
+      ],
       margin: { l: 70, r: 30, t: 60, b: 60 },
       legend: { x: 0, xanchor: 'left', y: -0.2, yanchor: 'top', orientation: 'h' },
       width: 900,
