@@ -217,7 +217,7 @@ test('paths in the dataset and run folders resolve from any working directory (t
   const evaluate = realfake(['evaluate', '--run', path.relative(elsewhere, runDir), '--engine', 'tfjs'], elsewhere);
   assert.equal(evaluate.code, 0, evaluate.stderr);
   const script = `
-    const { heldBackImages } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'train', 'runs.js'))});
+    const { heldBackImages } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'runs', 'runs.js'))});
     const held = heldBackImages(${JSON.stringify(path.relative(elsewhere, runDir))}, 1);
     process.stdout.write(JSON.stringify(held));`;
   const child = spawnSync(process.execPath, ['-e', script], { cwd: elsewhere, encoding: 'utf8' });

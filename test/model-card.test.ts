@@ -17,7 +17,7 @@ import { loadScoringEngine } from '../lib/infer/scoring-engine';
 import { pickUncertainBand } from '../lib/infer/uncertain-band';
 import type { VerdictPolicy } from '../lib/infer/verdict';
 import { createServer } from '../lib/serve/server';
-import { openRun } from '../lib/train/runs';
+import { openRun } from '../lib/runs/runs';
 import { realfake } from './helpers/cli';
 
 let cwd: string;

@@ -10,7 +10,7 @@ import { csvField, writeFileAtomic } from '../files';
 import { listImageFiles } from '../data/image-files';
 import type { Figure } from '../viz/plots';
 import { writeFigureHtml } from '../viz/plots';
-import { AUDIT_COLUMNS, factsFields, ImageFacts, imageFileFacts } from './image-facts';
+import { AUDIT_COLUMNS, factsFields, ImageFacts, imageFileFacts } from '../data/image-facts';
 
 export const CLASS_NAMES = ['real', 'fake'] as const;
 export type ClassName = (typeof CLASS_NAMES)[number];

@@ -11,7 +11,7 @@ import { engineOption } from './export';
 import { action } from './common';
 import { flagsPolicy, scoringOption } from './predict';
 import type { ScoringMode } from '../config';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 
 export function registerEvaluateCommand(program: Command): void {
   program

@@ -13,7 +13,7 @@ import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
 import { loadScoringEngine } from '../infer/scoring-engine';
 import { SCORING_MODES, ScoringMode } from '../config';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 import { MissingRunFileError, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
 import type { VerdictPolicy } from '../infer/verdict';
 import { action, escapeControls, parseInteger, parseNumber, UsageError } from './common';

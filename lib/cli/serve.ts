@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { onInterrupt } from '../interrupt';
 import { EngineChoice } from '../infer/onnx-engine';
-import { latestRun } from '../train/runs';
+import { latestRun } from '../runs/runs';
 import { createServer, SERVE_DEFAULTS } from '../serve/server';
 import { readApiKey } from '../serve/api-key';
 import { RATE_LIMIT_DEFAULTS } from '../serve/rate-limit';

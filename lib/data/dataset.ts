@@ -17,8 +17,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DecodeMode, ResizeMethod } from '../config';
 import { readJson, resolveStoredPath } from '../files';
-import { parseFacts } from '../audit/image-facts';
-import type { ImageFacts } from '../audit/image-facts';
+import { parseFacts } from './image-facts';
+import type { ImageFacts } from './image-facts';
 import type { Box } from '../faces/crop';
 import { readNpy } from './npy';
 

@@ -30,7 +30,7 @@ import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
 import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
-import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts, jpegHeaderFacts } from '../audit/image-facts';
+import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts, jpegHeaderFacts } from './image-facts';
 import { loadHarmonizedRgb } from './harmonize';
 import { loadImageRgbAndBytes } from './images';
 import { describeJpegDecoder } from './jpeg-native';

@@ -33,7 +33,7 @@ import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { exportRunToOnnx } from '../infer/onnx-export';
 import { Predictor } from '../infer/predict';
 import { MODEL_CARD_JSON, runVerdictPolicy } from '../infer/run-policy';
-import { openRun, Run } from '../train/runs';
+import { openRun, Run } from '../runs/runs';
 import { mimeOf, pageAssets } from './assets';
 import { type FaceExplainer, loadGradcamExplainer } from './gradcam-hook';
 import { openApiDocument } from './openapi';

@@ -19,7 +19,7 @@ import {
 } from './frozen-features';
 import { datasetSplit } from '../data/split';
 import type { SplitIndices } from '../random';
-import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
+import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from '../runs/runs';
 import { removeStaleTempFiles } from '../files';
 import { interruptRequested, InterruptedError } from '../interrupt';
 import { fit, FitOptions, imageBatchMaker, LocalStepper, makeOptimizer, TrainStepper } from './train';
