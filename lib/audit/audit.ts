@@ -1,5 +1,5 @@
 /**
- * The data audit of a real/fake folder pair: per image, what the file says about itself (lib/audit/image-facts.ts);
+ * The data audit of a real/fake folder pair: per image, what the file says about itself (lib/data/image-facts.ts);
  * per class, a summary; and, in plain words, every fact in which the classes differ ("every fake is a
  * 1024x1024 JPEG; every real a 128x128 PNG"). A difference here is a label a classifier can read without
  * looking at a face.

@@ -1,4 +1,4 @@
-/** `realfake sweep`: a resumable grid of runs, then their comparison (logic in lib/train/sweep.ts, lib/eval/compare.ts). */
+/** `realfake sweep`: a resumable grid of runs, then their comparison (logic in lib/sweep.ts, lib/eval/compare.ts). */
 import { Command } from 'commander';
 import { compareRuns, writeComparisonFiles } from '../eval/compare';
 import { parallelCoordinatesFigure, parseSetArgs, runSweep, trainThenEvaluate } from '../sweep';

@@ -271,7 +271,7 @@ async function decodeClasses(
   const skipped: ClassCounts = { real: 0, fake: 0 };
   const aligned: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
-  // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
+  // The facts (lib/data/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
   const loadWithFacts = async (file: string): Promise<Loaded> => {
     if (o.harmonize) {
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);

@@ -1,7 +1,7 @@
 /**
  * Display helpers for the tslab notebooks (notebooks/*.ipynb): HTML tables, Plotly figures, image grids and live
  * training progress. Only how things are shown lives here; what is shown comes from the modules that own it
- * (parameters: lib/notebook/params.ts; datasets: lib/data; runs: lib/train/runs.ts; metrics: lib/eval).
+ * (parameters: lib/notebook/params.ts; datasets: lib/data; runs: lib/runs/runs.ts; metrics: lib/metrics, lib/eval).
  *
  * The builders return HTML strings and need no kernel; the show* functions hand them to tslab's display,
  * which exists only inside a running tslab kernel (tslab is loaded lazily, so this module imports anywhere).
