@@ -10,9 +10,25 @@ export const RESIZE_METHODS: readonly ResizeMethod[] = ['nearest', 'bilinear', '
 export type DecodeMode = 'full' | 'fast';
 export const DECODE_MODES: readonly DecodeMode[] = ['full', 'fast'];
 
-/** Model families (lib/model/families.ts): the study's CNN, a small BatchNorm ResNet, a frozen face-recognition ResNet + head. */
-export type ModelFamily = 'study' | 'resnet' | 'facefeat';
-export const MODEL_FAMILIES: readonly ModelFamily[] = ['study', 'resnet', 'facefeat'];
+/**
+ * Model family names (lib/model/families/, one descriptor file each): the study's CNN, a small BatchNorm ResNet,
+ * a frozen face-recognition ResNet + head, and any family registered at run time (registerFamily there).
+ */
+export type ModelFamilyName = string;
+/** The built-in families. Config is the bottom layer and the schema of every run's config.json, so it names them. */
+export const MODEL_FAMILIES: readonly ModelFamilyName[] = ['study', 'resnet', 'facefeat'];
+/** Families registered later (lib/model/families/family.ts registerFamily tells config their names). */
+const registeredFamilies = new Set<ModelFamilyName>();
+
+/** Makes `name` a valid `model` (called by the family registry, which sits above config). */
+export function registerFamilyName(name: ModelFamilyName): void {
+  registeredFamilies.add(name);
+}
+
+/** Every name `model` may take: the built-in families, then those registered. */
+export function familyNames(): ModelFamilyName[] {
+  return [...new Set([...MODEL_FAMILIES, ...registeredFamilies])];
+}
 /** What the model does to its [0, 1] input first (lib/model/input-transform.ts). */
 export type InputMode = 'unit' | 'rgb' | 'npr' | 'highpass';
 export const INPUT_MODES: readonly InputMode[] = ['unit', 'rgb', 'npr', 'highpass'];
@@ -119,7 +135,7 @@ export interface Config {
   /** pFake at or above this is called "Fake (AI-generated)". */
   threshold: number;
   /** Model family (the study's CNN by default). */
-  model: ModelFamily;
+  model: ModelFamilyName;
   /** Input transform inside the model; 'unit' is the study's /255 (the pipeline always feeds [0, 1]). */
   input: InputMode;
   /** resnet: channels of the first stage (doubling per stage) and number of stages (one residual block each). */
@@ -312,14 +328,15 @@ function validateTrainingOptions(config: Config, fail: (field: string, why: stri
   const oneOf = <T>(field: keyof Config, values: readonly T[]) => {
     if (!values.includes(config[field] as T)) fail(field, `must be one of ${values.join(', ')} (got ${config[field]})`);
   };
-  oneOf('model', MODEL_FAMILIES);
+  oneOf('model', familyNames());
   oneOf('input', INPUT_MODES);
   oneOf('facePooling', FACE_POOLINGS);
   oneOf('lrSchedule', LR_SCHEDULES);
   oneOf('monitor', MONITORS);
   // Runs saved before `scoring` existed have none in config.json: they scored by resizing.
   if (config.scoring !== undefined) oneOf('scoring', SCORING_MODES);
-  // Five 'valid' stride-2 stages: below ~112 px the last one has nothing left to convolve.
+  // Five 'valid' stride-2 stages: below ~112 px the last one has nothing left to convolve. Checked here, not in
+  // the facefeat descriptor, so that resolveConfig refuses such a config before any model code is loaded.
   if (config.model === 'facefeat' && config.imageSize < 112)
     fail('imageSize', `must be at least 112 for model facefeat (its native size is 150; got ${config.imageSize})`);
   for (const field of ['width', 'depth'] as const) {

@@ -19,6 +19,7 @@ import { loadDataset, type Dataset } from './data/dataset';
 import { metricIntervals } from './eval/bootstrap';
 import { computeMetrics, metricsToJson } from './metrics/metrics';
 import { perSourceMetrics } from './eval/per-source';
+import { familyOf } from './model/families';
 import { loadModel } from './model/model-io';
 import { featureFile, featureKey, featureScores, frozenFeatureProblem } from './train/frozen-features';
 import { openRun } from './runs/runs';
@@ -176,7 +177,8 @@ export async function runCrossval(options: CrossvalOptions): Promise<CrossvalRes
  * evaluateRun.
  */
 async function evaluateFold(runDir: string, dataset: Dataset, config: Config): Promise<SourceMetrics[]> {
-  if (config.model !== 'facefeat' || frozenFeatureProblem(config))
+  const plan = familyOf(config).training;
+  if (plan.kind !== 'frozen-backbone' || frozenFeatureProblem(config))
     return (await evaluateRun(runDir, { figures: false })).metrics.perSource;
   const run = openRun(runDir);
   const rows = run.split.test;
@@ -184,6 +186,7 @@ async function evaluateFold(runDir: string, dataset: Dataset, config: Config): P
   let scores: Float32Array;
   try {
     scores = await featureScores(model, dataset, rows, {
+      backbone: plan.backbone,
       key: featureKey(dataset.info.fingerprint, run.config),
       file: featureFile(run.meta.dataDir, dataset.info.fingerprint, run.config),
       ttaFlip: run.config.ttaFlip,

@@ -26,6 +26,8 @@ export { splitIndices } from './random';
 
 export { buildModel, STUDY_PARAMETER_COUNT } from './model/model';
 export { loadModel, saveModel } from './model/model-io';
+export { buildFamilyModel, familyOf, registerFamily } from './model/families';
+export type { FamilyLayer, ModelFamily, TrainingPlan } from './model/families';
 
 export { trainRun } from './train/experiment';
 export type { TrainRunOptions, TrainRunResult } from './train/experiment';

@@ -6,13 +6,15 @@
  * with the same weights, scores any image.
  *
  * Which models qualify is read from the graph, not from a list of families: every layer that takes a spatial
- * (rank-4) input must be one that works at any size (SIZE_FREE_LAYERS) or a global pooling (GLOBAL_POOLINGS).
+ * (rank-4) input must be one that works at any size (SIZE_FREE_LAYERS) or a global pooling (GLOBAL_POOLINGS),
+ * or a layer class a model family brings that says so itself (lib/model/families, FamilyLayer.sizing).
  * All three families qualify: the study's CNN and the resnet end in GlobalAveragePooling2D, and facefeat's
  * frozen face-recognition backbone pools each of its stages over the whole image (mean, or mean and spread).
  * A Flatten, a Reshape or a fixed Cropping2D before the pooling needs a fixed size: such a model is refused
  * (use 'tiles').
  */
 import * as tf from '@tensorflow/tfjs';
+import { familyLayer } from '../model/families';
 
 /** Layers that work on a feature map of any height and width. */
 export const SIZE_FREE_LAYERS: ReadonlySet<string> = new Set([
@@ -37,11 +39,14 @@ export const SIZE_FREE_LAYERS: ReadonlySet<string> = new Set([
 ]);
 
 /** Layers that reduce a feature map of any size to a fixed-length vector. */
-export const GLOBAL_POOLINGS: ReadonlySet<string> = new Set([
-  'GlobalAveragePooling2D',
-  'GlobalMaxPooling2D',
-  'FaceResNetBackbone',
-]);
+export const GLOBAL_POOLINGS: ReadonlySet<string> = new Set(['GlobalAveragePooling2D', 'GlobalMaxPooling2D']);
+
+/** Whether a layer class works at any input size: a stock or shared one listed above, or as its family says. */
+function sizeFree(className: string): boolean {
+  if (SIZE_FREE_LAYERS.has(className) || GLOBAL_POOLINGS.has(className)) return true;
+  const sizing = familyLayer(className)?.sizing;
+  return sizing === 'size-free' || sizing === 'global-pooling';
+}
 
 function inputRanks(layer: tf.layers.Layer): number[] {
   const node = (layer as unknown as { inboundNodes: Array<{ inputShapes: tf.Shape | tf.Shape[] }> }).inboundNodes[0];
@@ -55,7 +60,7 @@ export function fixedSizeLayer(model: tf.LayersModel): tf.layers.Layer | null {
   for (const layer of model.layers) {
     const cls = layer.getClassName();
     if (cls === 'InputLayer') continue;
-    if (inputRanks(layer).includes(4) && !SIZE_FREE_LAYERS.has(cls) && !GLOBAL_POOLINGS.has(cls)) return layer;
+    if (inputRanks(layer).includes(4) && !sizeFree(cls)) return layer;
   }
   return null;
 }

@@ -1,7 +1,9 @@
 /**
  * Writes a trained realfake model as ONNX, so onnxruntime can run inference on all cores (lib/infer/onnx-engine.ts).
  *
- * The graph is built layer by layer from the tfjs model (sequential models of the layers realfake uses):
+ * The graph is built layer by layer from the tfjs model (sequential or functional), each layer by its class's
+ * converter: the stock and shared layers' table below, or the converter of the model family that brings the class
+ * (lib/model/families; facefeat's face backbone). Graph-building pieces: lib/model/onnx-graph.ts.
  *   input "input" NHWC [N, H, W, 3] float32 in [0, 1] > one Transpose to NCHW (ONNX's convolution layout)
  *   Conv2D, DilatedConv2D > Conv (with dilations; TF 'same' padding written out explicitly) [> Relu]
  *   MaxPooling2D > MaxPool; GlobalAveragePooling2D > GlobalAveragePool + Flatten; Dense > Gemm [> activation]
@@ -17,55 +19,26 @@ import * as tf from '@tensorflow/tfjs';
 import { onnx } from 'onnx-proto';
 import { writeFileAtomic } from '../files';
 import { loadModel } from '../model/model-io';
-import { FACE_RESNET_STAGE_ENDS, FACE_RESNET_UNITS } from '../model/face-backbone';
+import { familyLayer } from '../model/families';
 import { HIGHPASS_KERNEL } from '../model/input-transform';
+import {
+  Attr,
+  convNode,
+  FLOAT,
+  GraphBuilder,
+  int,
+  ints,
+  layerInput,
+  pair,
+  type Layout,
+  type OnnxLayerConverter,
+  type OnnxValue,
+} from '../model/onnx-graph';
 
 const OPSET = 13;
 const SOURCE_KEY = 'realfake.modelJsonSha256';
-const FLOAT = onnx.TensorProto.DataType.FLOAT;
-const INT64 = onnx.TensorProto.DataType.INT64;
-const Attr = onnx.AttributeProto.AttributeType;
 
 export const ONNX_FILE = 'model.onnx';
-
-type Layout = 'NHWC' | 'NCHW' | 'flat';
-
-/** Accumulates nodes and initializers; names every value uniquely. */
-class GraphBuilder {
-  readonly nodes: onnx.INodeProto[] = [];
-  readonly initializers: onnx.ITensorProto[] = [];
-  private counter = 0;
-
-  node(opType: string, inputs: string[], attributes: onnx.IAttributeProto[] = [], output?: string): string {
-    const out = output ?? `${opType.toLowerCase()}_${++this.counter}`;
-    this.nodes.push({ opType, input: inputs, output: [out], name: `${opType}_${this.counter}`, attribute: attributes });
-    return out;
-  }
-
-  floats(name: string, values: Float32Array, dims: number[]): string {
-    this.initializers.push({
-      name,
-      dataType: FLOAT,
-      dims,
-      rawData: new Uint8Array(values.buffer, values.byteOffset, values.byteLength),
-    });
-    return name;
-  }
-
-  int64s(name: string, values: number[]): string {
-    this.initializers.push({ name, dataType: INT64, dims: [values.length], int64Data: values });
-    return name;
-  }
-}
-
-const ints = (name: string, values: number[]): onnx.IAttributeProto => ({ name, type: Attr.INTS, ints: values });
-const int = (name: string, value: number): onnx.IAttributeProto => ({ name, type: Attr.INT, i: value });
-const pair = (v: number | number[]): [number, number] => (Array.isArray(v) ? [v[0], v[1] ?? v[0]] : [v, v]);
-
-/** Kernel [kh, kw, in, out] (tfjs) as [out, in, kh, kw] (ONNX). */
-function convKernel(kernel: tf.Tensor): Float32Array {
-  return tf.tidy(() => kernel.transpose([3, 2, 0, 1]).dataSync() as Float32Array).slice();
-}
 
 function activation(graph: GraphBuilder, x: string, name: string | undefined, layer: string, layout: Layout): string {
   switch (name ?? 'linear') {
@@ -82,58 +55,6 @@ function activation(graph: GraphBuilder, x: string, name: string | undefined, la
       return graph.node('Softmax', [x], [int('axis', -1)]);
   }
   throw new Error(`ONNX export: layer ${layer}: activation ${name} is not supported here`);
-}
-
-/** TF 'same' padding for a stride-1 convolution: d*(k-1) in total, the smaller half first. */
-function samePads(kernel: [number, number], dilation: [number, number]): number[] {
-  const total = kernel.map((k, i) => dilation[i] * (k - 1));
-  const before = total.map((t) => Math.floor(t / 2));
-  return [before[0], before[1], total[0] - before[0], total[1] - before[1]];
-}
-
-interface Value {
-  name: string;
-  layout: Layout;
-}
-
-/** Conv (+bias) in NCHW from a tfjs kernel [kh, kw, in, out]; TF padding written out for stride 1 'same'. */
-function convNode(
-  graph: GraphBuilder,
-  x: string,
-  prefix: string,
-  kernel: tf.Tensor,
-  bias: tf.Tensor | undefined,
-  opts: { stride?: number; dilation?: [number, number]; padding?: string; group?: number } = {},
-): string {
-  const kernelSize = [kernel.shape[0], kernel.shape[1]] as [number, number];
-  const dilations = opts.dilation ?? [1, 1];
-  const stride = opts.stride ?? 1;
-  const padding = opts.padding ?? 'same';
-  if (padding === 'same' && stride !== 1)
-    throw new Error(`ONNX export: ${prefix}: 'same' padding with stride ${stride} is not supported`);
-  const pads = padding === 'same' ? samePads(kernelSize, dilations) : [0, 0, 0, 0];
-  const inputs = [
-    x,
-    graph.floats(`${prefix}.weight`, convKernel(kernel), [
-      kernel.shape[3] as number,
-      kernel.shape[2] as number,
-      ...kernelSize,
-    ]),
-  ];
-  if (bias) inputs.push(graph.floats(`${prefix}.bias`, bias.dataSync() as Float32Array, bias.shape));
-  return graph.node('Conv', inputs, [
-    ints('kernel_shape', kernelSize),
-    ints('dilations', dilations),
-    ints('strides', [stride, stride]),
-    ints('pads', pads),
-    int('group', opts.group ?? 1),
-  ]);
-}
-
-/** A per-channel vector broadcast over NCHW ([C, 1, 1]) or flat ([C]) values. */
-function channelVector(graph: GraphBuilder, name: string, v: tf.Tensor | Float32Array, layout: Layout): string {
-  const data = v instanceof Float32Array ? v : (v.dataSync() as Float32Array);
-  return graph.floats(name, data, layout === 'NCHW' ? [data.length, 1, 1] : [data.length]);
 }
 
 /** InputTransform (lib/model/input-transform.ts) on an NCHW value. */
@@ -179,181 +100,111 @@ function inputTransform(graph: GraphBuilder, x: string, mode: string, channels: 
   throw new Error(`ONNX export: ${where}: input mode ${mode} is not supported`);
 }
 
-/** FaceResNetBackbone (lib/model/face-backbone.ts) as ONNX ops, for a fixed input size. */
-function faceBackbone(graph: GraphBuilder, x: string, layer: tf.layers.Layer, size: number, where: string): string {
-  const pooling = (layer.getConfig() as { pooling?: string }).pooling ?? 'mean';
-  const w = new Map(layer.weights.map((v, i) => [v.originalName.split('/').pop()!, layer.getWeights()[i]]));
-  let spatial = size;
-  const convScale = (input: string, name: string, stride: number, relu: boolean, padding: string) => {
-    const key = name.replace('/', '_');
-    const y = convNode(graph, input, `${where}.${key}`, w.get(`${key}_filters`)!, w.get(`${key}_bias`), {
-      stride,
-      padding,
-    });
-    const scaled = graph.node('Add', [
-      graph.node('Mul', [y, channelVector(graph, `${where}.${key}.scale`, w.get(`${key}_scale`)!, 'NCHW')]),
-      channelVector(graph, `${where}.${key}.shift`, w.get(`${key}_shift`)!, 'NCHW'),
-    ]);
-    return relu ? graph.node('Relu', [scaled]) : scaled;
-  };
-  let a = graph.node('Sub', [
-    x,
-    channelVector(graph, `${where}.mean`, Float32Array.of(122.782 / 255, 117.001 / 255, 104.298 / 255), 'NCHW'),
-  ]);
-  a = convScale(a, 'conv32_down', 2, true, 'valid');
-  spatial = Math.floor((spatial - 7) / 2) + 1;
-  a = graph.node('MaxPool', [a], [ints('kernel_shape', [3, 3]), ints('strides', [2, 2])]);
-  spatial = Math.floor((spatial - 3) / 2) + 1;
-  let channels = 32;
-  const means: string[] = [];
-  const stds: string[] = [];
-  for (const [unit, down] of FACE_RESNET_UNITS) {
-    let y = convScale(a, `${unit}/conv1`, down ? 2 : 1, true, down ? 'valid' : 'same');
-    y = convScale(y, `${unit}/conv2`, 1, false, 'same');
-    let shortcut = a;
-    if (down) {
-      const outChannels = w.get(`${unit}_conv2_filters`)!.shape[3] as number;
-      const conv = Math.floor((spatial - 3) / 2) + 1;
-      const pool = Math.floor((spatial - 2) / 2) + 1;
-      shortcut = graph.node('AveragePool', [a], [ints('kernel_shape', [2, 2]), ints('strides', [2, 2])]);
-      if (pool > conv)
-        y = graph.node('Pad', [y, graph.int64s(`${where}.${unit}.pad`, [0, 0, 0, 0, 0, 0, pool - conv, pool - conv])]);
-      if (outChannels > channels)
-        shortcut = graph.node('Pad', [
-          shortcut,
-          graph.int64s(`${where}.${unit}.cpad`, [0, 0, 0, 0, 0, outChannels - channels, 0, 0]),
-        ]);
-      spatial = pool;
-      channels = outChannels;
-    }
-    a = graph.node('Relu', [graph.node('Add', [y, shortcut])]);
-    if (FACE_RESNET_STAGE_ENDS.includes(unit)) {
-      means.push(graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 0)]));
-      if (pooling === 'meanstd') {
-        // As the tfjs layer: sqrt(mean((a - mean(a))^2)) over the image, per channel.
-        const centred = graph.node('Sub', [
-          a,
-          graph.node('ReduceMean', [a], [ints('axes', [2, 3]), int('keepdims', 1)]),
-        ]);
-        const variance = graph.node(
-          'ReduceMean',
-          [graph.node('Mul', [centred, centred])],
-          [ints('axes', [2, 3]), int('keepdims', 0)],
-        );
-        stds.push(graph.node('Sqrt', [variance]));
-      }
-    }
-  }
-  return graph.node('Concat', [...means, ...stds], [int('axis', 1)]);
-}
+const settings = (layer: tf.layers.Layer) => layer.getConfig() as Record<string, unknown>;
+const passThrough: OnnxLayerConverter = (_graph, _layer, inputs) => inputs[0];
 
-function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: Value[]): Value {
-  const config = layer.getConfig() as Record<string, unknown>;
+const convolution: OnnxLayerConverter = (graph, layer, inputs) => {
+  const { where, x, layout, image } = layerInput(layer, inputs);
+  const config = settings(layer);
+  image();
+  const strides = pair((config.strides as number | number[] | undefined) ?? 1);
+  if (strides[0] !== 1 || strides[1] !== 1)
+    throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
+  const dilation = pair((config.dilationRate as number | number[] | undefined) ?? 1);
+  const [kernel, bias] = layer.getWeights();
+  const y = convNode(graph, x, layer.name, kernel, bias, {
+    dilation,
+    padding: (config.padding as string | undefined) ?? 'same',
+  });
+  return { name: activation(graph, y, config.activation as string | undefined, where, layout), layout };
+};
+
+const pooling: OnnxLayerConverter = (graph, layer, inputs) => {
+  const { where, x, layout, image } = layerInput(layer, inputs);
+  const config = settings(layer);
+  image();
+  if (config.padding !== 'valid') throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
+  const poolSize = pair(config.poolSize as number | number[]);
+  const strides = pair((config.strides as number | number[] | null) ?? poolSize);
+  const op = layer.getClassName() === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool';
+  return { name: graph.node(op, [x], [ints('kernel_shape', poolSize), ints('strides', strides)]), layout };
+};
+
+/**
+ * The converters of tfjs's stock layers and lib/model's shared ones, by class name; a class a model family
+ * brings is converted by that family's own converter (lib/model/families, FamilyLayer.onnx).
+ */
+const LAYER_CONVERTERS: Readonly<Record<string, OnnxLayerConverter>> = {
+  InputLayer: passThrough,
+  Dropout: passThrough,
+  SeededDropout: passThrough,
+  InputTransform: (graph, layer, inputs) => {
+    const { x, layout, image } = layerInput(layer, inputs);
+    image();
+    const channels = (layer.inputSpec?.[0]?.shape?.[3] as number | undefined) ?? 3;
+    return { name: inputTransform(graph, x, settings(layer).mode as string, channels, layer.name), layout };
+  },
+  Conv2D: convolution,
+  DilatedConv2D: convolution,
+  BatchNormalization: (graph, layer, inputs) => {
+    const { x, layout } = layerInput(layer, inputs);
+    const config = settings(layer);
+    const weights = layer.getWeights();
+    // tfjs order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
+    const c = weights[weights.length - 1].shape[0];
+    const ones = new Float32Array(c).fill(1);
+    const [gamma, beta] =
+      config.scale === false
+        ? [ones, config.center === false ? new Float32Array(c) : weights[0]]
+        : [weights[0], config.center === false ? new Float32Array(c) : weights[1]];
+    const [mean, variance] = weights.slice(-2);
+    const vec = (suffix: string, v: tf.Tensor | Float32Array) =>
+      graph.floats(`${layer.name}.${suffix}`, v instanceof Float32Array ? v : (v.dataSync() as Float32Array), [c]);
+    const y = graph.node(
+      'BatchNormalization',
+      [x, vec('scale', gamma), vec('bias', beta), vec('mean', mean), vec('var', variance)],
+      [{ name: 'epsilon', type: Attr.FLOAT, f: config.epsilon as number }],
+    );
+    return { name: y, layout };
+  },
+  ReLU: (graph, layer, inputs) => ({ name: graph.node('Relu', [inputs[0].name]), layout: inputs[0].layout }),
+  Add: (graph, layer, inputs) => ({
+    name: inputs.slice(1).reduce((sum, v) => graph.node('Add', [sum, v.name]), inputs[0].name),
+    layout: inputs[0].layout,
+  }),
+  MaxPooling2D: pooling,
+  AveragePooling2D: pooling,
+  GlobalAveragePooling2D: (graph, layer, inputs) => {
+    const { x, image } = layerInput(layer, inputs);
+    image();
+    return { name: graph.node('Flatten', [graph.node('GlobalAveragePool', [x])], [int('axis', 1)]), layout: 'flat' };
+  },
+  Flatten: (graph, layer, inputs) => {
+    const { x, layout } = layerInput(layer, inputs);
+    // Keras flattens in NHWC order; go back to it first so Dense weights line up.
+    const nhwc = layout === 'NCHW' ? graph.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]) : x;
+    return { name: graph.node('Flatten', [nhwc], [int('axis', 1)]), layout: 'flat' };
+  },
+  Dense: (graph, layer, inputs) => {
+    const { where, x, layout } = layerInput(layer, inputs);
+    if (layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
+    const [kernel, bias] = layer.getWeights();
+    const gemmInputs = [x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
+    if (bias) gemmInputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
+    const y = graph.node('Gemm', gemmInputs);
+    return { name: activation(graph, y, settings(layer).activation as string | undefined, where, layout), layout };
+  },
+  Activation: (graph, layer, inputs) => {
+    const { where, x, layout } = layerInput(layer, inputs);
+    return { name: activation(graph, x, settings(layer).activation as string, where, layout), layout };
+  },
+};
+
+function exportLayer(graph: GraphBuilder, layer: tf.layers.Layer, inputs: OnnxValue[]): OnnxValue {
   const className = layer.getClassName();
-  const weights = layer.getWeights();
-  const where = `${layer.name} (${className})`;
-  const [{ name: x, layout }] = inputs;
-  const image = () => {
-    if (layout !== 'NCHW') throw new Error(`ONNX export: ${where} needs image input`);
-  };
-  switch (className) {
-    case 'InputLayer':
-    case 'Dropout':
-    case 'SeededDropout':
-      return inputs[0];
-    case 'InputTransform':
-      image();
-      return {
-        name: inputTransform(
-          graph,
-          x,
-          config.mode as string,
-          (layer.inputSpec?.[0]?.shape?.[3] as number | undefined) ?? 3,
-          layer.name,
-        ),
-        layout,
-      };
-    case 'FaceResNetBackbone': {
-      image();
-      const shapes = layer.inboundNodes[0].inputShapes as unknown as Array<number | null> | Array<Array<number | null>>;
-      const size = (Array.isArray(shapes[0]) ? shapes[0] : shapes)[1];
-      if (typeof size !== 'number') throw new Error(`ONNX export: ${where} needs a fixed input size`);
-      return { name: faceBackbone(graph, x, layer, size, layer.name), layout: 'flat' };
-    }
-    case 'Conv2D':
-    case 'DilatedConv2D': {
-      image();
-      const strides = pair((config.strides as number | number[] | undefined) ?? 1);
-      if (strides[0] !== 1 || strides[1] !== 1)
-        throw new Error(`ONNX export: ${where}: strides ${strides} are not supported`);
-      const dilation = pair((config.dilationRate as number | number[] | undefined) ?? 1);
-      const [kernel, bias] = weights;
-      const y = convNode(graph, x, layer.name, kernel, bias, {
-        dilation,
-        padding: (config.padding as string | undefined) ?? 'same',
-      });
-      return { name: activation(graph, y, config.activation as string | undefined, where, layout), layout };
-    }
-    case 'BatchNormalization': {
-      // tfjs order: gamma, beta, moving mean, moving variance (gamma/beta absent when scale/center are off).
-      const c = weights[weights.length - 1].shape[0];
-      const ones = new Float32Array(c).fill(1);
-      const [gamma, beta] =
-        config.scale === false
-          ? [ones, config.center === false ? new Float32Array(c) : weights[0]]
-          : [weights[0], config.center === false ? new Float32Array(c) : weights[1]];
-      const [mean, variance] = weights.slice(-2);
-      const vec = (suffix: string, v: tf.Tensor | Float32Array) =>
-        graph.floats(`${layer.name}.${suffix}`, v instanceof Float32Array ? v : (v.dataSync() as Float32Array), [c]);
-      const y = graph.node(
-        'BatchNormalization',
-        [x, vec('scale', gamma), vec('bias', beta), vec('mean', mean), vec('var', variance)],
-        [{ name: 'epsilon', type: Attr.FLOAT, f: config.epsilon as number }],
-      );
-      return { name: y, layout };
-    }
-    case 'ReLU':
-      return { name: graph.node('Relu', [x]), layout };
-    case 'Add':
-      return { name: inputs.slice(1).reduce((sum, v) => graph.node('Add', [sum, v.name]), x), layout };
-    case 'MaxPooling2D':
-    case 'AveragePooling2D': {
-      image();
-      if (config.padding !== 'valid')
-        throw new Error(`ONNX export: ${where}: padding ${config.padding} is not supported`);
-      const poolSize = pair(config.poolSize as number | number[]);
-      const strides = pair((config.strides as number | number[] | null) ?? poolSize);
-      return {
-        name: graph.node(
-          className === 'MaxPooling2D' ? 'MaxPool' : 'AveragePool',
-          [x],
-          [ints('kernel_shape', poolSize), ints('strides', strides)],
-        ),
-        layout,
-      };
-    }
-    case 'GlobalAveragePooling2D':
-      image();
-      return { name: graph.node('Flatten', [graph.node('GlobalAveragePool', [x])], [int('axis', 1)]), layout: 'flat' };
-    case 'Flatten': {
-      // Keras flattens in NHWC order; go back to it first so Dense weights line up.
-      const nhwc = layout === 'NCHW' ? graph.node('Transpose', [x], [ints('perm', [0, 2, 3, 1])]) : x;
-      return { name: graph.node('Flatten', [nhwc], [int('axis', 1)]), layout: 'flat' };
-    }
-    case 'Dense': {
-      if (layout !== 'flat') throw new Error(`ONNX export: ${where} on image input is not supported`);
-      const [kernel, bias] = weights;
-      const gemmInputs = [x, graph.floats(`${layer.name}.weight`, kernel.dataSync() as Float32Array, kernel.shape)];
-      if (bias) gemmInputs.push(graph.floats(`${layer.name}.bias`, bias.dataSync() as Float32Array, bias.shape));
-      return {
-        name: activation(graph, graph.node('Gemm', gemmInputs), config.activation as string | undefined, where, layout),
-        layout,
-      };
-    }
-    case 'Activation':
-      return { name: activation(graph, x, config.activation as string, where, layout), layout };
-  }
-  throw new Error(`ONNX export: layer ${where} is not supported`);
+  const convert = LAYER_CONVERTERS[className] ?? familyLayer(className)?.onnx;
+  if (!convert) throw new Error(`ONNX export: layer ${layer.name} (${className}) is not supported`);
+  return convert(graph, layer, inputs);
 }
 
 /** The ONNX ModelProto bytes for a tfjs model (sequential or functional) taking [N, H, W, 3] images. */
@@ -362,10 +213,10 @@ export function modelToOnnx(model: tf.LayersModel, metadata: Record<string, stri
   if (inputShape.length !== 4)
     throw new Error(`ONNX export: expected an image model with input [N, H, W, C], got ${JSON.stringify(inputShape)}`);
   const graph = new GraphBuilder();
-  const input: Value = { name: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
+  const input: OnnxValue = { name: graph.node('Transpose', ['input'], [ints('perm', [0, 3, 1, 2])]), layout: 'NCHW' };
   // Each layer's output value, by layer name; layers come in topological order (sequential or functional).
-  const values = new Map<string, Value>();
-  let last: Value = input;
+  const values = new Map<string, OnnxValue>();
+  let last: OnnxValue = input;
   for (const layer of model.layers) {
     const inbound = layer.inboundNodes[0]?.inboundLayers ?? [];
     const inputs = inbound.map((l) => values.get(l.name) ?? input);

@@ -1,75 +1,26 @@
 /**
- * The model families a config can choose (config.model), all tfjs layers models taking [N, H, W, 3] pixels in
- * [0, 1] and giving two sigmoids [p(real), p(fake)]:
- *   study     the study's CNN, exact (lib/model/model.ts); with input != 'unit', an InputTransform goes first.
- *   resnet    a small BatchNorm ResNet (lib/model/resnet.ts), config.width / config.depth / config.input.
- *   facefeat  face-api's face-recognition ResNet, frozen (lib/model/face-backbone.ts), with a trained head:
- *             BatchNorm over its 736 pooled features > dropout > two sigmoids (a logistic regression).
+ * The model families a config can choose (config.model): the registry, and the built-in families, each one
+ * descriptor file in lib/model/families/ (family.ts there says what a descriptor holds). All are tfjs layers
+ * models taking [N, H, W, 3] pixels in [0, 1] and giving two sigmoids [p(real), p(fake)]:
+ *   study     the study's CNN, exact (study.ts)
+ *   resnet    a small BatchNorm ResNet (resnet.ts)
+ *   facefeat  a frozen face-recognition ResNet with a trained head (facefeat.ts)
+ * Import the registry from here (not families/family.ts), so that the built-in families are registered. A new
+ * family is one file that calls registerFamily.
  */
-import * as tf from '@tensorflow/tfjs';
-import type { Config } from '../config';
-import { FaceResNetBackbone, faceFeatureCount } from './face-backbone';
-import { InputTransform } from './input-transform';
-import { SeededDropout } from './layers';
-import { buildModel } from './model';
-import { buildResNet } from './resnet';
+import type * as tf from '@tensorflow/tfjs';
+import { facefeat } from './families/facefeat';
+import { familyOf, registerFamily, type FamilyOptions } from './families/family';
+import { resnet } from './families/resnet';
+import { study } from './families/study';
 
-export type FamilyOptions = Pick<
-  Config,
-  'model' | 'imageSize' | 'dropout' | 'seed' | 'input' | 'width' | 'depth' | 'facePooling'
->;
+for (const family of [study, resnet, facefeat]) registerFamily(family);
 
-/** The classifier head of the facefeat family, on its own (trained on cached backbone features). */
-export function buildFaceHead(options: Pick<Config, 'dropout' | 'seed' | 'facePooling'>): tf.Sequential {
-  const head = tf.sequential({ name: 'facefeat_head' });
-  head.add(
-    tf.layers.batchNormalization({
-      inputShape: [faceFeatureCount(options.facePooling)],
-      momentum: 0.9,
-      epsilon: 1e-3,
-      name: 'head_bn',
-    }),
-  );
-  if (options.dropout > 0)
-    head.add(new SeededDropout({ rate: options.dropout, seed: options.seed * 10 + 1, name: 'head_dropout' }));
-  head.add(
-    tf.layers.dense({
-      units: 2,
-      activation: 'sigmoid',
-      kernelInitializer: tf.initializers.glorotUniform({ seed: options.seed * 100 + 1 }),
-      name: 'output',
-    }),
-  );
-  return head;
-}
+export { familyLayer, familyOf, registerFamily } from './families/family';
+export type { FamilyLayer, FamilyOptions, ModelFamily, TrainingPlan } from './families/family';
+export { assembleFaceModel, buildFaceHead } from './families/facefeat';
 
-/** The backbone + head as one model whose layers are the head's own (trained head weights are shared). */
-export function assembleFaceModel(
-  imageSize: number | null,
-  head: tf.LayersModel,
-  pooling: Config['facePooling'] = 'mean',
-): tf.LayersModel {
-  const inputs = tf.input({ shape: [imageSize, imageSize, 3], name: 'image' });
-  let x = new FaceResNetBackbone({ name: 'face_backbone', pooling }).apply(inputs) as tf.SymbolicTensor;
-  for (const layer of head.layers) x = layer.apply(x) as tf.SymbolicTensor;
-  return tf.model({ inputs, outputs: x, name: 'realfake_facefeat' });
-}
-
+/** The untrained model of the family a config names. */
 export function buildFamilyModel(config: FamilyOptions): tf.LayersModel {
-  switch (config.model) {
-    case 'study': {
-      const model = buildModel(config);
-      if (config.input === 'unit') return model;
-      // The study's layers after an input transform (the exact study model is the input === 'unit' case).
-      const inputs = tf.input({ shape: [config.imageSize, config.imageSize, 3], name: 'image' });
-      let x = new InputTransform({ mode: config.input, name: 'input_transform' }).apply(inputs) as tf.SymbolicTensor;
-      for (const layer of model.layers)
-        if (layer.getClassName() !== 'InputLayer') x = layer.apply(x) as tf.SymbolicTensor;
-      return tf.model({ inputs, outputs: x, name: `realfake_cnn_${config.input}` });
-    }
-    case 'resnet':
-      return buildResNet({ ...config, imageSize: config.imageSize });
-    case 'facefeat':
-      return assembleFaceModel(config.imageSize, buildFaceHead(config), config.facePooling);
-  }
+  return familyOf(config).build(config);
 }

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs';
 import { readJson, writeFileAtomic, writeJsonAtomic } from '../files';
 import './layers'; // registers DilatedConv2D and SeededDropout so saved models deserialise
 import './input-transform'; // and InputTransform
-import './face-backbone'; // and FaceResNetBackbone
+import './families'; // and every built-in family's own layer classes (FaceResNetBackbone)
 
 interface ModelJson {
   modelTopology: object;

@@ -1,28 +1,20 @@
 /**
  * One training run, start to finish: load the preprocessed dataset, take the configured rows and split
- * them (lib/data/split.ts), build the study's model, train with checkpointing, record everything in a run folder.
+ * them (lib/data/split.ts), build the config's model family and train it as its plan says (lib/train/training-plans.ts),
+ * with checkpointing, recording everything in a run folder.
  */
 import * as path from 'path';
 import type { Config } from '../config';
 import { initBackend, describeBackend, BackendInfo } from '../backend/backend';
 import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, TrainingContext } from './callbacks';
-import { loadDataset, Dataset } from '../data/dataset';
-import * as tf from '@tensorflow/tfjs';
-import { assembleFaceModel, buildFaceHead, buildFamilyModel } from '../model/families';
-import {
-  cacheFeatures,
-  featureBatchMaker,
-  featureFile,
-  featureKey,
-  featureTensor,
-  frozenFeatureProblem,
-} from './frozen-features';
+import { loadDataset } from '../data/dataset';
 import { datasetSplit } from '../data/split';
 import type { SplitIndices } from '../random';
 import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from '../runs/runs';
 import { removeStaleTempFiles } from '../files';
 import { interruptRequested, InterruptedError } from '../interrupt';
-import { fit, FitOptions, imageBatchMaker, LocalStepper, makeOptimizer, TrainStepper } from './train';
+import { fit } from './train';
+import { prepareTraining, type StepperFactory } from './training-plans';
 
 export interface TrainRunOptions {
   dataDir: string;
@@ -39,12 +31,7 @@ export interface TrainRunOptions {
    */
   split?: SplitIndices;
   /** A custom stepper factory (e.g. data-parallel workers); defaults to one thread. */
-  makeStepper?: (args: {
-    run: Run;
-    dataset: Dataset;
-    model: import('@tensorflow/tfjs').LayersModel;
-    backend: BackendInfo;
-  }) => Promise<TrainStepper | undefined>;
+  makeStepper?: StepperFactory;
 }
 
 export interface TrainRunResult {
@@ -102,37 +89,16 @@ export async function trainRun(options: TrainRunOptions): Promise<TrainRunResult
     callbacks.push(new EarlyStopping(config.earlyStoppingPatience, config.monitor));
   if (options.log !== null) callbacks.push(new EpochLogger(log));
   callbacks.push(...(options.callbacks ?? []));
-  let model: tf.LayersModel;
-  let stepper: TrainStepper | undefined;
-  let validation: FitOptions['validation'];
-  if (config.model === 'facefeat') {
-    const problem = frozenFeatureProblem(config);
-    if (problem) throw new Error(`config: ${problem}`);
-    const head = buildFaceHead(config);
-    model = assembleFaceModel(config.imageSize, head, config.facePooling);
-    const started = Date.now();
-    const flipped = (config.augment?.flip ?? 0) > 0 ? split.train : [];
-    const cache = await cacheFeatures(model, dataset, [...split.train, ...split.val], flipped, {
-      key: featureKey(dataset.info.fingerprint, config),
-      file: featureFile(options.dataDir, dataset.info.fingerprint, config),
-    });
-    log(
-      `features: ${split.train.length + split.val.length + flipped.length} images through the frozen face backbone in ${((Date.now() - started) / 1000).toFixed(0)}s`,
-    );
-    stepper = new LocalStepper(head, dataset, makeOptimizer(config), {
-      batches: featureBatchMaker(cache, dataset, config),
-      weightDecay: config.weightDecay,
-    });
-    validation = { model: head, inputs: (rows) => featureTensor(cache, rows) };
-    updateRunMeta(run, { workers: 1 });
-  } else {
-    model = buildFamilyModel(config);
-    stepper = await options.makeStepper?.({ run, dataset, model, backend });
-    stepper ??= new LocalStepper(model, dataset, makeOptimizer(config), {
-      batches: imageBatchMaker(dataset, config),
-      weightDecay: config.weightDecay,
-    });
-  }
+  const { model, stepper, validation } = await prepareTraining({
+    config,
+    dataDir: options.dataDir,
+    dataset,
+    split,
+    run,
+    backend,
+    log,
+    makeStepper: options.makeStepper,
+  });
   try {
     const { context } = await fit({
       model,

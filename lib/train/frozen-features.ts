@@ -1,7 +1,8 @@
 /**
- * Training the facefeat family fast: its backbone is frozen, so each image's features are computed once (and
- * once more mirrored, when augment.flip > 0), and the head trains on those cached rows. The head's layers are
- * the full model's own, so the checkpoint (the full model) always holds the trained head.
+ * Training a family whose plan is 'frozen-backbone' (lib/model/families/family.ts; facefeat) fast: its backbone
+ * is frozen, so each image's features are computed once (and once more mirrored, when augment.flip > 0), and the
+ * head (the layers after the backbone) trains on those cached rows. The head's layers are the full model's own,
+ * so the checkpoint (the full model) always holds the trained head.
  * Other augmentations would need the backbone per step; they are refused here with a clear message.
  */
 import * as fs from 'fs';
@@ -15,6 +16,7 @@ import { ImageData } from '../data/pixels';
 import { augmentRng } from '../data/augment';
 import { flipHorizontal } from '../data/augment';
 import { fakeScores } from '../model/model';
+import { familyOf } from '../model/families';
 
 export interface FeatureCache {
   /** Length of one feature vector (the backbone's output width: it depends on its pooling). */
@@ -25,29 +27,47 @@ export interface FeatureCache {
 }
 
 /**
- * Features already computed in this process, by key (the dataset's fingerprint, input size and pooling: the
- * backbone's weights are fixed, so these decide its output). Runs that share a dataset (the folds of a
+ * Features already computed in this process, by key (the dataset's fingerprint and the family's feature tag, e.g.
+ * facefeat's input size and pooling: the backbone's weights are fixed, so these decide its output). Runs that share a dataset (the folds of a
  * cross-validation, a sweep over head settings) compute each image's features once. Float32, so 4,000 images
  * and their mirrors at 1,472 features take 47 MB.
  */
 const computed = new Map<string, FeatureCache>();
 
+/** What names a config's features: the family's feature tag (facefeat: `224px-meanstd`). */
+function featureTag(config: Config): string {
+  const plan = familyOf(config).training;
+  if (plan.kind !== 'frozen-backbone') throw new Error(`model ${config.model} has no frozen backbone to cache`);
+  return plan.featureTag(config);
+}
+
 /** The key of a dataset's features under a config: the backbone's weights are fixed, so these decide its output. */
-export function featureKey(fingerprint: string, config: Pick<Config, 'imageSize' | 'facePooling'>): string {
-  return `${fingerprint}:${config.imageSize}:${config.facePooling}`;
+export function featureKey(fingerprint: string, config: Config): string {
+  return `${fingerprint}:${featureTag(config)}`;
 }
 
 /**
- * Where a dataset's features are kept between processes: beside its X.npy, named by its fingerprint, input size
- * and pooling (so a dataset written again never meets stale features). float32 [2, N, width]: plain, then mirrored;
+ * Where a dataset's features are kept between processes: beside its X.npy, named by its fingerprint and the
+ * feature tag (so a dataset written again never meets stale features). float32 [2, N, width]: plain, then mirrored;
  * a row not computed yet is NaN. 4,053 images at 1,472 features: 48 MB.
  */
-export function featureFile(
-  dataDir: string,
-  fingerprint: string,
-  config: Pick<Config, 'imageSize' | 'facePooling'>,
-): string {
-  return path.join(dataDir, `features-${fingerprint.slice(0, 12)}-${config.imageSize}px-${config.facePooling}.npy`);
+export function featureFile(dataDir: string, fingerprint: string, config: Config): string {
+  return path.join(dataDir, `features-${fingerprint.slice(0, 12)}-${featureTag(config)}.npy`);
+}
+
+/** The model's frozen backbone: the layer named so, or else its last layer that does not train. */
+export function frozenBackbone(model: tf.LayersModel, name?: string): tf.layers.Layer {
+  const layer = name ? model.getLayer(name) : model.layers.filter((l) => !l.trainable && l.weights.length).pop();
+  if (!layer) throw new Error(`model ${model.name} has no frozen backbone layer`);
+  return layer;
+}
+
+/** The layers after the backbone as a model of their own, from its features: they share the model's weights. */
+export function headAfter(model: tf.LayersModel, backbone: tf.layers.Layer): tf.LayersModel {
+  const input = tf.input({ shape: [(backbone.outputShape as number[])[1]] });
+  let x = input as tf.SymbolicTensor;
+  for (const layer of model.layers.slice(model.layers.indexOf(backbone) + 1)) x = layer.apply(x) as tf.SymbolicTensor;
+  return tf.model({ inputs: input, outputs: x });
 }
 
 function loadFeatureFile(file: string, n: number, width: number): FeatureCache | null {
@@ -93,18 +113,19 @@ export function clearFeatureMemo(): void {
 }
 
 /**
- * Backbone features (the model's layer named face_backbone) for `rows`, in batches; mirrored too if asked.
- * With `key`, features computed before under the same key in this process are reused and new ones kept; with
- * `file` (featureFile), also those saved by earlier processes, and the new ones are saved there.
+ * Backbone features (frozenBackbone: the layer named `backbone`, or the model's frozen one) for `rows`, in
+ * batches; mirrored too if asked. With `key`, features computed before under the same key in this process are
+ * reused and new ones kept; with `file` (featureFile), also those saved by earlier processes, and the new ones
+ * are saved there.
  */
 export async function cacheFeatures(
   model: tf.LayersModel,
   data: ImageData,
   rows: number[],
   flippedRows: number[],
-  options: { key?: string; file?: string; onProgress?: (done: number, total: number) => void } = {},
+  options: { backbone?: string; key?: string; file?: string; onProgress?: (done: number, total: number) => void } = {},
 ): Promise<FeatureCache> {
-  const backbone = model.getLayer('face_backbone');
+  const backbone = frozenBackbone(model, options.backbone);
   const width = (backbone.outputShape as number[])[1];
   const n = data.x.length / (data.size * data.size * 3);
   const kept =
@@ -179,17 +200,17 @@ export function featureBatchMaker(
 }
 
 /** Why a config cannot train on cached features (null: it can). */
-export function frozenFeatureProblem(config: Pick<Config, 'augment'>): string | null {
+export function frozenFeatureProblem(config: Pick<Config, 'model' | 'augment'>): string | null {
   const a = config.augment;
   if (!a) return null;
   const others = (['crop', 'jitter', 'jpeg', 'blur'] as const).filter((k) => a[k] > 0);
   return others.length
-    ? `model facefeat trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})`
+    ? `model ${config.model} trains its head on cached features: only augment.flip is supported (got ${others.map((k) => `augment.${k} ${a[k]}`).join(', ')})`
     : null;
 }
 
 /**
- * pFake of dataset rows by a saved facefeat model, computed from cached backbone features: the model's own
+ * pFake of dataset rows by a saved frozen-backbone model (facefeat), computed from cached backbone features: the model's own
  * layers after the frozen backbone (its head) applied to the features, exactly the full model's arithmetic
  * without the backbone pass. With ttaFlip, the mean of the image's and its mirror image's pFake, as flip
  * averaging does at evaluation (lib/infer/averaging.ts). Cross-validation scores its folds this way: the folds
@@ -199,19 +220,14 @@ export async function featureScores(
   model: tf.LayersModel,
   data: ImageData,
   rows: number[],
-  options: { key?: string; file?: string; ttaFlip: boolean },
+  options: { backbone?: string; key?: string; file?: string; ttaFlip: boolean },
 ): Promise<Float32Array> {
   const cache = await cacheFeatures(model, data, rows, options.ttaFlip ? rows : [], {
+    backbone: options.backbone,
     key: options.key,
     file: options.file,
   });
-  const layers = model.layers;
-  const after = layers.findIndex((layer) => layer.name === 'face_backbone');
-  if (after < 0) throw new Error('featureScores: the model has no face_backbone layer (not a facefeat model)');
-  const input = tf.input({ shape: [cache.width] });
-  let x = input as tf.SymbolicTensor;
-  for (const layer of layers.slice(after + 1)) x = layer.apply(x) as tf.SymbolicTensor;
-  const head = tf.model({ inputs: input, outputs: x });
+  const head = headAfter(model, frozenBackbone(model, options.backbone));
   const score = async (flip: boolean) => {
     const p = tf.tidy(() => fakeScores(head.predict(featureTensor(cache, rows, () => flip)) as tf.Tensor2D));
     const values = (await p.data()) as Float32Array;

@@ -22,6 +22,7 @@ import type { Config } from '../config';
 import type { TrainRunOptions } from './experiment';
 import { projectRoot } from '../files';
 import { ensureCompiledLib } from './compiled';
+import { familyOf } from '../model/families';
 import { updateRunMeta } from '../runs/runs';
 import { makeOptimizer, StepResult, TrainStepper } from './train';
 import { ImageData } from '../data/pixels';
@@ -376,7 +377,7 @@ export class WorkerStepper implements TrainStepper {
  */
 export function parallelUnsupported(config: Config): string | null {
   const found: string[] = [];
-  if (config.model !== 'study') found.push(`model ${config.model}`);
+  if (!familyOf(config).dataParallel) found.push(`model ${config.model}`);
   if (config.input !== 'unit') found.push(`input ${config.input}`);
   if (config.augment) found.push('augment');
   if (config.labelSmoothing > 0) found.push('labelSmoothing');
