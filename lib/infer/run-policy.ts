@@ -92,7 +92,8 @@ export function runVerdictPolicy(runDir: string, runThreshold: number, overrides
 
 /** A --threshold value: a number in [0, 1], or "picked" (threshold.json); undefined stays undefined. */
 export function parseThresholdOverride(text: string | undefined): number | 'picked' | undefined {
-  if (text === undefined || text === 'picked') return text;
+  if (text === undefined) return undefined;
+  if (text === 'picked') return 'picked'; // spelled out: tslab's older compiler does not narrow `text` here
   const threshold = Number(text);
   if (!(threshold >= 0 && threshold <= 1) || text.trim() === '')
     throw new Error(`--threshold ${text}: expected a number in [0, 1] or "picked"`);
