@@ -159,7 +159,7 @@ test('redis:// URLs become connection options; job ids map back to their batch',
 
 test(
   'two workers, one killed with SIGKILL mid-run: every row written once, equal to local predict',
-  { skip, timeout: 120_000 },
+  { skip, timeout: 240_000 },
   async () => {
     const local = realfake(['predict', '--run', run, images, '--json'], tmp);
     assert.equal(local.code, 0, local.stderr);
@@ -201,8 +201,8 @@ test(
 );
 
 test(
-  '--csv and --faces through the queue equal local predict',
-  { skip: skip || toolSkip(facesDevSkip()), timeout: 120_000 },
+  '--faces --csv through the queue (paths on shared storage) equals local predict',
+  { skip: skip || toolSkip(facesDevSkip()), timeout: 240_000 },
   async () => {
     const faces = path.join(tmp, 'faces');
     fs.mkdirSync(faces, { recursive: true });
@@ -211,39 +211,14 @@ test(
     fs.copyFileSync(path.join(images, 'real', 'broken.png'), path.join(faces, '3-broken.png'));
     const worker = await startWorker(redis.url);
     try {
-      for (const flags of [['--csv'], ['--faces', '--json'], ['--faces', '--csv']]) {
-        const local = realfake(['predict', '--run', run, faces, ...flags], tmp);
-        assert.equal(local.code, 0, local.stderr);
-        const queued = await predict([faces, ...flags, '--queue', redis.url, '--queue-send', 'paths']);
-        assert.equal(queued.code, 0, queued.stderr);
-        if (flags.includes('--json')) {
-          const photos = (text: string) =>
-            text
-              .trim()
-              .split('\n')
-              .map((line) => JSON.parse(line));
-          const [x, y] = [photos(local.stdout), photos(queued.stdout)];
-          assert.equal(y.length, x.length);
-          assert.ok(
-            x.some((p) => p.faces.length > 0),
-            'faces found',
-          );
-          x.forEach((p, i) => {
-            assert.equal(y[i].file, p.file);
-            assert.deepEqual(
-              y[i].faces.map((f: { crop: unknown }) => f.crop),
-              p.faces.map((f: { crop: unknown }) => f.crop),
-            );
-            p.faces.forEach((f: { pFake: number }, j: number) =>
-              assert.ok(Math.abs(y[i].faces[j].pFake - f.pFake) <= 1e-5),
-            );
-          });
-        } else {
-          // CSV rounds pFake to 6 decimals: equal text.
-          assert.equal(queued.stdout, local.stdout);
-        }
-        assert.match(queued.stderr, /skipped .*3-broken\.png: /);
-      }
+      // Each photo's faces are scored in one engine call here and there: the CSV (pFake to 6 decimals) is equal text.
+      const local = realfake(['predict', '--run', run, faces, '--faces', '--csv'], tmp);
+      assert.equal(local.code, 0, local.stderr);
+      assert.match(local.stdout, /,1,-?\d+,-?\d+,\d+,\d+,/, 'faces found');
+      const queued = await predict([faces, '--faces', '--csv', '--queue', redis.url, '--queue-send', 'paths']);
+      assert.equal(queued.code, 0, queued.stderr);
+      assert.equal(queued.stdout, local.stdout);
+      assert.match(queued.stderr, /skipped .*3-broken\.png: /);
     } finally {
       worker.child.kill('SIGTERM');
       await exited(worker.child);
