@@ -133,7 +133,7 @@ Load average before/after: ${loadBefore} / ${loadAfter} (other work shared the c
 | \`predict --queue\`, 1 worker | ${one.toFixed(1)} | ${perWorker.toFixed(1)} |
 | \`predict --queue\`, 2 workers | ${two.toFixed(1)} | ${rate(two).toFixed(1)} |
 
-On 2 cores two workers share the same cores (one inference already uses both), so the second adds little here; workers pay off across machines. On paper, from the measured per-worker rate (${perWorker.toFixed(1)} images/s, one worker per 2-core machine, assuming Redis and the client keep up and machines like this one): one million images take ${million(1)} on 1 machine, ${million(10)} on 10, ${million(100)} on 100. With \`--faces\` a photo costs far more (face detection; see the HTTP-server section's in-process rates), so divide accordingly.
+Two workers on this machine gave ${(rate(two) / perWorker).toFixed(2)} x the rate of one: they share its ${os.cpus().length} cores with each other (one inference already uses every core) and with whatever else runs, whereas on separate machines each worker has its own cores; the paper figures below assume that. On paper, from the measured one-worker rate (${perWorker.toFixed(1)} images/s end to end, one worker per machine like this one, assuming Redis and the client keep up): one million images take ${million(1)} on 1 machine, ${million(10)} on 10, ${million(100)} on 100. With \`--faces\` a photo costs far more (face detection; see the HTTP-server section's in-process rates).
 `;
     process.stdout.write(md);
     process.stderr.write(`written to ${writeSection('queue', md)}\n`);
