@@ -11,7 +11,7 @@ import type { EngineChoice } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { engineOption } from './export';
-import { loadScoringEngine } from '../infer/scoring-engine';
+import { loadRunPredictor } from '../infer/run-predictor';
 import { SCORING_MODES, ScoringMode } from '../config';
 import { openRun } from '../train/runs';
 import { MissingRunFileError, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
@@ -19,6 +19,7 @@ import type { VerdictPolicy } from '../infer/verdict';
 import { action, escapeControls, parseInteger, parseNumber, UsageError } from './common';
 import { isVideoFile } from '../video/sniff';
 import { predictVideoFiles } from './predict-video';
+import { predictOnQueue, queueOptions, type QueueFlags } from './predict-queue';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
@@ -28,6 +29,9 @@ const FORMATS = {
   csv: (p: Prediction) =>
     [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
+
+const CSV_HEADER = 'file,verdict,confidence,pFake\n';
+const FACE_CSV_HEADER = 'file,face,x,y,width,height,verdict,confidence,pFake\n';
 
 /** `--faces`: one line per face found (or one saying there is none), in each format. */
 const FACE_FORMATS = {
@@ -62,7 +66,7 @@ async function predictFacesInFiles(
   files: string[],
   format: keyof typeof FACE_FORMATS,
 ): Promise<{ ok: number; failed: number }> {
-  if (format === 'csv') process.stdout.write('file,face,x,y,width,height,verdict,confidence,pFake\n');
+  if (format === 'csv') process.stdout.write(FACE_CSV_HEADER);
   let ok = 0;
   let failed = 0;
   for (const file of files) {
@@ -79,7 +83,7 @@ async function predictFacesInFiles(
 }
 
 export function registerPredictCommand(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description(
       'say "Real", "Fake (AI-generated)" or "Uncertain" (in the band the model card picked on validation) with confidence for each image; folders are walked, unreadable files reported and skipped',
@@ -124,7 +128,8 @@ export function registerPredictCommand(program: Command): void {
       action(
         async (
           paths: string[],
-          flags: {
+          flags: Omit<QueueFlags, 'queue'> & {
+            queue?: string;
             run: string;
             json?: boolean;
             csv?: boolean;
@@ -161,21 +166,22 @@ export function registerPredictCommand(program: Command): void {
           if (videos.length && files.length && format === 'csv')
             throw new UsageError('--csv takes images or videos, not both (their columns differ): run them separately');
           if (files.length === 0 && videos.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
+          if (flags.queue) {
+            if (videos.length) throw new UsageError('--queue scores images: score videos without it');
+            if (format === 'csv') process.stdout.write(flags.faces ? FACE_CSV_HEADER : CSV_HEADER);
+            const local = {
+              overrides: policyOverrides(flags),
+              prediction: FORMATS[format],
+              faces: FACE_FORMATS[format],
+            };
+            const check = () => void flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
+            return predictOnQueue(files, { ...flags, queue: flags.queue }, { ...local, check });
+          }
           await initBackend();
           // Which engine runs goes to stderr, so --json and --csv output stays clean.
           const note = (line: string) => process.stderr.write(line + '\n');
-          const { config } = openRun(flags.run);
-          const ttaFlip = flags.ttaFlip ?? config.ttaFlip ?? false;
-          const scoring = flags.scoring ?? config.scoring ?? 'resize';
-          const engine = await loadScoringEngine(flags.run, {
-            engine: flags.engine,
-            scoring,
-            ttaFlip,
-            ensemble: flags.ensemble,
-            onNote: note,
-          });
-          const policy = flagsPolicy(flags.run, config.threshold, flags);
-          const predictor = new Predictor(engine, { ...config, scoring }, policy);
+          const policy = flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
+          const predictor = await loadRunPredictor(flags.run, { ...flags, policy, onNote: note });
           if (videos.length) {
             let counts: { ok: number; failed: number };
             try {
@@ -206,7 +212,7 @@ export function registerPredictCommand(program: Command): void {
             if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
             const explanations: Array<Promise<string>> = [];
             const used = new Map<string, number>();
-            if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+            if (format === 'csv') process.stdout.write(CSV_HEADER);
             const scorer = predictor;
             const threshold = policy.threshold;
             result = await scorer.predictFiles(files, {
@@ -230,6 +236,8 @@ export function registerPredictCommand(program: Command): void {
         },
       ),
     );
+
+  for (const option of queueOptions()) command.addOption(option);
 }
 
 /** `--scoring`, shared by predict and evaluate (lib/infer/scoring.ts says what each mode does). */
