@@ -10,7 +10,7 @@ variant trains on everything except source S and scores:
   - all-sources test AUC (the fold with every source) to show in-distribution is not broken.
 Mirrored features train as extra rows and are averaged at scoring (the preset's flip + ttaFlip).
 
-Run: OMP_NUM_THREADS=1 /usr/bin/python3 scripts/experiments/loso_features.py [variant-prefix ...]
+Run: [FEATS=faceapi,pixel,faceres] OMP_NUM_THREADS=1 /usr/bin/python3 scripts/experiments/loso_features.py [variant-prefix ...]
 Needs numpy + scikit-learn (Debian python3-sklearn).
 """
 import csv
@@ -44,14 +44,35 @@ def cols(stages=range(5), stats=('mean', 'std')):
     return np.array(out)
 
 
-def load():
-    feats = np.load(FEATURES)  # [2, N, 1472]: plain, mirrored
+# Other feature sets, [2, N, width] or [N, width] (then used for both plain and mirrored), NaN rows not computed:
+# pixel (pixel_features.py), faceres (faceres-deep on a subset, faceres_features.js).
+OTHER = {
+    'pixel': os.environ.get('PIXEL_FEATURES', '/tmp/gen/pixel.npy'),
+    'faceres': os.environ.get('FACERES_FEATURES', '/tmp/gen/faceres-deep-full.npy'),
+}
+
+
+def load_set(name, n):
+    if name == 'faceapi':
+        return np.load(FEATURES).astype(np.float64)  # [2, N, 1472]: plain, mirrored
+    f = np.load(OTHER[name]).astype(np.float64)
+    return f if f.ndim == 3 else np.stack([f, f])
+
+
+def load(names=('faceapi',)):
+    """Features of the sets named, joined side by side (faceapi first, so cols() still points at it);
+    rows missing from any set are left out of every split."""
     rows = list(csv.DictReader(open(f'{DATA}/manifest.csv')))
-    assert all(r['status'] == 'ok' for r in rows) and len(rows) == feats.shape[1]
+    assert all(r['status'] == 'ok' for r in rows)
+    feats = np.concatenate([load_set(name, len(rows)) for name in names], 2)
+    assert feats.shape[1] == len(rows)
     y = np.array([int(r['label']) for r in rows])
     key = np.array([('fake/' if int(r['label']) else 'real/') + r['source'] for r in rows])
-    split = {k: np.array(v) for k, v in json.load(open(SPLIT)).items()}
-    return feats.astype(np.float64), y, key, split
+    ok = ~np.isnan(feats).any((0, 2))
+    if os.environ.get('SUBSET'):  # a JSON list of rows: compare feature sets on the same images
+        ok &= np.isin(np.arange(len(rows)), json.load(open(os.environ['SUBSET'])))
+    split = {k: np.array([r for r in v if ok[r]]) for k, v in json.load(open(SPLIT)).items()}
+    return feats, y, key, split
 
 
 def folds(key, split):
@@ -289,6 +310,10 @@ def evaluate(v, feats, y, key, split):
             out['all'] = roc_auc_score(yt, st)
             continue
         m = kt == held
+        if os.environ.get('DIAG'):  # the held-out source against each source of the other class on its own
+            other = sorted(set(kt[yt != (1 if held.startswith('fake/') else 0)]))
+            parts = [f'{o.split("/")[1]} {roc_auc_score(yt[m | (kt == o)], st[m | (kt == o)]):.3f}' for o in other]
+            print(f'    {held}: ' + ', '.join(parts), file=sys.stderr, flush=True)
         if held.startswith('fake/'):
             sel = m | (yt == 0)
             out[held] = (roc_auc_score(yt[sel], st[sel]), (st[m] > thr).mean())
@@ -299,7 +324,9 @@ def evaluate(v, feats, y, key, split):
 
 
 def main():
-    feats, y, key, split = load()
+    names = os.environ.get('FEATS', 'faceapi').split(',')
+    feats, y, key, split = load(names)
+    print(f'features {names}: width {feats.shape[2]}, rows {sum(len(v) for v in split.values())}\n')
     sources = sorted(set(key))
     fakes = [s for s in sources if s.startswith('fake/')]
     reals = [s for s in sources if s.startswith('real/')]
