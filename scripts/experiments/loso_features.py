@@ -25,7 +25,7 @@ from sklearn.decomposition import PCA
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
 
-MAIN = os.environ.get('REALFAKE_MAIN', '/work/main')
+MAIN = os.environ.get('REALFAKE_MAIN', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 DATA = f'{MAIN}/data/cache/user-224px-lanczos3-all-ac244ca15340'
 FEATURES = f'{DATA}/features-86a5c5be17a2-224px-meanstd.npy'
 SPLIT = f'{MAIN}/outputs/crossval/faces-base/runs/2026-12-06T15-23-54_faces/split.json'
@@ -47,8 +47,8 @@ def cols(stages=range(5), stats=('mean', 'std')):
 # Other feature sets, [2, N, width] or [N, width] (then used for both plain and mirrored), NaN rows not computed:
 # pixel (pixel_features.py), faceres (faceres-deep on a subset, faceres_features.js).
 OTHER = {
-    'pixel': os.environ.get('PIXEL_FEATURES', '/tmp/gen/pixel.npy'),
-    'faceres': os.environ.get('FACERES_FEATURES', '/tmp/gen/faceres-deep-full.npy'),
+    'pixel': os.environ.get('PIXEL_FEATURES', os.path.join(MAIN, 'outputs', 'experiments', 'pixel.npy')),
+    'faceres': os.environ.get('FACERES_FEATURES', os.path.join(MAIN, 'outputs', 'experiments', 'faceres-deep.npy')),
 }
 
 

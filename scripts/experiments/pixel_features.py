@@ -18,7 +18,7 @@ import numpy as np
 from PIL import Image
 from scipy.ndimage import convolve
 
-MAIN = os.environ.get('REALFAKE_MAIN', '/work/main')
+MAIN = os.environ.get('REALFAKE_MAIN', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..'))
 DATA = f'{MAIN}/data/cache/user-224px-lanczos3-all-ac244ca15340'
 
 KERNELS = {
