@@ -57,7 +57,8 @@ export const FACE_DETECTOR = {
     // The photo in a border as wide as itself: a face that fills a tight crop becomes a third of the picture.
     // Measured on what the three above missed (2026-12-06): at >= 0.5 a face in 12 of the first 49 misses of
     // sd1_eyewear (close-ups, sunglasses, a hand over the mouth) and 2 of unsplash_men's 13 (faces turned up or
-    // aside); all 200 face-free pictures of the bench score at most 0.13 on it, so 0.4 keeps a wide margin and adds blurred faces.
+    // aside); all 200 face-free pictures of the bench score at most 0.13 on it, so 0.4 keeps a wide margin and
+    // adds blurred faces.
     { detector: 'ssd', minScore: 0.4, frame: 1 },
   ] as readonly FacePass[],
   /** Photos are shrunk (PIL nearest) to this longer side before detection; see detectorInput. */
