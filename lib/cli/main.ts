@@ -16,6 +16,7 @@ import { registerSweepCommand } from './sweep';
 import { registerCrossvalCommand } from './crossval';
 import { registerSynthCommand } from './synth';
 import { registerTrainCommand } from './train';
+import { registerWorkerCommand } from './worker';
 
 export function buildProgram(): Command {
   const program = new Command('realfake')
@@ -35,6 +36,7 @@ export function buildProgram(): Command {
   registerExportCommand(program);
   registerReportCommand(program);
   registerServeCommand(program);
+  registerWorkerCommand(program);
   registerDataCommand(program);
   registerAnalyzeCommand(program);
   registerCompareCommand(program);

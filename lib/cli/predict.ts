@@ -10,7 +10,9 @@ import { PhotoVerdict, predictFacesInFiles } from '../infer/faces';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
-import { runPredictor } from '../infer/run-predictor';
+import { loadRunPredictor } from '../infer/run-predictor';
+import { runVerdictPolicy } from '../infer/run-policy';
+import { openRun } from '../runs/runs';
 import type { ScoringMode } from '../config';
 import {
   calibratedOption,
@@ -23,6 +25,7 @@ import {
 import { action, escapeControls, parseInteger, parseNumber, UsageError } from './common';
 import { isVideoFile } from '../video/sniff';
 import { predictVideoFiles } from './predict-video';
+import { predictOnQueue, queueOptions, type QueueFlags } from './predict-queue';
 
 /** Text output is one line per image, tab-separated: control characters in names (a newline) are escaped. */
 const FORMATS = {
@@ -32,6 +35,9 @@ const FORMATS = {
   csv: (p: Prediction) =>
     [csvField(p.file), csvField(p.verdict), p.confidence.toFixed(6), p.pFake.toFixed(6)].join(','),
 };
+
+const CSV_HEADER = 'file,verdict,confidence,pFake\n';
+const FACE_CSV_HEADER = 'file,face,x,y,width,height,verdict,confidence,pFake\n';
 
 /** `--faces`: one line per face found (or one saying there is none), in each format. */
 const FACE_FORMATS = {
@@ -63,7 +69,7 @@ const FACE_FORMATS = {
 
 /** `--faces`: each photo's faces in the chosen format, skipped files on stderr. */
 function predictFacesInFilesTo(predictor: Predictor, files: string[], format: keyof typeof FACE_FORMATS) {
-  if (format === 'csv') process.stdout.write('file,face,x,y,width,height,verdict,confidence,pFake\n');
+  if (format === 'csv') process.stdout.write(FACE_CSV_HEADER);
   return predictFacesInFiles(predictor, files, {
     onPhoto: (file, photo) => {
       for (const line of FACE_FORMATS[format](file, photo)) process.stdout.write(line + '\n');
@@ -73,7 +79,7 @@ function predictFacesInFilesTo(predictor: Predictor, files: string[], format: ke
 }
 
 export function registerPredictCommand(program: Command): void {
-  program
+  const command = program
     .command('predict')
     .description(
       'say "Real", "Fake (AI-generated)" or "Uncertain" (in the band the model card picked on validation) with confidence for each image; folders are walked, unreadable files reported and skipped',
@@ -118,7 +124,8 @@ export function registerPredictCommand(program: Command): void {
       action(
         async (
           paths: string[],
-          flags: {
+          flags: Omit<QueueFlags, 'queue'> & {
+            queue?: string;
             run: string;
             json?: boolean;
             csv?: boolean;
@@ -155,17 +162,31 @@ export function registerPredictCommand(program: Command): void {
           if (videos.length && files.length && format === 'csv')
             throw new UsageError('--csv takes images or videos, not both (their columns differ): run them separately');
           if (files.length === 0 && videos.length === 0) throw new Error(`no image files found in ${paths.join(', ')}`);
+          if (flags.queue) {
+            if (videos.length) throw new UsageError('--queue scores images: score videos without it');
+            if (format === 'csv') process.stdout.write(flags.faces ? FACE_CSV_HEADER : CSV_HEADER);
+            const local = {
+              overrides: policyOverrides(flags),
+              prediction: FORMATS[format],
+              faces: FACE_FORMATS[format],
+            };
+            const check = () =>
+              void withPolicyUsage(() =>
+                runVerdictPolicy(flags.run, openRun(flags.run).config.threshold, policyOverrides(flags)),
+              );
+            return predictOnQueue(files, { ...flags, queue: flags.queue }, { ...local, check });
+          }
           await initBackend();
           // Which engine runs goes to stderr, so --json and --csv output stays clean.
           const note = (line: string) => process.stderr.write(line + '\n');
           const overrides = policyOverrides(flags);
           const predictor = await withPolicyUsage(() =>
-            runPredictor(flags.run, {
+            loadRunPredictor(flags.run, {
               engine: flags.engine,
               ttaFlip: flags.ttaFlip,
               ensemble: flags.ensemble,
               scoring: flags.scoring,
-              policy: overrides,
+              overrides,
               onNote: note,
             }),
           );
@@ -199,7 +220,7 @@ export function registerPredictCommand(program: Command): void {
             if (flags.explain) fs.mkdirSync(flags.explain, { recursive: true });
             const explanations: Array<Promise<string>> = [];
             const used = new Map<string, number>();
-            if (format === 'csv') process.stdout.write('file,verdict,confidence,pFake\n');
+            if (format === 'csv') process.stdout.write(CSV_HEADER);
             const threshold = predictor.policy.threshold;
             result = await predictor.predictFiles(files, {
               onPrediction: (p) => {
@@ -228,4 +249,6 @@ export function registerPredictCommand(program: Command): void {
         },
       ),
     );
+
+  for (const option of queueOptions()) command.addOption(option);
 }

@@ -1,4 +1,4 @@
-/** Terminal niceties for training: a per-epoch progress bar and a gentle Ctrl-C. */
+/** Terminal niceties: a per-epoch progress bar and a gentle Ctrl-C for training, a counting bar for long scoring. */
 import * as cliProgress from 'cli-progress';
 import { onInterrupt } from '../interrupt';
 import type { Callback, TrainingContext } from '../train/callbacks';
@@ -33,6 +33,22 @@ export class BatchProgressBar implements Callback {
   onTrainEnd(): void {
     this.bar?.stop();
   }
+}
+
+/** A bar counting `what` up to `total`, on stderr, only when stderr is a terminal (else null). */
+export function countBar(what: string, total: number): cliProgress.SingleBar | null {
+  if (!process.stderr.isTTY) return null;
+  const bar = new cliProgress.SingleBar(
+    {
+      stream: process.stderr,
+      format: `[{bar}] {value}/{total} ${what}  eta {eta_formatted}`,
+      clearOnComplete: true,
+      hideCursor: true,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  bar.start(total, 0);
+  return bar;
 }
 
 /**
