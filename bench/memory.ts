@@ -14,7 +14,7 @@ import { resolveConfig } from '../lib/config';
 import { projectRoot } from '../lib/files';
 import { buildModel } from '../lib/model/model';
 import { saveModel } from '../lib/model/model-io';
-import { createRun } from '../lib/train/runs';
+import { createRun } from '../lib/runs/runs';
 
 export interface DecodeMemory {
   command: string;

@@ -15,7 +15,7 @@ import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
 import { generateSynthDataset } from '../lib/data/synth';
 import { projectRoot } from '../lib/files';
-import { latestRun } from '../lib/train/runs';
+import { latestRun } from '../lib/runs/runs';
 import { FACES_DEV, facesDevSkip } from '../test/fixtures/faces';
 import { createRandomRun } from '../test/fixtures/runs';
 import { writeSection } from './sections';

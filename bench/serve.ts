@@ -22,7 +22,7 @@ import { projectRoot } from '../lib/files';
 import { predictFaces } from '../lib/infer/faces';
 import { loadEngine } from '../lib/infer/onnx-engine';
 import { Predictor } from '../lib/infer/predict';
-import { latestRun } from '../lib/train/runs';
+import { latestRun } from '../lib/runs/runs';
 import { facesDevFile, facesDevSkip } from '../test/fixtures/faces';
 import { badImageFiles, fromRaw, goodImageFiles, noiseRgba, pngWithClaimedSize } from '../test/fixtures/images';
 import { createRandomRun } from '../test/fixtures/runs';

@@ -13,9 +13,10 @@ import { buildModel } from '../lib/model/model';
 import { OnnxEngine } from '../lib/infer/onnx-engine';
 import { modelToOnnx } from '../lib/infer/onnx-export';
 import { StepperProfile, WorkerStepper } from '../lib/train/parallel';
-import { InferenceEngine, TfjsEngine } from '../lib/infer/predict';
+import { InferenceEngine, TfjsEngine } from '../lib/infer/engine';
 import { peakRssBytes } from '../test/helpers/peak-rss';
-import { fit, ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
+import { fit, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
+import { ImageData } from '../lib/data/pixels';
 
 const STUDY = { dropout: 0.5, seed: 1, learningRate: 1e-5, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };
 

@@ -5,19 +5,19 @@ import * as os from 'os';
 import * as path from 'path';
 import sharp from 'sharp';
 import { auditFindings, auditFolders, auditSummary } from '../lib/audit/audit';
-import { bootstrapAccuracyAuc } from '../lib/audit/bootstrap';
-import { imageFacts } from '../lib/audit/image-facts';
-import { estimateJpegQuality, ijgTable, readQuantTables } from '../lib/audit/jpeg-quality';
+import { bootstrapAccuracyAuc } from '../lib/eval/bootstrap';
+import { imageFacts } from '../lib/data/image-facts';
+import { estimateJpegQuality, ijgTable, readQuantTables } from '../lib/data/jpeg-quality';
 import { fitLogistic } from '../lib/audit/logistic';
 import { runProbes } from '../lib/audit/probes';
-import { azimuthalSpectrum } from '../lib/audit/spectrum';
+import { azimuthalSpectrum } from '../lib/eval/spectrum';
 import { initBackend } from '../lib/backend/backend';
 import { resolveConfig } from '../lib/config';
 import { loadDataset, readManifest } from '../lib/data/dataset';
 import { harmonizedJpeg, HARMONIZED_SOURCE } from '../lib/data/harmonize';
 import { datasetCacheIsFresh, preprocessFolders } from '../lib/data/preprocess';
 import { generateSynthDataset } from '../lib/data/synth';
-import { rocAuc } from '../lib/eval/metrics';
+import { rocAuc } from '../lib/metrics/metrics';
 
 const tmpDir = () => fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-audit-'));
 
@@ -86,7 +86,7 @@ test('bootstrap: seeded, percentile intervals around the point estimates', () =>
   assert.deepEqual([perfect.accuracy.lo, perfect.accuracy.hi, perfect.auc.lo, perfect.auc.hi], [1, 1, 1, 1]);
 });
 
-test('spectrum: stripes of period 4 peak at radius side / 4; profiles are min-max scaled; other sides are padded', () => {
+test('spectrum: stripes of period 4 peak at radius side / 4; profiles are min-max scaled; any side works', () => {
   const size = 32;
   const stripes = new Uint8Array(size * size * 3);
   for (let y = 0; y < size; y++)
@@ -100,7 +100,7 @@ test('spectrum: stripes of period 4 peak at radius side / 4; profiles are min-ma
     `period-4 stripes should peak at radius 32 / 4 = 8: ${Array.from(s, (v) => v.toFixed(2))}`,
   );
   assert.ok(azimuthalSpectrum(new Uint8Array(size * size * 3).fill(128), size).every((v) => Number.isFinite(v)));
-  assert.equal(azimuthalSpectrum(new Uint8Array(24 * 24 * 3).fill(7), 24).length, 12); // zero-padded to 32
+  assert.equal(azimuthalSpectrum(new Uint8Array(24 * 24 * 3).fill(7), 24).length, 12); // no padding (test/eval-views)
 });
 
 test('logistic regression (tfjs): separates separable data, and its weight follows the informative feature', async () => {

@@ -17,7 +17,7 @@ import { makeRng } from '../lib/random';
 import { balancedOrder, oneHotLabels } from '../lib/train/train';
 import { learningRateAt } from '../lib/train/schedule';
 import { averageScores, AveragingEngine, flipBatch } from '../lib/infer/averaging';
-import type { InferenceEngine } from '../lib/infer/predict';
+import type { InferenceEngine } from '../lib/infer/engine';
 import { initBackend } from '../lib/backend/backend';
 
 /** A 4x4 image whose pixel (x, y) is [x, y, 10x + y]. */

@@ -209,7 +209,7 @@ test('paths in the dataset and run folders resolve from any working directory (t
   assert.equal(info.fingerprint, meta.datasetFingerprint);
   assert.match(
     fs.readFileSync(path.join(dataDir, 'manifest.csv'), 'utf8').split('\n')[1],
-    /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,,00000\.png(,|$)/, // then the audit columns (lib/audit/image-facts.ts)
+    /^\.\.\/\.\.\/synth\/real\/00000\.png,0,ok,,00000\.png(,|$)/, // then the audit columns (lib/data/image-facts.ts)
   );
   // From notebooks/ (a sibling folder, as Jupyter runs them): the same run evaluates and predicts from its dataset.
   const elsewhere = path.join(root, 'notebooks');
@@ -217,7 +217,7 @@ test('paths in the dataset and run folders resolve from any working directory (t
   const evaluate = realfake(['evaluate', '--run', path.relative(elsewhere, runDir), '--engine', 'tfjs'], elsewhere);
   assert.equal(evaluate.code, 0, evaluate.stderr);
   const script = `
-    const { heldBackImages } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'train', 'runs.js'))});
+    const { heldBackImages } = require(${JSON.stringify(path.join(__dirname, '..', 'lib', 'runs', 'runs.js'))});
     const held = heldBackImages(${JSON.stringify(path.relative(elsewhere, runDir))}, 1);
     process.stdout.write(JSON.stringify(held));`;
   const child = spawnSync(process.execPath, ['-e', script], { cwd: elsewhere, encoding: 'utf8' });

@@ -10,9 +10,9 @@ import * as path from 'path';
 import { compareRuns, writeComparisonFiles } from '../lib/eval/compare';
 import { formatMeanSd, groupBySeed, meanSd } from '../lib/eval/seed-groups';
 import type { Config } from '../lib/config';
-import { gridPoints, parseSetArgs, planSweep, runIsFinished, SWEEP_FILE } from '../lib/train/sweep';
+import { gridPoints, parseSetArgs, planSweep, runIsFinished, SWEEP_FILE } from '../lib/sweep';
 import { skipForMissingTool } from './helpers/tools';
-import { computeMetrics, metricsToJson, type Metrics } from '../lib/eval/metrics';
+import { computeMetrics, metricsToJson, type Metrics } from '../lib/metrics/metrics';
 import { HAND_SOURCES } from './fixtures/per-source';
 
 /** Real ffhq: 0.1 0.6 0.2; fake sd14: 0.9 0.4; fake new: 0.7 (threshold 0.5). */

@@ -22,7 +22,7 @@ import {
 } from '../lib/eval/calibration';
 import { delongTest, mcnemarFromCounts, mcnemarTest } from '../lib/eval/paired';
 import { parseThresholdRule, pickThreshold, thresholdSweep } from '../lib/eval/thresholds';
-import { computeMetrics } from '../lib/eval/metrics';
+import { computeMetrics } from '../lib/metrics/metrics';
 import { gaussian, makeRng } from '../lib/random';
 
 const close = (actual: number, expected: number, tol: number, what: string) =>

@@ -10,7 +10,13 @@ import sharp from 'sharp';
 import { initBackend } from '../lib/backend/backend';
 import { explainImage, gradCam, lastConvLayerName } from '../lib/eval/gradcam';
 import { applyPerturbation, DEFAULT_PERTURBATIONS, robustnessFigure, robustnessGrid } from '../lib/eval/robustness';
-import { azimuthalAverage, classSpectra, logMagnitudeSpectrum } from '../lib/eval/spectrum';
+import {
+  azimuthalAverage,
+  azimuthalSpectrum,
+  classSpectra,
+  dft2dFunction,
+  logMagnitudeSpectrum,
+} from '../lib/eval/spectrum';
 import { buildModel } from '../lib/model/model';
 import { makeRng } from '../lib/random';
 
@@ -18,6 +24,67 @@ function argmax(values: ArrayLike<number>, skip: (i: number) => boolean = () => 
   let best = -1;
   for (let i = 0; i < values.length; i++) if (!skip(i) && (best < 0 || values[i] > values[best])) best = i;
   return best;
+}
+
+/** The 2D DFT by its definition, F(u, v) = sum_y sum_x f(y, x) e^{-2 pi i (u y + v x) / N}, for checking. */
+function directDft2d(re: Float64Array, im: Float64Array, n: number): [Float64Array, Float64Array] {
+  const outRe = new Float64Array(n * n);
+  const outIm = new Float64Array(n * n);
+  for (let u = 0; u < n; u++)
+    for (let v = 0; v < n; v++)
+      for (let y = 0; y < n; y++)
+        for (let x = 0; x < n; x++) {
+          const a = (-2 * Math.PI * (u * y + v * x)) / n;
+          const [c, s] = [Math.cos(a), Math.sin(a)];
+          const i = y * n + x;
+          outRe[u * n + v] += re[i] * c - im[i] * s;
+          outIm[u * n + v] += re[i] * s + im[i] * c;
+        }
+  return [outRe, outIm];
+}
+
+for (const size of [1, 2, 3, 5, 8, 9, 12, 16]) {
+  test(`the 2D DFT of a ${size} x ${size} complex image equals the direct sum (no padding at odd or even sizes)`, () => {
+    const rng = makeRng(size);
+    const re = Float64Array.from({ length: size * size }, () => rng() - 0.5);
+    const im = Float64Array.from({ length: size * size }, () => rng() - 0.5);
+    const [wantRe, wantIm] = directDft2d(re, im, size);
+    dft2dFunction(size)(re, im);
+    for (let i = 0; i < size * size; i++) {
+      assert.ok(
+        Math.abs(re[i] - wantRe[i]) < 1e-9 && Math.abs(im[i] - wantIm[i]) < 1e-9,
+        `F[${i}]: ${re[i]}, ${im[i]}`,
+      );
+    }
+  });
+}
+
+for (const size of [16, 15]) {
+  test(`the audit's ${size} px spectrum profile is the ring mean of 20 ln|F| of the direct DFT, min-max scaled`, () => {
+    const rng = makeRng(100 + size);
+    const pixels = Uint8Array.from({ length: size * size * 3 }, () => Math.floor(rng() * 256));
+    const grey = Float64Array.from(
+      { length: size * size },
+      (_, i) => (pixels[3 * i] + pixels[3 * i + 1] + pixels[3 * i + 2]) / 3,
+    );
+    const [re, im] = directDft2d(grey, new Float64Array(size * size), size);
+    const bins = Math.floor(size / 2);
+    const sums = new Array<number>(bins).fill(0);
+    const counts = new Array<number>(bins).fill(0);
+    const signed = (k: number) => (k <= (size - 1) / 2 ? k : k - size); // frequency of DFT index k
+    for (let y = 0; y < size; y++)
+      for (let x = 0; x < size; x++) {
+        const r = Math.floor(Math.hypot(signed(y), signed(x)));
+        if (r >= bins) continue;
+        sums[r] += 20 * Math.log(Math.hypot(re[y * size + x], im[y * size + x]) + 1e-8);
+        counts[r]++;
+      }
+    const means = sums.map((v, r) => v / counts[r]);
+    const [lo, hi] = [Math.min(...means), Math.max(...means)];
+    const got = azimuthalSpectrum(pixels, size);
+    assert.equal(got.length, bins);
+    means.forEach((m, r) => assert.ok(Math.abs(got[r] - (m - lo) / (hi - lo)) < 1e-5, `ring ${r}: ${got[r]}`));
+  });
 }
 
 for (const size of [64, 48]) {

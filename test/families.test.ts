@@ -13,7 +13,8 @@ import { applyInputMode, nprResidual } from '../lib/model/input-transform';
 import { modelToOnnx } from '../lib/infer/onnx-export';
 import { loadOnnxRuntime, OnnxEngine } from '../lib/infer/onnx-engine';
 import { fakeScores } from '../lib/model/model';
-import { fit, ImageData, imageBatchMaker, LocalStepper, makeOptimizer } from '../lib/train/train';
+import { fit, imageBatchMaker, LocalStepper, makeOptimizer } from '../lib/train/train';
+import { ImageData } from '../lib/data/pixels';
 import { checkerboardToyData } from './fixtures/toy-data';
 
 const runtime = loadOnnxRuntime();

@@ -11,7 +11,7 @@ import * as path from 'path';
 import sharp from 'sharp';
 import { loadNativeAddon } from '../lib/backend/native-addon';
 import { decodeImageRgb, loadImageRgb, loadImageRgbFromBuffer, pilNearestIndices } from '../lib/data/images';
-import { imageFacts, jpegHeaderFacts } from '../lib/audit/image-facts';
+import { imageFacts, jpegHeaderFacts } from '../lib/data/image-facts';
 import { describeJpegDecoder, jpegHeaderNative, setJpegDecoder } from '../lib/data/jpeg-native';
 import { synthImage } from '../lib/data/synth';
 import { SHARED } from './fixtures/faces';

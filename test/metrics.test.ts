@@ -12,7 +12,8 @@ import {
   rocAuc,
   rocCurve,
   STUDY_REPORTED,
-} from '../lib/eval/metrics';
+} from '../lib/metrics/metrics';
+import { getScorer } from '../lib/metrics/scorers';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol = 1e-12): void {
   assert.equal(actual.length, expected.length, `length ${actual.length} vs ${expected.length}`);
@@ -86,6 +87,15 @@ test('roc_curve, precision_recall_curve and average_precision match sklearn on a
     perm.map((i) => s[i]),
   );
   assert.deepEqual(roc2, roc);
+});
+
+test('scorers by sklearn name are the sklearn-equal functions; an unknown name is refused', () => {
+  const y = [0, 0, 1, 1, 0, 1, 1, 0];
+  const s = [0.1, 0.4, 0.35, 0.8, 0.4, 0.8, 0.4, 0.9];
+  // roc_auc_score and average_precision_score of the example above (scikit-learn 1.2.1).
+  assertClose([getScorer('roc_auc')(y, s), getScorer('average_precision')(y, s)], [0.5625, 0.6011904761904762]);
+  assert.throws(() => getScorer('f1'), /unknown scorer "f1": known are roc_auc, average_precision/);
+  assert.throws(() => getScorer('toString'), /unknown scorer/);
 });
 
 test('all-same scores give one point besides the origin (AUC 0.5, AP = prevalence)', () => {

@@ -17,7 +17,7 @@ import { loadScoringEngine } from '../lib/infer/scoring-engine';
 import { pickUncertainBand } from '../lib/infer/uncertain-band';
 import type { VerdictPolicy } from '../lib/infer/verdict';
 import { createServer } from '../lib/serve/server';
-import { openRun } from '../lib/train/runs';
+import { openRun } from '../lib/runs/runs';
 import { realfake } from './helpers/cli';
 
 let cwd: string;
@@ -176,4 +176,31 @@ test('serve: /api/v1/model returns the card and policy; the API says "Uncertain"
   } finally {
     await server.close();
   }
+});
+
+test('serve takes the threshold override predict takes: the policy and the verdicts follow it, the band stays', async () => {
+  const image = path.join(cwd, 'faces', 'real', 'ffhq', fs.readdirSync(path.join(cwd, 'faces', 'real', 'ffhq'))[0]);
+  forceBand(0.5, false);
+  const raw = JSON.parse(realfake(['predict', '--run', runDir, '--json', image], cwd).stdout).pFake;
+  forceBand(raw, false); // a band just below raw: with the card's threshold the image is "Fake"
+  const low = Math.max(0, raw - 0.0001);
+  const high = Math.min(1, raw + 0.0001);
+  const viaPredict = (threshold: number) =>
+    JSON.parse(realfake(['predict', '--run', runDir, '--json', '--threshold', String(threshold), image], cwd).stdout);
+  for (const threshold of [low, high]) {
+    const server = await createServer({ runDir, engine: 'tfjs', policy: { threshold } });
+    try {
+      const base = await server.app.listen({ host: '127.0.0.1', port: 0 });
+      const model = await (await fetch(`${base}/api/v1/model`)).json();
+      assert.equal(model.policy.threshold, threshold);
+      assert.deepEqual(model.policy.band, readCard().policy.band);
+      const body = new FormData();
+      body.append('image', new Blob([fs.readFileSync(image)]), 'face.png');
+      const result = await (await fetch(`${base}/api/v1/predict?faces=whole`, { method: 'POST', body })).json();
+      assert.equal(result.faces[0].verdict, viaPredict(threshold).verdict, `threshold ${threshold}`);
+    } finally {
+      await server.close();
+    }
+  }
+  assert.notEqual(viaPredict(low).verdict, viaPredict(high).verdict, 'the two thresholds decide differently');
 });

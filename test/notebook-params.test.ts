@@ -13,11 +13,11 @@ import { ensureDataset, requireCachedDataset, datasetCacheDir } from '../lib/dat
 import { synthSource } from '../lib/data/sources';
 import { generateSynthDataset } from '../lib/data/synth';
 import { misclassified } from '../lib/eval/misclassified';
-import { computeMetrics } from '../lib/eval/metrics';
+import { computeMetrics } from '../lib/metrics/metrics';
 import { formatMetricsTable, metricsTableRows } from '../lib/eval/tables';
 import { paramsHtml } from '../lib/notebook/notebook';
 import { configDifferences, editNotebookParams, readNotebookParams, requireRunFor } from '../lib/notebook/params';
-import { createRun, requireRun } from '../lib/train/runs';
+import { createRun, requireRun } from '../lib/runs/runs';
 import { verdictGaugeFigure } from '../lib/viz/plots';
 import { projectRoot } from '../lib/files';
 

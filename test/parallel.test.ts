@@ -9,7 +9,8 @@ import { buildModel } from '../lib/model/model';
 import { shardSizes, WorkerStepper } from '../lib/train/parallel';
 import { ensureCompiledLib, staleCompiledFiles } from '../lib/train/compiled';
 import { projectRoot } from '../lib/files';
-import { ImageData, LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
+import { LocalStepper, makeOptimizer, TrainStepper } from '../lib/train/train';
+import { ImageData } from '../lib/data/pixels';
 
 const SIZE = 64;
 const config = { learningRate: 1e-3, beta1: 0.9, beta2: 0.999, epsilon: 1e-7 };

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { computeMetrics } from '../lib/eval/metrics';
+import { computeMetrics } from '../lib/metrics/metrics';
 import { requireAll, skipForMissingTool } from './helpers/tools';
 import { runFigures } from '../lib/eval/evaluate';
 import { HAND_SOURCES } from './fixtures/per-source';

@@ -23,8 +23,9 @@ import { loadModel } from '../lib/model/model-io';
 import { layerInput } from '../lib/model/onnx-graph';
 import { trainRun } from '../lib/train/experiment';
 import { parallelUnsupported } from '../lib/train/parallel';
-import { openRun } from '../lib/train/runs';
-import { evaluateRows, scaledRows } from '../lib/train/train';
+import { openRun } from '../lib/runs/runs';
+import { evaluateRows } from '../lib/train/train';
+import { scaledRows } from '../lib/data/pixels';
 import { toolSkip } from './helpers/tools';
 
 /** The toy family's own layer: 2x - 1, pixel by pixel (so it works at any input size). */

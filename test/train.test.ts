@@ -5,10 +5,12 @@ import * as os from 'os';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../lib/backend/backend';
-import { EarlyStopping, EpochLogs, ModelCheckpoint, TrainingContext } from '../lib/train/callbacks';
+import { EarlyStopping, ModelCheckpoint, TrainingContext } from '../lib/train/callbacks';
+import type { EpochLogs } from '../lib/runs/history';
 import { buildModel } from '../lib/model/model';
 import { loadModel, saveModel } from '../lib/model/model-io';
-import { binaryCrossEntropy, fit, ImageData } from '../lib/train/train';
+import { binaryCrossEntropy, fit } from '../lib/train/train';
+import { ImageData } from '../lib/data/pixels';
 import { checkerboardToyData } from './fixtures/toy-data';
 
 const tmp = (prefix: string) => fs.mkdtempSync(path.join(os.tmpdir(), prefix));

@@ -1,5 +1,5 @@
 /**
- * The data audit of a real/fake folder pair: per image, what the file says about itself (lib/audit/image-facts.ts);
+ * The data audit of a real/fake folder pair: per image, what the file says about itself (lib/data/image-facts.ts);
  * per class, a summary; and, in plain words, every fact in which the classes differ ("every fake is a
  * 1024x1024 JPEG; every real a 128x128 PNG"). A difference here is a label a classifier can read without
  * looking at a face.
@@ -10,7 +10,7 @@ import { csvField, writeFileAtomic } from '../files';
 import { listImageFiles } from '../data/image-files';
 import type { Figure } from '../viz/plots';
 import { writeFigureHtml } from '../viz/plots';
-import { AUDIT_COLUMNS, factsFields, ImageFacts, imageFileFacts } from './image-facts';
+import { AUDIT_COLUMNS, factsFields, ImageFacts, imageFileFacts } from '../data/image-facts';
 
 export const CLASS_NAMES = ['real', 'fake'] as const;
 export type ClassName = (typeof CLASS_NAMES)[number];

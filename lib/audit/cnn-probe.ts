@@ -5,7 +5,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { makeRng, shuffleInPlace } from '../random';
-import { ImageData, scaledRows } from '../train/train';
+import { ImageData, scaledRows } from '../data/pixels';
 
 export interface CnnProbeOptions {
   epochs?: number;

@@ -13,7 +13,7 @@ import type { DataSource } from '../data/sources';
 import { trainRun, TrainRunOptions } from '../train/experiment';
 import type { Figure } from '../viz/plots';
 import { writeFigureHtml } from '../viz/plots';
-import { bootstrapAccuracyAuc, Interval } from './bootstrap';
+import { bootstrapAccuracyAuc, type ValueInterval as Interval } from '../eval/bootstrap';
 import { PROBE_NAMES, ProbeName, ProbeOptions, runProbes } from './probes';
 
 export type Preprocessing = 'study' | 'harmonized';

@@ -13,11 +13,11 @@ import { initBackend } from '../backend/backend';
 import { loadDataset, readManifest } from '../data/dataset';
 import type { Dataset } from '../data/dataset';
 import { datasetSplit } from '../data/split';
-import { bootstrapAccuracyAuc, Interval } from './bootstrap';
+import { bootstrapAccuracyAuc, type ValueInterval as Interval } from '../eval/bootstrap';
 import { cnnProbeScores, CnnProbeOptions } from './cnn-probe';
-import type { ImageFacts } from './image-facts';
+import type { ImageFacts } from '../data/image-facts';
 import { fitLogistic } from './logistic';
-import { azimuthalSpectrum } from './spectrum';
+import { azimuthalSpectrum } from '../eval/spectrum';
 
 export type ProbeName = 'metadata' | 'spectrum' | 'cnn';
 export const PROBE_NAMES: readonly ProbeName[] = ['metadata', 'spectrum', 'cnn'];

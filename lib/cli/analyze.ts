@@ -5,7 +5,7 @@ import { analyzeRun } from '../eval/analyze';
 import { parseThresholdRule } from '../eval/thresholds';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { action, parseInteger, UsageError } from './common';
-import { engineOption } from './export';
+import { engineOption } from './options';
 
 export function registerAnalyzeCommand(program: Command): void {
   program

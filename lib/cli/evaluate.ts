@@ -2,16 +2,22 @@
 import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { evaluateRun } from '../eval/evaluate';
-import { applyTemperature } from '../infer/verdict';
+import { evaluationOverrides } from '../infer/run-policy';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { formatMetricsTable } from '../eval/tables';
 import { formatSourceTable } from '../eval/per-source';
 import { cardSummary } from '../eval/model-card-text';
-import { engineOption } from './export';
 import { action } from './common';
-import { flagsPolicy, scoringOption } from './predict';
+import {
+  calibratedOption,
+  engineOption,
+  policyOverrides,
+  scoringOption,
+  thresholdOption,
+  withPolicyUsage,
+} from './options';
 import type { ScoringMode } from '../config';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 
 export function registerEvaluateCommand(program: Command): void {
   program
@@ -24,12 +30,11 @@ export function registerEvaluateCommand(program: Command): void {
     .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
     .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
     .addOption(scoringOption())
-    .option(
-      '--threshold <p|picked>',
-      'threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation',
+    .addOption(
+      thresholdOption('threshold instead of the run\'s; "picked": the one `realfake analyze` picked on validation'),
     )
     .option('--svg', 'also write every figure as SVG beside its PNG (vector, for papers; needs Chromium)')
-    .option('--calibrated', 'temperature-scale pFake with the temperature `realfake analyze` fitted on validation')
+    .addOption(calibratedOption('temperature-scale pFake with the temperature `realfake analyze` fitted on validation'))
     .addOption(engineOption())
     .action(
       action(
@@ -44,10 +49,10 @@ export function registerEvaluateCommand(program: Command): void {
           calibrated?: boolean;
           svg?: boolean;
         }) => {
-          // Only what the flags say overrides the run's threshold (not the model card's, which the last evaluation wrote).
-          const policy = flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
-          const threshold = flags.threshold === undefined ? openRun(flags.run).config.threshold : policy.threshold;
-          const temperature = flags.calibrated ? policy.temperature : undefined;
+          const overrides = policyOverrides(flags);
+          const { threshold, temperature } = withPolicyUsage(() =>
+            evaluationOverrides(flags.run, openRun(flags.run).config.threshold, overrides),
+          );
           await initBackend();
           const result = await evaluateRun(flags.run, {
             dataDir: flags.data,
@@ -57,12 +62,7 @@ export function registerEvaluateCommand(program: Command): void {
             ttaFlip: flags.ttaFlip,
             ensemble: flags.ensemble,
             scoring: flags.scoring,
-            threshold:
-              flags.threshold === undefined && temperature === undefined
-                ? undefined
-                : temperature === undefined
-                  ? threshold
-                  : applyTemperature(threshold, temperature),
+            threshold,
           });
           process.stdout.write(
             `${result.engineNote}\n${formatMetricsTable(result.metrics)}\nper source (95 % bootstrap intervals):\n${formatSourceTable(result.metrics.perSource)}\n${result.card ? cardSummary(result.card) + '\n' : ''}${result.figureNote}\n${result.files.map((f) => `wrote ${f}`).join('\n')}\n`,

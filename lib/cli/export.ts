@@ -1,20 +1,9 @@
-/** `realfake export --run RUNDIR --format onnx` (logic in lib/infer/onnx-export.ts), and the --engine flag it enables. */
+/** `realfake export --run RUNDIR --format onnx` (logic in lib/infer/onnx-export.ts) or `--format web`. */
 import { Command, Option } from 'commander';
 import { initBackend } from '../backend/backend';
 import { exportRunToOnnx } from '../infer/onnx-export';
-import { DEFAULT_ENGINE, ENGINE_CHOICES } from '../infer/onnx-engine';
 import { exportWebPage } from '../serve/web-export';
 import { action, UsageError } from './common';
-
-/** `--engine auto|onnx|tfjs`, shared by predict and evaluate. */
-export function engineOption(): Option {
-  return new Option(
-    '--engine <name>',
-    'inference engine: onnx (onnxruntime-node, all cores), tfjs, or auto = onnx when available',
-  )
-    .choices(ENGINE_CHOICES as string[])
-    .default(DEFAULT_ENGINE);
-}
 
 export function registerExportCommand(program: Command): void {
   program

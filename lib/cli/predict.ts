@@ -1,21 +1,27 @@
-/** `realfake predict`: verdicts for images and folders (logic in lib/infer/predict.ts). */
+/** `realfake predict`: verdicts for images and folders (logic in lib/infer/run-predictor.ts, predict.ts, faces.ts). */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Command, Option } from 'commander';
-import { explainImage } from '../eval/gradcam';
+import { Command } from 'commander';
+import { explainFile, overlayName } from '../eval/gradcam';
 import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
-import { PhotoVerdict, predictFaces } from '../infer/faces';
+import { PhotoVerdict, predictFacesInFiles } from '../infer/faces';
 import type { EngineChoice } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
-import { engineOption } from './export';
 import { loadRunPredictor } from '../infer/run-predictor';
-import { SCORING_MODES, ScoringMode } from '../config';
-import { openRun } from '../train/runs';
-import { MissingRunFileError, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
-import type { VerdictPolicy } from '../infer/verdict';
+import { runVerdictPolicy } from '../infer/run-policy';
+import { openRun } from '../runs/runs';
+import type { ScoringMode } from '../config';
+import {
+  calibratedOption,
+  engineOption,
+  policyOverrides,
+  scoringOption,
+  thresholdOption,
+  withPolicyUsage,
+} from './options';
 import { action, escapeControls, parseInteger, parseNumber, UsageError } from './common';
 import { isVideoFile } from '../video/sniff';
 import { predictVideoFiles } from './predict-video';
@@ -61,25 +67,15 @@ const FACE_FORMATS = {
         ),
 };
 
-async function predictFacesInFiles(
-  predictor: Predictor,
-  files: string[],
-  format: keyof typeof FACE_FORMATS,
-): Promise<{ ok: number; failed: number }> {
+/** `--faces`: each photo's faces in the chosen format, skipped files on stderr. */
+function predictFacesInFilesTo(predictor: Predictor, files: string[], format: keyof typeof FACE_FORMATS) {
   if (format === 'csv') process.stdout.write(FACE_CSV_HEADER);
-  let ok = 0;
-  let failed = 0;
-  for (const file of files) {
-    try {
-      const photo = await predictFaces(predictor, file);
+  return predictFacesInFiles(predictor, files, {
+    onPhoto: (file, photo) => {
       for (const line of FACE_FORMATS[format](file, photo)) process.stdout.write(line + '\n');
-      ok++;
-    } catch (err) {
-      failed++;
-      process.stderr.write(`skipped ${escapeControls(file)}: ${(err as Error).message.replace(`${file}: `, '')}\n`);
-    }
-  }
-  return { ok, failed };
+    },
+    onFailure: (file, reason) => process.stderr.write(`skipped ${escapeControls(file)}: ${reason}\n`),
+  });
 }
 
 export function registerPredictCommand(program: Command): void {
@@ -106,13 +102,13 @@ export function registerPredictCommand(program: Command): void {
     .option('--tta-flip', "average each image's score with its mirror image's (default: the run's ttaFlip setting)")
     .option('--ensemble <dirs...>', "average the scores of these other runs' models with this run's")
     .addOption(scoringOption())
-    .option(
-      '--threshold <p|picked>',
-      'call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation',
+    .addOption(
+      thresholdOption('call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation'),
     )
-    .option(
-      '--calibrated',
-      "temperature-scale pFake with the temperature `realfake analyze` fitted on validation (default: the model card's)",
+    .addOption(
+      calibratedOption(
+        "temperature-scale pFake with the temperature `realfake analyze` fitted on validation (default: the model card's)",
+      ),
     )
     .option('--explain <dir>', 'write a Grad-CAM overlay PNG per image into this folder')
     .option('--fps <n>', 'videos: frames a second to look at', parseNumber, 2)
@@ -174,14 +170,26 @@ export function registerPredictCommand(program: Command): void {
               prediction: FORMATS[format],
               faces: FACE_FORMATS[format],
             };
-            const check = () => void flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
+            const check = () =>
+              void withPolicyUsage(() =>
+                runVerdictPolicy(flags.run, openRun(flags.run).config.threshold, policyOverrides(flags)),
+              );
             return predictOnQueue(files, { ...flags, queue: flags.queue }, { ...local, check });
           }
           await initBackend();
           // Which engine runs goes to stderr, so --json and --csv output stays clean.
           const note = (line: string) => process.stderr.write(line + '\n');
-          const policy = flagsPolicy(flags.run, openRun(flags.run).config.threshold, flags);
-          const predictor = await loadRunPredictor(flags.run, { ...flags, policy, onNote: note });
+          const overrides = policyOverrides(flags);
+          const predictor = await withPolicyUsage(() =>
+            loadRunPredictor(flags.run, {
+              engine: flags.engine,
+              ttaFlip: flags.ttaFlip,
+              ensemble: flags.ensemble,
+              scoring: flags.scoring,
+              overrides,
+              onNote: note,
+            }),
+          );
           if (videos.length) {
             let counts: { ok: number; failed: number };
             try {
@@ -198,7 +206,7 @@ export function registerPredictCommand(program: Command): void {
           if (flags.faces) {
             let counts: { ok: number; failed: number };
             try {
-              counts = await predictFacesInFiles(predictor, files, format);
+              counts = await predictFacesInFilesTo(predictor, files, format);
             } finally {
               await predictor.dispose();
             }
@@ -213,14 +221,19 @@ export function registerPredictCommand(program: Command): void {
             const explanations: Array<Promise<string>> = [];
             const used = new Map<string, number>();
             if (format === 'csv') process.stdout.write(CSV_HEADER);
-            const scorer = predictor;
-            const threshold = policy.threshold;
-            result = await scorer.predictFiles(files, {
+            const threshold = predictor.policy.threshold;
+            result = await predictor.predictFiles(files, {
               onPrediction: (p) => {
                 process.stdout.write(FORMATS[format](p) + '\n');
                 if (model && flags.explain)
                   explanations.push(
-                    explain(model, scorer, p.file, path.join(flags.explain, overlayName(p.file, used)), threshold),
+                    explainFile(
+                      model,
+                      predictor,
+                      p.file,
+                      path.join(flags.explain, overlayName(p.file, used)),
+                      threshold,
+                    ),
                   );
               },
               onFailure: (f) => process.stderr.write(`skipped ${escapeControls(f.file)}: ${f.reason}\n`),
@@ -238,59 +251,4 @@ export function registerPredictCommand(program: Command): void {
     );
 
   for (const option of queueOptions()) command.addOption(option);
-}
-
-/** `--scoring`, shared by predict and evaluate (lib/infer/scoring.ts says what each mode does). */
-export function scoringOption(): Option {
-  return new Option(
-    '--scoring <mode>',
-    "resize: to the model's input size; tiles: input-sized tiles at the image's own resolution, pFake averaged; native: the whole image in one pass (default: the run's scoring setting)",
-  ).choices(SCORING_MODES as string[]);
-}
-
-/** --threshold and --calibrated as overrides of the run's verdict policy; a value that is not one is a usage error. */
-export function policyOverrides(flags: { threshold?: string; calibrated?: boolean }): PolicyOverrides {
-  let threshold: number | 'picked' | undefined;
-  if (flags.threshold === 'picked') threshold = 'picked';
-  else if (flags.threshold !== undefined) {
-    threshold = Number(flags.threshold);
-    if (!(threshold >= 0 && threshold <= 1) || flags.threshold.trim() === '')
-      throw new UsageError(`--threshold ${flags.threshold}: expected a number in [0, 1] or "picked"`);
-  }
-  return { threshold, calibrated: flags.calibrated };
-}
-
-/** The run's verdict policy (lib/infer/run-policy.ts) with the flags applied; a missing analyze file is a usage error. */
-export function flagsPolicy(
-  runDir: string,
-  runThreshold: number,
-  flags: { threshold?: string; calibrated?: boolean },
-): VerdictPolicy {
-  try {
-    return runVerdictPolicy(runDir, runThreshold, policyOverrides(flags));
-  } catch (err) {
-    throw err instanceof MissingRunFileError ? new UsageError(err.message) : err;
-  }
-}
-
-/** NAME.gradcam.png for an image; a second image of the same name (another folder) gets NAME-2.gradcam.png. */
-function overlayName(file: string, used: Map<string, number>): string {
-  const stem = path.basename(file).replace(/\.[^.]+$/, '');
-  const count = (used.get(stem) ?? 0) + 1;
-  used.set(stem, count);
-  return `${stem}${count > 1 ? `-${count}` : ''}.gradcam.png`;
-}
-
-/** Grad-CAM overlay of one predicted file into `out`; returns the line to report. */
-async function explain(
-  model: import('@tensorflow/tfjs').LayersModel,
-  predictor: Predictor,
-  file: string,
-  out: string,
-  threshold: number,
-): Promise<string> {
-  const pixels = await predictor.loadPixels(file);
-  const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
-  fs.writeFileSync(out, cam.overlay);
-  return `explained ${file} (${cam.target}): ${out}`;
 }

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { presetNamed } from '../config';
 import { DEFAULT_DATA_ROOT } from '../data/sources';
 import { formatPipelineSummary, runPipeline } from '../pipeline';
-import { DEFAULT_RUNS_DIR } from '../train/runs';
+import { DEFAULT_RUNS_DIR } from '../runs/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';

@@ -3,13 +3,14 @@ import { Command } from 'commander';
 import { initBackend } from '../backend/backend';
 import { onInterrupt } from '../interrupt';
 import { EngineChoice } from '../infer/onnx-engine';
-import { latestRun } from '../train/runs';
+import { latestRun, openRun } from '../runs/runs';
+import { runVerdictPolicy } from '../infer/run-policy';
 import { createServer, SERVE_DEFAULTS } from '../serve/server';
 import { readApiKey } from '../serve/api-key';
 import { RATE_LIMIT_DEFAULTS } from '../serve/rate-limit';
 import { TIMEOUT_DEFAULTS } from '../serve/timeouts';
 import { action, parseInteger, parseNumber, UsageError } from './common';
-import { engineOption } from './export';
+import { calibratedOption, engineOption, policyOverrides, thresholdOption, withPolicyUsage } from './options';
 
 const LOOPBACK = ['127.0.0.1', '::1', 'localhost'];
 
@@ -26,6 +27,8 @@ interface ServeFlags {
   apiKeyFile?: string;
   requestTimeout: number;
   trustProxy?: boolean | string;
+  threshold?: string;
+  calibrated?: boolean;
 }
 
 export function registerServeCommand(program: Command): void {
@@ -58,12 +61,23 @@ export function registerServeCommand(program: Command): void {
       '--trust-proxy [addresses]',
       "trust X-Forwarded-For from a reverse proxy (all, or the proxies' addresses, comma-separated) for per-client limits",
     )
+    .addOption(
+      thresholdOption('call "Fake" when pFake >= p; "picked": the threshold `realfake analyze` picked on validation'),
+    )
+    .addOption(
+      calibratedOption(
+        "temperature-scale pFake with the temperature `realfake analyze` fitted on validation (default: the model card's)",
+      ),
+    )
     .addOption(engineOption())
     .action(
       action(async (flags: ServeFlags) => {
         const runDir = flags.run ?? latestRun();
         if (!runDir)
           throw new UsageError('no trained run found under outputs/runs (train one with npm start, or pass --run DIR)');
+        const policy = policyOverrides(flags);
+        // Resolved once here so a missing threshold.json or calibration.json is a usage error before listening.
+        withPolicyUsage(() => runVerdictPolicy(runDir, openRun(runDir).config.threshold, policy));
         const apiKey = readApiKey(flags.apiKeyFile);
         await initBackend();
         const note = (line: string) => process.stderr.write(line + '\n');
@@ -71,6 +85,7 @@ export function registerServeCommand(program: Command): void {
         const server = await createServer({
           runDir,
           engine: flags.engine,
+          policy,
           maxBytes: Math.round(flags.maxMb * 1024 * 1024),
           maxPixels: Math.round(flags.maxMegapixels * 1e6),
           concurrency: flags.concurrency,

@@ -1,7 +1,7 @@
-/** `realfake sweep`: a resumable grid of runs, then their comparison (logic in lib/train/sweep.ts, lib/eval/compare.ts). */
+/** `realfake sweep`: a resumable grid of runs, then their comparison (logic in lib/sweep.ts, lib/eval/compare.ts). */
 import { Command } from 'commander';
 import { compareRuns, writeComparisonFiles } from '../eval/compare';
-import { parallelCoordinatesFigure, parseSetArgs, runSweep, trainThenEvaluate } from '../train/sweep';
+import { parallelCoordinatesFigure, parseSetArgs, runSweep, trainThenEvaluate } from '../sweep';
 import { action, UsageError } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { stepperFactory } from '../train/steppers';

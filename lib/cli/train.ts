@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { presetNamed } from '../config';
 import { trainRun } from '../train/experiment';
-import { DEFAULT_RUNS_DIR } from '../train/runs';
+import { DEFAULT_RUNS_DIR } from '../runs/runs';
 import { action } from './common';
 import { addConfigFlags, ConfigFlags, configFromFlags } from './config-flags';
 import { BatchProgressBar, GracefulInterrupt } from './progress';

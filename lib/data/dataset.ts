@@ -3,7 +3,7 @@
  *   X.npy        uint8 N x H x W x 3, real images first, then fake, each class in sorted file order
  *   Y.npy        uint8 N, 0 = real, 1 = fake
  *   manifest.csv path,label,status,reason,relative_path,source, then the image's audit columns
- *                (lib/audit/image-facts.ts AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in
+ *                (lib/data/image-facts.ts AUDIT_COLUMNS), for every file tried; the status=ok rows are X's rows, in
  *                order; relative_path is the file's path inside its class folder (subfolders are read); source is
  *                where the image came from (see sourceOf); with alignFaces, FACE_COLUMNS
  *                follow: how the row was framed ('aligned' on its largest face, or 'whole') and the face's square
@@ -17,8 +17,8 @@ import * as fs from 'fs';
 import * as path from 'path';
 import type { DecodeMode, ResizeMethod } from '../config';
 import { readJson, resolveStoredPath } from '../files';
-import { parseFacts } from '../audit/image-facts';
-import type { ImageFacts } from '../audit/image-facts';
+import { parseFacts } from './image-facts';
+import type { ImageFacts } from './image-facts';
 import type { Box } from '../faces/crop';
 import { readNpy } from './npy';
 
@@ -131,7 +131,7 @@ export interface ManifestRow {
   relativePath?: string;
   /** Where the image came from (see sourceOf). */
   source: string;
-  /** The image's audit columns (lib/audit/image-facts.ts); null for skipped files. */
+  /** The image's audit columns (lib/data/image-facts.ts); null for skipped files. */
   facts?: ImageFacts | null;
   /** With alignFaces (usable files only): framed on its largest face, or the whole image (no face found). */
   face?: FaceFraming;
@@ -156,7 +156,7 @@ export function faceBoxField(box: Box | undefined): string {
   return box ? `${box.x} ${box.y} ${box.width} ${box.height}` : '';
 }
 
-/** manifest.csv's first columns, in order; lib/audit/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
+/** manifest.csv's first columns, in order; lib/data/image-facts.ts's AUDIT_COLUMNS follow. Readers find columns by name. */
 export const MANIFEST_HEADER = ['path', 'label', 'status', 'reason', 'relative_path', 'source'] as const;
 
 /**

@@ -1,7 +1,7 @@
 /**
  * Resumable HTTP(S) download to a file: streams to `<dest>.part`, resumes with a Range request after an
  * interruption, follows redirects without leaking credentials to other hosts, and renames to `dest` only
- * when every byte has arrived. Knows nothing about Kaggle; callers turn HttpError into their own advice.
+ * when every byte has arrived. Knows nothing about Kaggle; callers turn DownloadStatusError into their own advice.
  */
 import * as fs from 'fs';
 import * as http from 'http';
@@ -31,7 +31,7 @@ export interface DownloadResult {
 }
 
 /** The server answered with a status we cannot use. `url` is the one that answered (maybe after redirects). */
-export class HttpError extends Error {
+export class DownloadStatusError extends Error {
   constructor(readonly status: number, readonly url: string, readonly fromOrigin: boolean) {
     super(`HTTP ${status} from ${redactUrl(url)}`);
   }
@@ -73,7 +73,7 @@ export async function downloadResumable(options: DownloadOptions): Promise<Downl
     }
     if (res.statusCode !== 200 && res.statusCode !== 206) {
       res.resume();
-      throw new HttpError(res.statusCode ?? 0, response.url, response.fromOrigin);
+      throw new DownloadStatusError(res.statusCode ?? 0, response.url, response.fromOrigin);
     }
     // A 200 means the server ignored (or we did not send) Range: the body is the whole file, so overwrite.
     let offset = 0;
@@ -158,7 +158,7 @@ async function request(options: DownloadOptions, extraHeaders: Record<string, st
     if (!REDIRECT_STATUSES.has(res.statusCode ?? 0)) return { res, url, fromOrigin };
     res.resume();
     const location = res.headers.location;
-    if (!location) throw new HttpError(res.statusCode ?? 0, url, fromOrigin);
+    if (!location) throw new DownloadStatusError(res.statusCode ?? 0, url, fromOrigin);
     url = new URL(location, url).toString();
   }
   throw new Error(`${redactUrl(options.url)}: more than ${maxRedirects} redirects`);

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SingleBar } from 'cli-progress';
-import { DownloadInterruptedError, HttpError, downloadResumable, redactUrl } from './download';
+import { DownloadInterruptedError, DownloadStatusError, downloadResumable, redactUrl } from './download';
 import { InterruptedError, onInterrupt } from '../interrupt';
 import { ZipError, extractClassImages, verifyZip, type ExtractResult } from './unzip';
 
@@ -246,7 +246,7 @@ export async function fetchKaggleDataset(
 function explainDownloadError(err: unknown, dataset: KaggleDataset, credentials: KaggleCredentials, partPath: string): Error {
   const name = `${dataset.owner}/${dataset.slug}`;
   const page = datasetPageUrl(dataset);
-  if (err instanceof HttpError) {
+  if (err instanceof DownloadStatusError) {
     if (err.fromOrigin && err.status === 401) {
       return new Error(`Kaggle rejected the credentials from ${credentials.source} (HTTP 401): check the username and key; ${WHERE_TO_PUT_CREDENTIALS}`);
     }

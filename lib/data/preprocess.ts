@@ -30,7 +30,7 @@ import { tryInspectPath, FileAccessError } from '../file-access';
 import { csvField, removeStaleTempFiles, storedPath, writeFileAtomic, writeJsonAtomic } from '../files';
 import { interruptRequested, InterruptedError, onInterrupt } from '../interrupt';
 import { IMAGE_EXTENSIONS, scanImageFolder } from './image-files';
-import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts, jpegHeaderFacts } from '../audit/image-facts';
+import { AUDIT_COLUMNS, factsFields, imageFacts, ImageFacts, jpegHeaderFacts } from './image-facts';
 import { loadHarmonizedRgb } from './harmonize';
 import { loadImageRgbAndBytes } from './images';
 import { describeJpegDecoder } from './jpeg-native';
@@ -271,7 +271,7 @@ async function decodeClasses(
   const skipped: ClassCounts = { real: 0, fake: 0 };
   const aligned: ClassCounts = { real: 0, fake: 0 };
   let n = 0;
-  // The facts (lib/audit/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
+  // The facts (lib/data/image-facts.ts) of what the resize received: the file itself, or its harmonised JPEG.
   const loadWithFacts = async (file: string): Promise<Loaded> => {
     if (o.harmonize) {
       const { pixels, source } = await loadHarmonizedRgb(file, o.size, o.resize);

@@ -16,10 +16,10 @@ import type { Dataset } from '../data/dataset';
 import { writeFileAtomic, writeJsonAtomic } from '../files';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { CALIBRATION_FILE, THRESHOLD_FILE, type StoredCalibration, type StoredThreshold } from '../infer/run-policy';
-import type { InferenceEngine } from '../infer/predict';
+import type { InferenceEngine } from '../infer/engine';
 import { loadModel } from '../model/model-io';
-import { loadRunDataset, openRun, type Run } from '../train/runs';
-import { scaleToUnit } from '../train/train';
+import { loadRunDataset, openRun, type Run } from '../runs/runs';
+import { scaleToUnit } from '../data/pixels';
 import {
   figureImageFiles,
   imageFormats,

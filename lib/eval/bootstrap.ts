@@ -1,15 +1,17 @@
 /**
- * Seeded bootstrap confidence intervals for the metrics realfake reports.
+ * Seeded bootstrap confidence intervals for the metrics realfake reports: evaluation, comparison, per-source
+ * tables, video tracks and the audit's probes all resample here.
  *
  * Method: the percentile bootstrap (Efron & Tibshirani 1993, ch. 13): draw `resamples` sets of n images with
  * replacement from the scored split, recompute the metric on each, and take the (1 - confidence) / 2 and
- * (1 + confidence) / 2 quantiles of those values (numpy's default "linear" quantile). The resampling is seeded
+ * (1 + confidence) / 2 quantiles of those values (quantileSorted: numpy's default "linear" quantile, type 7 of
+ * Hyndman & Fan 1996, "Sample quantiles in statistical packages"). The resampling is seeded
  * (lib/random.ts), so the same run, seed and resample count give the same interval everywhere.
  * Resamples on which a metric is undefined (AUC or AP when a resample holds one class only) are left out of
  * that metric's quantiles and counted in `dropped`.
  */
 import { makeRng } from '../random';
-import { metricsFromConfusion } from './metrics';
+import { metricsFromConfusion, rocAuc } from '../metrics/metrics';
 
 export interface Interval {
   /** The metric on the full split (not the bootstrap mean). */
@@ -45,7 +47,10 @@ export interface BootstrapOptions {
   confidence?: number;
 }
 
-/** Quantile of sorted values with linear interpolation between order statistics (numpy's default, type 7). */
+/**
+ * Quantile of sorted values with linear interpolation between order statistics: numpy's default ("linear"),
+ * type 7 of Hyndman & Fan (1996), R's default too. The one quantile of realfake's intervals.
+ */
 export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = q * (sorted.length - 1);
@@ -189,6 +194,51 @@ export function metricIntervals(
     };
   }
   return { method: 'percentile bootstrap', confidence, resamples, seed, dropped, intervals };
+}
+
+/** An interval as the audit's probes report it (outputs/audit JSON and CSV keep these names). */
+export interface ValueInterval {
+  value: number;
+  lo: number;
+  hi: number;
+}
+
+export interface AccuracyAucIntervals {
+  accuracy: ValueInterval;
+  auc: ValueInterval;
+  n: number;
+  replicates: number;
+}
+
+/**
+ * Accuracy (score >= threshold means fake) and ROC AUC with percentile intervals, for the audit's probes.
+ * Resamples holding one class only have no AUC and are left out of the AUC's interval (rare unless n is tiny).
+ */
+export function bootstrapAccuracyAuc(
+  labels: ArrayLike<number>,
+  scores: ArrayLike<number>,
+  options: { threshold?: number; replicates?: number; seed?: number; level?: number } = {},
+): AccuracyAucIntervals {
+  const { threshold = 0.5, replicates = 1000, seed = 0, level = 0.95 } = options;
+  const n = labels.length;
+  if (n === 0) throw new Error('bootstrap: no scored images');
+  const boot = { resamples: replicates, seed, confidence: level };
+  const accuracy = bootstrapInterval(
+    n,
+    (idx) => idx.reduce((correct, i) => correct + ((scores[i] >= threshold ? 1 : 0) === labels[i] ? 1 : 0), 0) / n,
+    boot,
+  );
+  const auc = bootstrapInterval(
+    n,
+    (idx) =>
+      rocAuc(
+        Float64Array.from(idx, (i) => labels[i]),
+        Float64Array.from(idx, (i) => scores[i]),
+      ),
+    boot,
+  );
+  const shape = (i: Interval): ValueInterval => ({ value: i.estimate, lo: i.low, hi: i.high });
+  return { accuracy: shape(accuracy), auc: shape(auc), n, replicates };
 }
 
 /** "0.9500 [0.9312, 0.9688]", or "n/a". */

@@ -9,7 +9,7 @@ import * as path from 'path';
 import type { Config } from '../config';
 import type { DatasetInfo, SourceCount } from '../data/dataset';
 import { readJson, resolveStoredPath, writeFileAtomic } from '../files';
-import type { HistoryData } from '../train/callbacks';
+import type { HistoryData } from '../runs/history';
 import {
   figureImageFiles,
   PALETTE,
@@ -20,7 +20,7 @@ import {
 } from '../viz/plots';
 import { figuresPageHtml } from './analyze';
 import { formatInterval, INTERVAL_METRICS, metricIntervals, type MetricIntervals } from './bootstrap';
-import { computeMetrics, parseMetricsJson, type Metrics } from './metrics';
+import { computeMetrics, parseMetricsJson, type Metrics } from '../metrics/metrics';
 import { delongTest, mcnemarTest, type DeLongResult, type McNemarResult } from './paired';
 import { groupBySeed, hasSeedRepeats, seedGroupRows, seedSpreadFigure, type SeedGroup } from './seed-groups';
 import { hasSeveralSources, perSourceFromPredictions, sourceTableRows, type SourceMetrics } from './per-source';

@@ -4,10 +4,10 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { HistoryData } from '../train/callbacks';
+import type { HistoryData } from '../runs/history';
 import { loadDataset } from '../data/dataset';
 import { csvField, readJson, storedPath, writeFileAtomic } from '../files';
-import { computeMetrics, Metrics, metricsToJson } from './metrics';
+import { computeMetrics, Metrics, metricsToJson } from '../metrics/metrics';
 import type { ScoringMode } from '../config';
 import { loadScoringEngine } from '../infer/scoring-engine';
 import { scoreSourceImages } from './source-scoring';
@@ -27,9 +27,9 @@ import {
   rocFigure,
   writeFigures,
 } from '../viz/plots';
-import type { InferenceEngine } from '../infer/predict';
-import { checkRunDataset, openRun } from '../train/runs';
-import { ImageData, scaledRows } from '../train/train';
+import type { InferenceEngine } from '../infer/engine';
+import { checkRunDataset, openRun } from '../runs/runs';
+import { ImageData, scaledRows } from '../data/pixels';
 
 export type EvaluatedSplit = 'val' | 'test' | 'external';
 

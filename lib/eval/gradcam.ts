@@ -13,7 +13,10 @@
  * heatmap and a PNG overlay.
  */
 import * as tf from '@tensorflow/tfjs';
+import * as fs from 'fs';
+import * as path from 'path';
 import sharp from 'sharp';
+import type { Predictor } from '../infer/predict';
 
 export type CamTarget = 'predicted' | 'fake' | 'real';
 
@@ -149,4 +152,26 @@ export async function explainImage(
   const image = Float32Array.from(pixels, (v) => v / 255);
   const cam = gradCam(model, image, size, options);
   return { ...cam, overlay: await overlayPng(pixels, cam.heatmap, size, options) };
+}
+
+/** NAME.gradcam.png for an image; a second image of the same name (another folder) gets NAME-2.gradcam.png. */
+export function overlayName(file: string, used: Map<string, number>): string {
+  const stem = path.basename(file).replace(/\.[^.]+$/, '');
+  const count = (used.get(stem) ?? 0) + 1;
+  used.set(stem, count);
+  return `${stem}${count > 1 ? `-${count}` : ''}.gradcam.png`;
+}
+
+/** Grad-CAM overlay PNG of one file, framed as `predictor` frames it, into `out`; returns the line to report. */
+export async function explainFile(
+  model: tf.LayersModel,
+  predictor: Predictor,
+  file: string,
+  out: string,
+  threshold: number,
+): Promise<string> {
+  const pixels = await predictor.loadPixels(file);
+  const cam = await explainImage(model, pixels, predictor.config.imageSize, { threshold });
+  fs.writeFileSync(out, cam.overlay);
+  return `explained ${file} (${cam.target}): ${out}`;
 }

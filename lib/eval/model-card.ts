@@ -6,7 +6,7 @@
  * (threshold, temperature, uncertain band; lib/infer/verdict.ts), and the generators it was NOT validated on.
  * The card's `policy` is what predict and serve use (lib/infer/run-policy.ts).
  */
-import type { Run } from '../train/runs';
+import type { Run } from '../runs/runs';
 import type { BandPick } from '../infer/uncertain-band';
 import { verdictFor, type VerdictPolicy } from '../infer/verdict';
 import type { SourceMetrics } from './per-source';

@@ -11,7 +11,7 @@
  * (the source's images, plus the other class for AUC), seeded, so the same scores give the same intervals.
  */
 import { bootstrapInterval, formatInterval, type BootstrapOptions, type Interval } from './bootstrap';
-import { rocAuc } from './metrics';
+import { rocAuc } from '../metrics/metrics';
 import { textTable } from './tables';
 
 export interface SourceMetrics {

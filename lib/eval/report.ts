@@ -9,7 +9,7 @@ import * as path from 'path';
 import { STUDY_DEFAULTS, type Config } from '../config';
 import type { IntervalMetric, MetricIntervals } from './bootstrap';
 import { readJson } from '../files';
-import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from './metrics';
+import { STUDY_REPORTED, metricsFromConfusion, parseMetricsJson, type Confusion } from '../metrics/metrics';
 import { formatRate as rate, markdownTable } from './tables';
 import { parsePredictionsCsv } from './compare';
 import { perSourceFromPredictions, sourceTableCells, type SourceMetrics } from './per-source';

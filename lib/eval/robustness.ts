@@ -12,7 +12,7 @@
 import sharp from 'sharp';
 import type { Sharp } from 'sharp';
 import { gaussian, makeRng } from '../random';
-import { computeMetrics } from './metrics';
+import { computeMetrics } from '../metrics/metrics';
 import type { Figure } from '../viz/plots';
 
 export type Step =

@@ -14,7 +14,7 @@ import { Dataset, readManifest } from '../data/dataset';
 import { harmonizedJpeg } from '../data/harmonize';
 import { decodeImageRgb, RgbImage } from '../data/images';
 import { cropAtOwnSize } from '../faces/crop';
-import type { InferenceEngine } from '../infer/predict';
+import type { InferenceEngine } from '../infer/engine';
 import { checkNativeSize, ScoringSettings, scoreImages } from '../infer/scoring';
 
 /** Originals decoded and scored at once (full-size images are large). */

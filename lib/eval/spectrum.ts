@@ -1,28 +1,25 @@
 /**
- * Frequency view of the data: class-mean log-magnitude 2D spectra, their difference, and azimuthally averaged
- * 1D spectra. Up-sampling in a generator leaves periodic traces that show as peaks or a raised tail at high
- * spatial frequencies (Durall et al. 2020, "Watch your up-convolution"; Frank et al. 2020); here a researcher
- * sees whether the two classes differ there at all.
+ * The one frequency view of images in realfake: a 2D DFT that is exact at every size (fft.js, radix-4, when the
+ * side is a power of two, else a direct O(N^2)-per-row transform: never zero-padding, which would change the
+ * frequencies measured), and the two views built on it.
  *
- * Per image: luma Y = 0.299 R + 0.587 G + 0.114 B in [0, 1], minus its mean (so the DC term does not swamp
- * the plot), 2D DFT, log(1 + |F|), shifted so frequency 0 is at the centre (numpy's fftshift). Spectra are then
- * averaged per class. The 1D spectrum averages the 2D one over rings of equal radius (rounded to whole
- * frequency bins) from 0 to size/2.
- * The DFT uses fft.js (radix-4) when the side is a power of two, else a direct O(N^2)-per-row transform.
+ * Class spectra (lib/eval/analyze.ts): class-mean log-magnitude 2D spectra, their difference, and azimuthally
+ * averaged 1D spectra. Up-sampling in a generator leaves periodic traces that show as peaks or a raised tail at
+ * high spatial frequencies (Durall et al. 2020, "Watch your up-convolution"; Frank et al. 2020); here a
+ * researcher sees whether the two classes differ there at all. Per image: luma Y = 0.299 R + 0.587 G + 0.114 B in
+ * [0, 1], minus its mean (so the DC term does not swamp the plot), 2D DFT, log(1 + |F|), shifted so frequency 0
+ * is at the centre (numpy's fftshift). Spectra are then averaged per class. The 1D spectrum averages the 2D one
+ * over rings of equal radius (rounded to whole frequency bins) from 0 to size/2.
+ *
+ * The audit's spectrum profile (lib/audit/probes.ts, azimuthalSpectrum): Durall et al.'s feature for a linear
+ * classifier, one vector per image.
  */
+import FFT from 'fft.js';
 import type { Figure } from '../viz/plots';
-
-interface FftInstance {
-  createComplexArray(): number[];
-  toComplexArray(input: ArrayLike<number>, storage?: number[]): number[];
-  transform(output: number[], input: number[]): void;
-}
-// fft.js ships no type declarations; the four members above are the part used.
-const FFT = require('fft.js') as new (size: number) => FftInstance;
 
 const isPowerOfTwo = (n: number) => n >= 2 && (n & (n - 1)) === 0;
 
-/** In-place 1D DFT of `n` complex values (interleaved re, im) read with a stride; writes back the same way. */
+/** In-place 1D DFT of `n` complex values (separate re, im arrays). */
 function makeLineTransform(n: number): (re: Float64Array, im: Float64Array) => void {
   if (isPowerOfTwo(n)) {
     const fft = new FFT(n);
@@ -61,30 +58,17 @@ function makeLineTransform(n: number): (re: Float64Array, im: Float64Array) => v
   };
 }
 
-/** Luma in [0, 1] of an RGB uint8 image. */
-export function toLuma(pixels: Uint8Array, size: number): Float64Array {
-  const out = new Float64Array(size * size);
-  for (let i = 0; i < out.length; i++)
-    out[i] = (0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]) / 255;
-  return out;
-}
-
-/** A reusable 2D spectrum function for size x size images: log(1 + |DFT|), zero frequency at the centre. */
-export function spectrumFunction(size: number): (image: Float64Array) => Float64Array {
+/**
+ * A reusable in-place 2D DFT of size x size complex images (row-major re, im): rows, then columns. Index (y, x)
+ * holds frequency (y, x) unshifted; frequencies above size/2 are the negative ones.
+ */
+export function dft2dFunction(size: number): (re: Float64Array, im: Float64Array) => void {
   const line = makeLineTransform(size);
-  const re = new Float64Array(size * size);
-  const im = new Float64Array(size * size);
   const lineRe = new Float64Array(size);
   const lineIm = new Float64Array(size);
-  return (image) => {
-    if (image.length !== size * size) throw new Error(`spectrum: expected ${size * size} values, got ${image.length}`);
-    let mean = 0;
-    for (let i = 0; i < image.length; i++) mean += image[i];
-    mean /= image.length;
-    for (let i = 0; i < image.length; i++) {
-      re[i] = image[i] - mean;
-      im[i] = 0;
-    }
+  return (re, im) => {
+    if (re.length !== size * size || im.length !== size * size)
+      throw new Error(`dft2d: expected ${size * size} values, got ${re.length} and ${im.length}`);
     for (let pass = 0; pass < 2; pass++) {
       // pass 0: rows, pass 1: columns.
       for (let a = 0; a < size; a++) {
@@ -101,6 +85,32 @@ export function spectrumFunction(size: number): (image: Float64Array) => Float64
         }
       }
     }
+  };
+}
+
+/** Luma in [0, 1] of an RGB uint8 image. */
+export function toLuma(pixels: Uint8Array, size: number): Float64Array {
+  const out = new Float64Array(size * size);
+  for (let i = 0; i < out.length; i++)
+    out[i] = (0.299 * pixels[3 * i] + 0.587 * pixels[3 * i + 1] + 0.114 * pixels[3 * i + 2]) / 255;
+  return out;
+}
+
+/** A reusable 2D spectrum function for size x size images: log(1 + |DFT|), zero frequency at the centre. */
+export function spectrumFunction(size: number): (image: Float64Array) => Float64Array {
+  const dft2d = dft2dFunction(size);
+  const re = new Float64Array(size * size);
+  const im = new Float64Array(size * size);
+  return (image) => {
+    if (image.length !== size * size) throw new Error(`spectrum: expected ${size * size} values, got ${image.length}`);
+    let mean = 0;
+    for (let i = 0; i < image.length; i++) mean += image[i];
+    mean /= image.length;
+    for (let i = 0; i < image.length; i++) {
+      re[i] = image[i] - mean;
+      im[i] = 0;
+    }
+    dft2d(re, im);
     const out = new Float64Array(size * size);
     const half = Math.floor(size / 2);
     for (let y = 0; y < size; y++) {
@@ -133,6 +143,45 @@ export function azimuthalAverage(spectrum: Float64Array, size: number): Float64A
     }
   }
   return sum.map((s, r) => s / count[r]);
+}
+
+/**
+ * The audit's profile of one square RGB image (size x size x 3 uint8, row-major; Durall, Keuper and Keuper,
+ * CVPR 2020): grey (R + G + B) / 3 > 2D DFT > 20 ln|F| > mean over rings floor(|f|) = 0 .. size/2 - 1 > min-max
+ * scaled to [0, 1]. size/2 values, from the lowest spatial frequency to the highest. Up-sampling (a GAN's, or a
+ * nearest resize's) leaves its mark at high frequencies, where this profile makes it visible to a linear
+ * classifier.
+ */
+export function azimuthalSpectrum(pixels: Uint8Array, size: number): Float32Array {
+  const re = new Float64Array(size * size);
+  const im = new Float64Array(size * size);
+  for (let i = 0; i < re.length; i++) re[i] = (pixels[3 * i] + pixels[3 * i + 1] + pixels[3 * i + 2]) / 3;
+  dft2dFunction(size)(re, im);
+  const bins = Math.floor(size / 2);
+  const sums = new Float64Array(bins);
+  const counts = new Float64Array(bins);
+  // Columns outer, rows inner: the order the sums were always taken in, so power-of-two sizes keep their values.
+  for (let x = 0; x < size; x++) {
+    const fx = x < size / 2 ? x : x - size;
+    for (let y = 0; y < size; y++) {
+      const fy = y < size / 2 ? y : y - size;
+      const r = Math.floor(Math.sqrt(fx * fx + fy * fy));
+      if (r >= bins) continue;
+      const i = y * size + x;
+      sums[r] += 20 * Math.log(Math.hypot(re[i], im[i]) + 1e-8);
+      counts[r]++;
+    }
+  }
+  const profile = new Float32Array(bins);
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let r = 0; r < bins; r++) {
+    profile[r] = counts[r] ? sums[r] / counts[r] : 0;
+    lo = Math.min(lo, profile[r]);
+    hi = Math.max(hi, profile[r]);
+  }
+  for (let r = 0; r < bins; r++) profile[r] = hi > lo ? (profile[r] - lo) / (hi - lo) : 0;
+  return profile;
 }
 
 export interface ClassSpectra {

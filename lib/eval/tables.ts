@@ -4,7 +4,7 @@
  * `npm start` summary and notebook 04 all show these rows.
  */
 import type { IntervalMetric, MetricIntervals } from './bootstrap';
-import type { Metrics } from './metrics';
+import type { Metrics } from '../metrics/metrics';
 
 /** Four decimals, or "n/a" for an undefined rate (e.g. precision with nothing called fake). */
 export function formatRate(v: number | undefined): string {

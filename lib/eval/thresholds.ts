@@ -9,7 +9,7 @@
  * The threshold returned lies midway between the chosen distinct score and the next lower one, so it gives
  * the same confusion matrix on the picking split but does not sit exactly on one image's score.
  */
-import { confusionMatrix, metricsFromConfusion, rocCurve } from './metrics';
+import { confusionMatrix, metricsFromConfusion, rocCurve } from '../metrics/metrics';
 import type { Figure } from '../viz/plots';
 
 export type ThresholdRule = { kind: 'youden' } | { kind: 'eer' } | { kind: 'fpr'; target: number };

@@ -6,8 +6,8 @@
  * realfake's pFake = p1 / (p0 + p1) comes from two sigmoids, so there is no single logit to average anyway.
  * Every tile gets the same flips and members, so the nested means are one plain mean over tiles x members x flips.
  */
-import { openRun } from '../train/runs';
-import type { InferenceEngine } from './predict';
+import { openRun } from '../runs/runs';
+import type { InferenceEngine } from './engine';
 
 /** A batch of NHWC images (n x height x width x 3; square unless width is given), each mirrored left to right. */
 export function flipBatch(batch: Float32Array, n: number, height: number, width = height): Float32Array {

@@ -81,3 +81,26 @@ export async function predictFaces(
 ): Promise<PhotoVerdict> {
   return predictFacesInImage(predictor, await decodeImageRgb(input, name), mode);
 }
+
+/**
+ * `predictFaces` over many files, in order: each photo's verdicts go to `onPhoto`; a file that cannot be read goes
+ * to `onFailure` with its reason (the file's name stripped) and the others go on.
+ */
+export async function predictFacesInFiles(
+  predictor: Predictor,
+  files: string[],
+  on: { onPhoto: (file: string, photo: PhotoVerdict) => void; onFailure: (file: string, reason: string) => void },
+): Promise<{ ok: number; failed: number }> {
+  let ok = 0;
+  let failed = 0;
+  for (const file of files) {
+    try {
+      on.onPhoto(file, await predictFaces(predictor, file));
+      ok++;
+    } catch (err) {
+      failed++;
+      on.onFailure(file, (err as Error).message.replace(`${file}: `, ''));
+    }
+  }
+  return { ok, failed };
+}

@@ -16,7 +16,7 @@ import * as path from 'path';
 import { activeBackend } from '../backend/backend';
 import { writeFileAtomic } from '../files';
 import { exportRunToOnnx, ONNX_FILE, onnxExportIsCurrent } from './onnx-export';
-import { InferenceEngine, TfjsEngine } from './predict';
+import { InferenceEngine, TfjsEngine } from './engine';
 
 /** The part of onnxruntime-node's API realfake uses (typed here so building never needs the package). */
 interface OrtTensor {

@@ -8,17 +8,16 @@
  *
  * Scoring goes through an InferenceEngine so the same code runs on tfjs or, when installed, onnxruntime.
  */
-import * as tf from '@tensorflow/tfjs';
 import type { Config, ScoringMode } from '../config';
 import { inspectPath } from '../file-access';
 import { ListingProblem, scanImageFolder } from '../data/image-files';
 import { decodeImageRgb, loadImageRgb, RgbImage } from '../data/images';
 import { alignedFace } from '../data/align-faces';
-import { fakeScores } from '../model/model';
-import { loadModel } from '../model/model-io';
-import { openRun } from '../train/runs';
-import { scaleToUnit } from '../train/train';
+import { openRun } from '../runs/runs';
+import { scaleToUnit } from '../data/pixels';
+import type { EngineLoader, InferenceEngine } from './engine';
 import { runVerdictPolicy } from './run-policy';
+import { loadScoringEngine } from './scoring-engine';
 import { checkNativeSize, ScoredImage, scoreImages } from './scoring';
 import { thresholdPolicy, verdictFor, type Verdict, type VerdictPolicy } from './verdict';
 
@@ -39,46 +38,6 @@ export interface Prediction {
 export interface PredictionFailure {
   file: string;
   reason: string;
-}
-
-/**
- * Scores batches of preprocessed images (N x size x size x 3 in [0,1]) as pFake. Engines with `anySize` also
- * take N x size x width x 3 (`scoring: 'native'`, lib/infer/scoring.ts); the others take their model's size only.
- */
-export interface InferenceEngine {
-  readonly name: string;
-  readonly anySize?: boolean;
-  /** With anySize: image sides must be multiples of this (2 for an NPR input transform); default 1. */
-  readonly sideMultiple?: number;
-  scores(batch: Float32Array, n: number, size: number, width?: number): Promise<Float32Array>;
-  dispose(): Promise<void> | void;
-}
-
-export class TfjsEngine implements InferenceEngine {
-  readonly name = 'tfjs';
-  /** `anySize`: the model's input has free height and width (lib/infer/native.ts freeSizeCopy). */
-  constructor(
-    readonly model: tf.LayersModel,
-    readonly anySize = false,
-    readonly sideMultiple = 1,
-  ) {}
-
-  static async load(modelDir: string): Promise<TfjsEngine> {
-    return new TfjsEngine(await loadModel(modelDir));
-  }
-
-  async scores(batch: Float32Array, n: number, size: number, width = size): Promise<Float32Array> {
-    const result = tf.tidy(() =>
-      fakeScores(this.model.predict(tf.tensor4d(batch, [n, size, width, 3])) as tf.Tensor2D),
-    );
-    const values = (await result.data()) as Float32Array;
-    result.dispose();
-    return values;
-  }
-
-  dispose(): void {
-    this.model.dispose();
-  }
 }
 
 /**
@@ -106,11 +65,8 @@ export function collectImagePaths(paths: string[]): string[] {
   return collectImageInputs(paths).files;
 }
 
-export type EngineLoader = (runDir: string) => Promise<InferenceEngine>;
-
-/** 'auto' for the run's scoring, through lib/infer/scoring-engine.ts (required lazily: it imports this module). */
+/** 'auto' for the run's scoring (lib/infer/scoring-engine.ts). */
 function loadDefaultEngine(runDir: string): Promise<InferenceEngine> {
-  const { loadScoringEngine } = require('./scoring-engine') as typeof import('./scoring-engine');
   return loadScoringEngine(runDir, { scoring: openRun(runDir).config.scoring });
 }
 

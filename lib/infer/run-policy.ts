@@ -5,12 +5,12 @@
  *                     decide by their config threshold alone, as before;
  *   threshold.json    a threshold `realfake analyze` picked on validation (predict/evaluate --threshold picked);
  *   calibration.json  the temperature `realfake analyze` fitted on validation (predict/evaluate --calibrated).
- * predict, evaluate and serve all read the policy here.
+ * predict, evaluate and serve all read the policy here, with the same overrides (--threshold, --calibrated).
  */
 import * as fs from 'fs';
 import * as path from 'path';
 import { readJson } from '../files';
-import { thresholdPolicy, type VerdictPolicy } from './verdict';
+import { applyTemperature, thresholdPolicy, type VerdictPolicy } from './verdict';
 
 export const THRESHOLD_FILE = 'threshold.json';
 export const CALIBRATION_FILE = 'calibration.json';
@@ -88,4 +88,31 @@ export function runVerdictPolicy(runDir: string, runThreshold: number, overrides
     policy.temperature = calibration.temperature;
   }
   return policy;
+}
+
+/** A --threshold value: a number in [0, 1], or "picked" (threshold.json); undefined stays undefined. */
+export function parseThresholdOverride(text: string | undefined): number | 'picked' | undefined {
+  if (text === undefined) return undefined;
+  if (text === 'picked') return 'picked'; // spelled out: tslab's older compiler does not narrow `text` here
+  const threshold = Number(text);
+  if (!(threshold >= 0 && threshold <= 1) || text.trim() === '')
+    throw new Error(`--threshold ${text}: expected a number in [0, 1] or "picked"`);
+  return threshold;
+}
+
+/**
+ * What an evaluation scores with under `overrides`: only what they ask for replaces the run's config threshold
+ * (not the model card's, which the last evaluation wrote); with `calibrated`, calibration.json's temperature, and
+ * the threshold moved onto the calibrated scale. Undefined fields: the evaluation's own defaults.
+ */
+export function evaluationOverrides(
+  runDir: string,
+  runThreshold: number,
+  overrides: PolicyOverrides,
+): { threshold?: number; temperature?: number } {
+  const policy = runVerdictPolicy(runDir, runThreshold, overrides);
+  const threshold = overrides.threshold === undefined ? runThreshold : policy.threshold;
+  const temperature = overrides.calibrated ? policy.temperature : undefined;
+  if (overrides.threshold === undefined && temperature === undefined) return {};
+  return { temperature, threshold: temperature === undefined ? threshold : applyTemperature(threshold, temperature) };
 }

@@ -5,7 +5,7 @@
  * predictor here, so a row scored on a worker equals the row scored locally.
  */
 import type { ScoringMode } from '../config';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 import type { EngineChoice } from './onnx-engine';
 import { Predictor } from './predict';
 import { runVerdictPolicy, type PolicyOverrides } from './run-policy';

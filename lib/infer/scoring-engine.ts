@@ -7,11 +7,11 @@ import * as path from 'path';
 import type { ScoringMode } from '../config';
 import { activeBackend } from '../backend/backend';
 import { loadModel } from '../model/model-io';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 import { AveragingEngine, checkEnsembleMembers } from './averaging';
 import { checkNativeScoring, freeSizeCopy, nativeSideMultiple } from './native';
 import { DEFAULT_ENGINE, EngineChoice, loadEngine } from './onnx-engine';
-import { InferenceEngine, TfjsEngine } from './predict';
+import { InferenceEngine, TfjsEngine } from './engine';
 
 /**
  * A tfjs engine on a free-size copy of the run's model, for `scoring: 'native'`; refuses (one line naming the

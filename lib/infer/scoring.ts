@@ -18,9 +18,9 @@ import type { Config, ScoringMode } from '../config';
 import type { RgbImage } from '../data/images';
 import { wholeImageBox } from '../faces/crop';
 import { cropResize } from '../faces/crop-resize';
-import { scaleToUnit } from '../train/train';
+import { scaleToUnit } from '../data/pixels';
 import { averageTileScores } from './averaging';
-import type { InferenceEngine } from './predict';
+import type { InferenceEngine } from './engine';
 import { cutTile, tileGrid } from './tiles';
 
 /** One image's score and how it was obtained. */

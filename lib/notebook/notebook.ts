@@ -1,7 +1,7 @@
 /**
  * Display helpers for the tslab notebooks (notebooks/*.ipynb): HTML tables, Plotly figures, image grids and live
  * training progress. Only how things are shown lives here; what is shown comes from the modules that own it
- * (parameters: lib/notebook/params.ts; datasets: lib/data; runs: lib/train/runs.ts; metrics: lib/eval).
+ * (parameters: lib/notebook/params.ts; datasets: lib/data; runs: lib/runs/runs.ts; metrics: lib/metrics, lib/eval).
  *
  * The builders return HTML strings and need no kernel; the show* functions hand them to tslab's display,
  * which exists only inside a running tslab kernel (tslab is loaded lazily, so this module imports anywhere).
@@ -10,8 +10,9 @@ import * as fs from 'fs';
 import * as path from 'path';
 import sharp from 'sharp';
 import type { DataFrame } from 'danfojs-node';
-import type { Callback, EpochLogs, HistoryData, TrainingContext } from '../train/callbacks';
-import { emptyHistory, HISTORY_KEYS } from '../train/callbacks';
+import type { Callback, TrainingContext } from '../train/callbacks';
+import type { EpochLogs, HistoryData } from '../runs/history';
+import { emptyHistory, HISTORY_KEYS } from '../runs/history';
 import type { Config } from '../config';
 import { datasetImage, type Dataset } from '../data/dataset';
 import type { RunEvaluation } from '../eval/evaluate';

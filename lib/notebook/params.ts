@@ -12,7 +12,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { presetNamed, resolveConfig, STUDY_DEFAULTS, type Config, type PresetName } from '../config';
 import { projectRoot, readJson, writeJsonAtomic } from '../files';
-import { openRun, trainedRuns } from '../train/runs';
+import { openRun, trainedRuns } from '../runs/runs';
 
 export interface NotebookPaths {
   /** The realfake package folder. */

@@ -21,24 +21,25 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import Fastify, { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import Fastify, { FastifyInstance } from 'fastify';
 import multipart from '@fastify/multipart';
-import sharp, { Metadata } from 'sharp';
-import { decodeImageRgb, RgbImage } from '../data/images';
 import type { ResizeMethod } from '../config';
 import { readJson } from '../files';
 import { FACE_DETECTOR, loadFaceApi } from '../faces/detector';
-import { FACE_MODES, FaceMode, PhotoVerdict, predictFacesInImage } from '../infer/faces';
+import { predictFacesInImage } from '../infer/faces';
 import { EngineChoice, loadEngine } from '../infer/onnx-engine';
 import { exportRunToOnnx } from '../infer/onnx-export';
 import { Predictor } from '../infer/predict';
-import { MODEL_CARD_JSON, runVerdictPolicy } from '../infer/run-policy';
-import { openRun, Run } from '../train/runs';
-import { mimeOf, pageAssets } from './assets';
+import { MODEL_CARD_JSON, runVerdictPolicy, type PolicyOverrides } from '../infer/run-policy';
+import { openRun, Run } from '../runs/runs';
+import { pageAssets } from './assets';
+import { errorHandling } from './error-handling';
 import { type FaceExplainer, loadGradcamExplainer } from './gradcam-hook';
 import { openApiDocument } from './openapi';
-import { InferenceQueue, QueueFullError } from './queue';
-import { ImageType, sniffImageType } from './sniff';
+import { imageRoutes } from './image-routes';
+import { infoRoutes } from './info-routes';
+import { pageRoutes } from './page-routes';
+import { InferenceQueue } from './queue';
 import { HttpError } from './http-error';
 import { VIDEO_SERVE_DEFAULTS, videoRoutes, type VideoServeLimits } from './video-route';
 import { apiKeyGuard } from './api-key';
@@ -49,10 +50,13 @@ import { securityHeaders } from './security';
 import { serverTimeouts, TIMEOUT_DEFAULTS, type TimeoutOptions } from './timeouts';
 
 export { HttpError };
+export type { ImageResult } from './image-routes';
 
 export interface ServeOptions {
   runDir: string;
   engine?: EngineChoice;
+  /** --threshold / --calibrated over the run's verdict policy (lib/infer/run-policy.ts), as predict and evaluate take. */
+  policy?: PolicyOverrides;
   /** Largest accepted upload, bytes (default 10 MB). */
   maxBytes?: number;
   /** Largest accepted image, pixels (default 40 megapixels), checked from the header before decoding. */
@@ -92,13 +96,6 @@ export const SERVE_DEFAULTS = {
   maxBatch: 16,
 };
 
-export interface ImageResult extends PhotoVerdict {
-  type: ImageType;
-  mode: FaceMode;
-  message?: string;
-  ms: number;
-}
-
 export interface RealfakeServer {
   app: FastifyInstance;
   /** The loaded model's predictor (throws while loading). */
@@ -119,7 +116,7 @@ function runFile(run: Run, name: string): unknown {
 }
 
 /** What the page and `realfake export --format web` say about a run: metrics, verdict policy, model card. */
-export function runDescription(run: Run) {
+export function runDescription(run: Run, overrides: PolicyOverrides = {}) {
   return {
     run: run.meta.id,
     preset: run.meta.preset,
@@ -129,7 +126,7 @@ export function runDescription(run: Run) {
     threshold: run.config.threshold,
     metrics: runFile(run, 'metrics.json'),
     /** The verdict policy (lib/infer/verdict.ts) the page applies in its in-browser mode, as the server does. */
-    policy: runVerdictPolicy(run.dir, run.config.threshold),
+    policy: runVerdictPolicy(run.dir, run.config.threshold, overrides),
     /** The model card (lib/eval/model-card.ts), null for runs evaluated before cards existed. */
     card: runFile(run, MODEL_CARD_JSON),
     detector: FACE_DETECTOR,
@@ -137,10 +134,10 @@ export function runDescription(run: Run) {
 }
 
 /** What /api/v1/model and the page say about the model. */
-function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean) {
+function modelInfo(run: Run, predictor: Predictor, onnxReady: boolean, overrides?: PolicyOverrides) {
   const unavailable = onnxReady ? inBrowserUnavailable(run.config.resize) : 'the model could not be exported to ONNX';
   return {
-    ...runDescription(run),
+    ...runDescription(run, overrides),
     engine: predictor.engine.name,
     config: run.config,
     inBrowser: unavailable ? { available: false, reason: unavailable } : { available: true, onnx: 'model/model.onnx' },
@@ -172,7 +169,7 @@ async function loadModel(o: ServeOptions, run: Run): Promise<LoadedModel> {
   const predictor = new Predictor(
     engine,
     { ...run.config, scoring: 'resize' },
-    runVerdictPolicy(o.runDir, run.config.threshold),
+    runVerdictPolicy(o.runDir, run.config.threshold, o.policy),
   );
   // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
   await loadFaceApi();
@@ -189,7 +186,7 @@ async function loadModel(o: ServeOptions, run: Run): Promise<LoadedModel> {
     o.onNote?.(`in-browser mode unavailable: ${(err as Error).message.split('\n')[0]}`);
   }
   const explainer = await loadGradcamExplainer(o.runDir);
-  const info = { ...modelInfo(run, predictor, onnx !== null), gradcam: explainer !== null };
+  const info = { ...modelInfo(run, predictor, onnx !== null, o.policy), gradcam: explainer !== null };
   return {
     predictor,
     explainer,
@@ -235,198 +232,22 @@ export async function createServer(options: ServeOptions): Promise<RealfakeServe
   await app.register(metricsPlugin(queue));
   await app.register(readinessRoute(readiness));
 
-  // An announced body over the limit is refused before it is read; the rest of it is read and dropped, so the
-  // client, still sending, gets the 413 instead of a reset connection.
-  app.addHook('onRequest', async (request, reply) => {
-    const length = Number(request.headers['content-length'] ?? 0);
-    const limit = request.routeOptions.bodyLimit ?? o.maxBytes;
-    if (length > limit) {
-      request.raw.resume();
-      reply.code(413);
-      return reply.send({
-        error: { code: 'too_large', message: `request body of ${length} bytes is over the limit of ${limit}` },
-      });
-    }
-  });
-
-  app.setErrorHandler((err: FastifyError | HttpError | QueueFullError, request, reply) => {
-    if (err instanceof QueueFullError) {
-      return reply
-        .code(503)
-        .header('Retry-After', String(err.retryAfterSeconds))
-        .send({ error: { code: 'busy', message: err.message } });
-    }
-    // An HttpError is a deliberate answer (4xx, or 503 while not ready); anything else over 4xx is a fault.
-    const status =
-      err instanceof HttpError || (err.statusCode && err.statusCode >= 400 && err.statusCode < 500)
-        ? err.statusCode!
-        : 500;
-    if (status >= 500 && !(err instanceof HttpError)) {
-      request.log.error(err);
-      if (!o.logger)
-        process.stderr.write(`realfake serve: ${request.method} ${request.url}: ${err.stack ?? err.message}\n`);
-      return reply
-        .code(500)
-        .send({ error: { code: 'internal', message: 'internal error (details are in the server log)' } });
-    }
-    const code = err instanceof HttpError ? err.code : ((err as FastifyError).code ?? 'bad_request');
-    return reply.code(status).send({ error: { code, message: err.message } });
-  });
-  app.setNotFoundHandler((request, reply) => {
-    reply
-      .code(404)
-      .send({ error: { code: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` } });
-  });
-
-  /** Checks and decodes one upload (all in memory), then runs it through the queue. */
-  async function predictBytes(
-    bytes: Buffer | undefined,
-    mode: FaceMode,
-    name: string,
-    gradcam = false,
-    closed?: () => boolean,
-  ): Promise<ImageResult> {
-    if (!bytes || bytes.length === 0)
-      throw new HttpError(
-        400,
-        'no_image',
-        'no image: send it as the multipart field "image" or as the raw request body',
-      );
-    const type = sniffImageType(bytes);
-    if (!type)
-      throw new HttpError(
-        415,
-        'unsupported_type',
-        `${name}: not a supported image (PNG, JPEG, GIF, WebP, TIFF, AVIF or HEIF, recognised from its bytes)`,
-      );
-    let meta: Metadata;
-    try {
-      meta = await sharp(bytes).metadata();
-    } catch (err) {
-      throw new HttpError(
-        422,
-        'undecodable',
-        `${name}: cannot read the image header (${(err as Error).message.split('\n')[0]})`,
-      );
-    }
-    const pixels = (meta.width ?? 0) * (meta.height ?? 0);
-    if (pixels > o.maxPixels) {
-      throw new HttpError(
-        413,
-        'too_many_pixels',
-        `${name}: ${meta.width}x${meta.height} is ${(pixels / 1e6).toFixed(1)} megapixels (limit ${(o.maxPixels / 1e6).toFixed(1)})`,
-      );
-    }
-    return queue.run(async () => {
-      // A client that gave up while queued (closed its connection) gets no answer: skip the work.
-      if (closed?.()) throw new HttpError(499, 'client_closed', 'the client closed the connection');
-      const started = performance.now();
-      let image: RgbImage;
-      try {
-        image = await decodeImageRgb(bytes, name);
-      } catch (err) {
-        throw new HttpError(422, 'undecodable', (err as Error).message);
-      }
-      const { predictor, explainer } = model();
-      const result = await predictFacesInImage(predictor, image, mode, gradcam && explainer ? explainer : undefined);
-      const ms = Math.round((performance.now() - started) * 10) / 10;
-      return { type, mode, ...result, ...(result.faces.length === 0 ? { message: 'no face found' } : {}), ms };
-    });
-  }
-
-  function faceMode(request: FastifyRequest): FaceMode {
-    const mode = ((request.query as Record<string, string>).faces ?? 'detect') as FaceMode;
-    if (!FACE_MODES.includes(mode))
-      throw new HttpError(400, 'bad_faces', `faces must be one of ${FACE_MODES.join(', ')} (got "${mode}")`);
-    return mode;
-  }
-
-  app.post('/api/v1/predict', async (request, reply) => {
-    const { summary } = model();
-    const mode = faceMode(request);
-    let bytes: Buffer | undefined;
-    let name = 'upload';
-    if (request.isMultipart()) {
-      for await (const part of request.parts()) {
-        if (part.type === 'file' && part.fieldname === 'image' && !bytes) {
-          bytes = await part.toBuffer();
-          name = part.filename || name;
-        } else if (part.type === 'file') {
-          await part.toBuffer(); // drain parts we do not use
-        }
-      }
-      if (!bytes) throw new HttpError(400, 'no_image', 'multipart request without a file field named "image"');
-    } else {
-      bytes = request.body as Buffer | undefined;
-    }
-    const clientGone = () => request.raw.socket?.destroyed === true;
-    const result = await predictBytes(
-      bytes,
-      mode,
-      name,
-      (request.query as Record<string, string>).gradcam === '1',
-      clientGone,
-    );
-    return reply.send({ ...result, model: summary });
-  });
-
-  app.post('/api/v1/predict/batch', async (request, reply) => {
-    const { summary } = model();
-    const mode = faceMode(request);
-    if (!request.isMultipart())
-      throw new HttpError(415, 'not_multipart', 'send the images as multipart/form-data file fields');
-    const started = performance.now();
-    const files: Array<{ name: string; bytes: Buffer }> = [];
-    for await (const part of request.parts()) {
-      if (part.type === 'file')
-        files.push({ name: part.filename || `${part.fieldname}#${files.length + 1}`, bytes: await part.toBuffer() });
-    }
-    if (files.length === 0) throw new HttpError(400, 'no_image', 'no file fields in the request');
-    const results = [];
-    for (const file of files) {
-      try {
-        results.push({ name: file.name, ...(await predictBytes(file.bytes, mode, file.name)) });
-      } catch (err) {
-        if (!(err instanceof HttpError)) throw err; // busy (503) and internal errors fail the whole request
-        results.push({ name: file.name, error: { code: err.code, message: err.message } });
-      }
-    }
-    return reply.send({ results, model: summary, ms: Math.round((performance.now() - started) * 10) / 10 });
-  });
-
+  await app.register(errorHandling({ maxBytes: o.maxBytes, logger: o.logger ?? false }));
+  await app.register(imageRoutes({ model, queue, maxPixels: o.maxPixels }));
   const video = { ...VIDEO_SERVE_DEFAULTS, maxPixels: o.maxPixels, ...o.video };
   await app.register(
     videoRoutes({ predictor: () => model().predictor, queue, limits: video, model: () => model().summary }),
   );
-
-  // Liveness: ok while the process answers, loading or not (readiness is /ready).
-  app.get('/api/v1/health', async () => ({
-    status: 'ok',
-    ready: readiness.ready,
-    model: loaded?.summary ?? null,
-    queue: queue.stats,
-    uptimeSeconds: Math.round(process.uptime()),
-  }));
-  app.get('/api/v1/model', async () => model().info);
-  app.get('/api/v1/openapi.json', async () => openApiDocument({ ...o, video }));
-
-  // The page and everything it loads.
-  const sendFile = (reply: FastifyReply, file: string) =>
-    reply.type(mimeOf(file)).header('Cache-Control', 'no-cache').send(fs.createReadStream(file));
-  app.get('/', (_request, reply) => sendFile(reply, assets['index.html']));
-  for (const [url, file] of Object.entries(assets)) app.get(`/${url}`, (_request, reply) => sendFile(reply, file));
-  app.get('/config.js', (_request, reply) => {
-    reply
-      .type(mimeOf('x.js'))
-      .send(
-        `window.REALFAKE_CONFIG = ${JSON.stringify({ server: true, model: { ...model().info, config: undefined } })};\n`,
-      );
-  });
-  app.get('/model/model.onnx', (request, reply) => {
-    const { onnx } = model();
-    if (!onnx) throw new HttpError(404, 'not_found', `no route GET ${request.url}: the model has no ONNX export`);
-    return reply.type('application/octet-stream').send(onnx);
-  });
+  await app.register(
+    infoRoutes({
+      readiness,
+      queue,
+      summary: () => loaded?.summary ?? null,
+      model,
+      openApi: () => openApiDocument({ ...o, video }),
+    }),
+  );
+  await app.register(pageRoutes({ assets, model }));
 
   const loading = (async () => {
     await o.beforeLoad?.();

@@ -10,7 +10,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { writeFileAtomic } from '../files';
 import { exportRunToOnnx } from '../infer/onnx-export';
-import { openRun } from '../train/runs';
+import { openRun } from '../runs/runs';
 import { pageAssets } from './assets';
 import { inBrowserUnavailable, runDescription } from './server';
 

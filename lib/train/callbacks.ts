@@ -6,18 +6,7 @@ import * as path from 'path';
 import type * as tf from '@tensorflow/tfjs';
 import { writeFileAtomic, writeJsonAtomic } from '../files';
 import { saveModel } from '../model/model-io';
-
-/** One row of the training history, per epoch (Keras's names). */
-export interface EpochLogs {
-  epoch: number;
-  loss: number;
-  accuracy: number;
-  val_loss: number;
-  val_accuracy: number;
-  /** ROC AUC of the validation scores (NaN when validation holds one class). */
-  val_auc: number;
-  seconds: number;
-}
+import { emptyHistory, historyToCsv, HISTORY_KEYS, type EpochLogs, type HistoryData } from '../runs/history';
 
 export interface TrainingContext {
   model: tf.LayersModel;
@@ -33,27 +22,6 @@ export interface Callback {
   onBatchEnd?(step: number, logs: { loss: number; accuracy: number }, ctx: TrainingContext): void | Promise<void>;
   onEpochEnd?(logs: EpochLogs, ctx: TrainingContext): void | Promise<void>;
   onTrainEnd?(ctx: TrainingContext): void | Promise<void>;
-}
-
-export type HistoryKey = keyof EpochLogs;
-export const HISTORY_KEYS: readonly HistoryKey[] = [
-  'epoch',
-  'loss',
-  'accuracy',
-  'val_loss',
-  'val_accuracy',
-  'val_auc',
-  'seconds',
-];
-export type HistoryData = Record<HistoryKey, number[]>;
-
-export function emptyHistory(): HistoryData {
-  return Object.fromEntries(HISTORY_KEYS.map((k) => [k, []])) as unknown as HistoryData;
-}
-
-export function historyToCsv(history: HistoryData): string {
-  const rows = history.epoch.map((_, i) => HISTORY_KEYS.map((k) => history[k][i]).join(','));
-  return [HISTORY_KEYS.join(','), ...rows].join('\n') + '\n';
 }
 
 /** Records every epoch's logs (Keras's History). */

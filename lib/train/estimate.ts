@@ -5,7 +5,8 @@
  */
 import type { Config } from '../config';
 import { buildModel } from '../model/model';
-import { evaluateRows, LocalStepper, makeOptimizer, type ImageData } from './train';
+import { evaluateRows, LocalStepper, makeOptimizer } from './train';
+import { type ImageData } from '../data/pixels';
 
 export interface TrainingEstimate {
   /** Whole run: epochs x (training steps + validation). */

@@ -10,7 +10,7 @@ import { Callback, CSVLogger, EarlyStopping, EpochLogger, ModelCheckpoint, Train
 import { loadDataset } from '../data/dataset';
 import { datasetSplit } from '../data/split';
 import type { SplitIndices } from '../random';
-import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from './runs';
+import { createRun, DEFAULT_RUNS_DIR, Run, updateRunMeta } from '../runs/runs';
 import { removeStaleTempFiles } from '../files';
 import { interruptRequested, InterruptedError } from '../interrupt';
 import { fit } from './train';

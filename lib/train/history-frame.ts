@@ -3,7 +3,7 @@
  * training loss (a widening gap is overfitting), and describe() over the epochs.
  */
 import * as dfd from 'danfojs-node';
-import type { HistoryData } from './callbacks';
+import type { HistoryData } from '../runs/history';
 
 /** One row per epoch: epoch, loss, accuracy, val_loss, val_accuracy, val_auc, gap = val_loss - loss, seconds. */
 export function historyFrame(history: HistoryData): dfd.DataFrame {

@@ -10,7 +10,8 @@ import * as tf from '@tensorflow/tfjs';
 import { initBackend } from '../backend/backend';
 import { setDropoutStep } from '../model/layers'; // also registers the custom layers the topology names
 import type { VariableSlot, WorkerInit, WorkerReply, WorkerStep } from './parallel';
-import { binaryCrossEntropy, countCorrect, ImageData, makeBatch } from './train';
+import { binaryCrossEntropy, countCorrect, makeBatch } from './train';
+import { ImageData } from '../data/pixels';
 
 interface Replica {
   model: tf.LayersModel;

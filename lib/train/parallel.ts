@@ -23,8 +23,9 @@ import type { TrainRunOptions } from './experiment';
 import { projectRoot } from '../files';
 import { ensureCompiledLib } from './compiled';
 import { familyOf } from '../model/families';
-import { updateRunMeta } from './runs';
-import { ImageData, makeOptimizer, StepResult, TrainStepper } from './train';
+import { updateRunMeta } from '../runs/runs';
+import { makeOptimizer, StepResult, TrainStepper } from './train';
+import { ImageData } from '../data/pixels';
 
 /** config.workers, with 0 meaning one per core. */
 export function resolveWorkerCount(workers: number): number {

@@ -7,38 +7,18 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import type { Config } from '../config';
-import { Callback, EpochLogs, History, TrainingContext } from './callbacks';
+import { Callback, History, TrainingContext } from './callbacks';
+import type { EpochLogs } from '../runs/history';
 import { setDropoutStep } from '../model/layers';
 import { fakeScores } from '../model/model';
 import { makeRng, shuffleInPlace } from '../random';
 import { augmentRows } from '../data/augment';
-import { rocAuc } from '../eval/metrics';
+import { scaledRows, scaleToUnit, type ImageData } from '../data/pixels';
+import { getScorer } from '../metrics/scorers';
 import { learningRateAt } from './schedule';
 import { NativeAdamOptimizer } from '../backend/native-adam';
 import { endNativeTraining, prepareNativeTraining } from '../backend/native-backend';
 
-/** Images (N x size x size x 3, uint8) and labels (0 real, 1 fake). */
-export interface ImageData {
-  x: Uint8Array;
-  y: Uint8Array;
-  size: number;
-}
-
-/** Copies uint8 pixels into `dst` at `offset`, scaled to [0, 1] as the study's preprocessing does. */
-export function scaleToUnit(src: Uint8Array, dst: Float32Array, offset = 0): void {
-  for (let p = 0; p < src.length; p++) dst[offset + p] = src[p] / 255;
-}
-
-/** The given rows' pixels as one float32 [0, 1] array (rows x pixels). */
-export function scaledRows(data: ImageData, rows: ArrayLike<number>): Float32Array {
-  const pixels = data.size * data.size * 3;
-  const out = new Float32Array(rows.length * pixels);
-  for (let i = 0; i < rows.length; i++)
-    scaleToUnit(data.x.subarray(rows[i] * pixels, (rows[i] + 1) * pixels), out, i * pixels);
-  return out;
-}
-
-/** One-hot labels for the given rows; with label smoothing e, the targets are 1 - e/2 and e/2. */
 export function oneHotLabels(y: Uint8Array, indices: ArrayLike<number>, labelSmoothing = 0): tf.Tensor2D {
   const ys = new Float32Array(indices.length * 2).fill(labelSmoothing / 2);
   for (let b = 0; b < indices.length; b++) ys[b * 2 + y[indices[b]]] = 1 - labelSmoothing / 2;
@@ -244,6 +224,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   if (valIndices.length === 0) throw new Error('no validation images (increase the data or valFraction)');
   const stepper: TrainStepper = options.stepper ?? new LocalStepper(model, data, makeOptimizer(config));
   const history = new History();
+  const valAuc = getScorer('roc_auc'); // the history's val_auc, by name (lib/metrics/scorers.ts)
   const all: Callback[] = [history, ...callbacks];
   const stepsPerEpoch = Math.ceil(trainIndices.length / config.batchSize);
   const context: TrainingContext = { model, epochs: config.epochs, stepsPerEpoch, stopTraining: false };
@@ -290,7 +271,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
         accuracy: correct / trainIndices.length,
         val_loss: val.loss,
         val_accuracy: val.accuracy,
-        val_auc: rocAuc(val.labels, val.scores),
+        val_auc: valAuc(val.labels, val.scores),
         seconds: (performance.now() - started) / 1000,
       };
       for (const cb of all) await cb.onEpochEnd?.(logs, context);

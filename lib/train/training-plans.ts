@@ -19,7 +19,7 @@ import {
   frozenFeatureProblem,
   headAfter,
 } from './frozen-features';
-import { updateRunMeta, type Run } from './runs';
+import { updateRunMeta, type Run } from '../runs/runs';
 import { FitOptions, imageBatchMaker, LocalStepper, makeOptimizer, TrainStepper } from './train';
 
 /** Makes the stepper of an end-to-end plan (e.g. data-parallel workers); undefined: one thread. */

@@ -6,7 +6,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import type { Confusion, PrCurve, RocCurve } from '../eval/metrics';
+import type { Confusion, PrCurve, RocCurve } from '../metrics/metrics';
 import type { SourceMetrics } from '../eval/per-source';
 import { writeFileAtomic } from '../files';
 import { escapeHtml } from './html';

@@ -7,11 +7,11 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { Config, validateConfig } from '../config';
-import { readJson, writeJsonAtomic } from '../files';
-import type { Figure } from '../viz/plots';
-import { evaluateRun } from '../eval/evaluate';
-import { trainRun, type TrainRunOptions } from './experiment';
+import { Config, validateConfig } from './config';
+import { readJson, writeJsonAtomic } from './files';
+import type { Figure } from './viz/plots';
+import { evaluateRun } from './eval/evaluate';
+import { trainRun, type TrainRunOptions } from './train/experiment';
 
 /** Flag-style names (as `train` takes them) and config names, to config keys. */
 export const SWEEP_KEYS: Record<string, keyof Config> = {

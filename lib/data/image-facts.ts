@@ -7,7 +7,7 @@
 import * as fs from 'fs';
 import sharp from 'sharp';
 import type { Metadata } from 'sharp';
-import type { JpegHeader } from '../data/jpeg-native';
+import type { JpegHeader } from './jpeg-native';
 import { estimateJpegQuality } from './jpeg-quality';
 
 export interface ImageFacts {
