@@ -125,7 +125,7 @@ async function main(): Promise<void> {
     const md = `## Batch scoring on a queue (\`npm run bench:queue\`)
 
 Measured ${new Date().toISOString().slice(0, 16)}Z on ${os.cpus().length} x ${cpu}, Node ${process.version}, tfjs backend ${backend.name}; model: ${model}; ${what}, whole-image scoring (no --faces), --csv. Each time is the whole \`realfake predict\` command (process start and, locally, model load); the workers (\`--run\`, one job at a time, 8 images a job, bytes in the jobs) were started and warmed up first, all on this machine with its own redis-server.
-Load average before/after: ${loadBefore} / ${loadAfter} (other work shared the cores).
+Load average before/after: ${loadBefore} / ${loadAfter}${Math.max(...os.loadavg()) > os.cpus().length / 2 ? ' (other work shared the cores)' : ''}.
 
 | how | seconds | images/s |
 |---|---|---|
