@@ -9,7 +9,6 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
@@ -18,18 +17,11 @@ import { projectRoot } from '../lib/files';
 import { latestRun } from '../lib/runs/runs';
 import { FACES_DEV, facesDevSkip } from '../test/fixtures/faces';
 import { createRandomRun } from '../test/fixtures/runs';
+import { startRedis } from '../test/helpers/redis';
 import { writeSection } from './sections';
 
 const BIN = path.join(projectRoot(), 'bin', 'realfake.js');
 const COUNT = Number(process.env.BENCH_QUEUE_IMAGES ?? 300);
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 function startWorker(url: string, runDir: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [BIN, 'worker', '--queue', url, '--run', runDir], {
@@ -87,22 +79,14 @@ async function main(): Promise<void> {
   const count = (fs.readdirSync(dir, { recursive: true }) as string[]).filter((f) =>
     /\.(jpg|png)$/.test(String(f)),
   ).length;
-  const port = await freePort();
-  const redis = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  const url = `redis://127.0.0.1:${port}`;
+  const redis = await startRedis();
+  const url = redis.url;
   const loadBefore = os
     .loadavg()
     .map((x) => x.toFixed(2))
     .join(' ');
   const workers: ChildProcess[] = [];
   try {
-    await new Promise((resolve) => setTimeout(resolve, 500));
     timedPredict(runDir, dir, count); // exports the ONNX model once, so no timed run pays for it
     const local = timedPredict(runDir, dir, count);
     workers.push(await startWorker(url, runDir));
@@ -139,7 +123,7 @@ Two workers on this machine gave ${(rate(two) / perWorker).toFixed(2)} x the rat
     process.stderr.write(`written to ${writeSection('queue', md)}\n`);
   } finally {
     for (const worker of workers) worker.kill('SIGTERM');
-    redis.kill('SIGKILL');
+    redis.process.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });
   }
 }

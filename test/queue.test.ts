@@ -9,7 +9,6 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
-import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { QueueEvents } from 'bullmq';
@@ -19,6 +18,7 @@ import { batchOf, jobId, QUEUE_NAME } from '../lib/queue/jobs';
 import { redisOptions, safeUrl } from '../lib/queue/connection';
 import { BIN, realfake } from './helpers/cli';
 import { toolSkip } from './helpers/tools';
+import { startRedis, type OwnRedis } from './helpers/redis';
 import { facesDevFile, facesDevSkip } from './fixtures/faces';
 import { createRandomRun } from './fixtures/runs';
 
@@ -30,37 +30,7 @@ const QUICK_TAKEOVER = ['--lock-ms', '2000', '--stalled-interval-ms', '1000'];
 let tmp: string;
 let run: string;
 let images: string;
-let redis: Redis;
-
-interface Redis {
-  url: string;
-  process: ChildProcess;
-}
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as net.AddressInfo).port;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** A redis-server of our own, answering PING, saving nothing. */
-async function startRedis(): Promise<Redis> {
-  const port = await freePort();
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    {
-      stdio: 'ignore',
-    },
-  );
-  for (let i = 0; i < 100; i++) {
-    if (spawnSync('redis-cli', ['-p', String(port), 'ping'], { encoding: 'utf8' }).stdout?.trim() === 'PONG') break;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  return { url: `redis://127.0.0.1:${port}`, process: child };
-}
+let redis: OwnRedis;
 
 /**
  * A `realfake worker` process, resolved once it says it is taking jobs; `stderr` collects its notes. QUICK_TAKEOVER

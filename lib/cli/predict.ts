@@ -7,13 +7,11 @@ import { loadModel } from '../model/model-io';
 import { initBackend } from '../backend/backend';
 import { csvField } from '../files';
 import { PhotoVerdict, predictFacesInFiles } from '../infer/faces';
-import type { EngineChoice } from '../infer/onnx-engine';
 import { configureDecoding, MAX_IMAGE_PIXELS } from '../data/images';
 import { collectImageInputs, Prediction, Predictor } from '../infer/predict';
 import { loadRunPredictor } from '../infer/run-predictor';
 import { runVerdictPolicy } from '../infer/run-policy';
 import { openRun } from '../runs/runs';
-import type { ScoringMode } from '../config';
 import {
   calibratedOption,
   engineOption,
@@ -126,19 +124,9 @@ export function registerPredictCommand(program: Command): void {
           paths: string[],
           flags: Omit<QueueFlags, 'queue'> & {
             queue?: string;
-            run: string;
             json?: boolean;
             csv?: boolean;
-            faces?: boolean;
-            engine: EngineChoice;
-            maxPixels: number;
             concurrency?: number;
-            ttaFlip?: boolean;
-            ensemble?: string[];
-            scoring?: ScoringMode;
-            threshold?: string;
-            calibrated?: boolean;
-            explain?: string;
             fps: number;
             maxFrames: number;
             timeline?: string;
