@@ -33,6 +33,19 @@ function startWorker(url: string, runDir: string): Promise<ChildProcess> {
   });
 }
 
+/** SIGTERM, then SIGKILL if the worker has not exited within 20 s; resolves when it has exited. */
+function stopWorker(worker: ChildProcess): Promise<void> {
+  if (worker.exitCode !== null || worker.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => {
+    const force = setTimeout(() => worker.kill('SIGKILL'), 20_000);
+    worker.once('exit', () => {
+      clearTimeout(force);
+      resolve();
+    });
+    worker.kill('SIGTERM');
+  });
+}
+
 /** Seconds the predict command took; throws unless it wrote one row per image. */
 function timedPredict(runDir: string, input: string, expected: number, extra: string[] = []): number {
   const started = process.hrtime.bigint();
@@ -122,7 +135,8 @@ Two workers on this machine gave ${(rate(two) / perWorker).toFixed(2)} x the rat
     process.stdout.write(md);
     process.stderr.write(`written to ${writeSection('queue', md)}\n`);
   } finally {
-    for (const worker of workers) worker.kill('SIGTERM');
+    // Workers first: one whose Redis is gone while it closes waits for it, so the bench would never end.
+    await Promise.all(workers.map(stopWorker));
     redis.process.kill('SIGKILL');
     fs.rmSync(tmp, { recursive: true, force: true });
   }
