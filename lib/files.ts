@@ -137,3 +137,17 @@ export function projectRoot(): string {
     if (path.dirname(dir) === dir) throw new Error(`cannot find the realfake package folder above ${__dirname}`);
   }
 }
+
+/** A package's folder (from its entry point: some packages' exports hide package.json). */
+export function resolvePackageDir(pkg: string): string {
+  let dir = path.dirname(require.resolve(pkg));
+  while (
+    !fs.existsSync(path.join(dir, 'package.json')) ||
+    JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== pkg
+  ) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error(`cannot find the folder of package ${pkg}`);
+    dir = parent;
+  }
+  return dir;
+}

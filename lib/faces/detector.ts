@@ -1,20 +1,24 @@
 /**
  * Faces in any photo, with @vladmandic/face-api (MIT; its npm package carries the weights, built against
- * tfjs 4.22 like realfake). We load its `node-wasm` build, which uses realfake's own @tensorflow/tfjs (so
- * whichever backend lib/backend picked: wasm, or cpu in tests), never tfjs-node.
+ * tfjs 4.22 like realfake) and BlazeFace from @vladmandic/human (MIT, same tfjs). We load face-api's `node-wasm`
+ * build, which uses realfake's own @tensorflow/tfjs, and run everything on its wasm backend, never tfjs-node.
  *
- * Models, all shipped in node_modules/@vladmandic/face-api/model:
- * - TinyFaceDetector (190 KB), 416 px input: fast (~0.1 s per photo), but its anchors are made for faces in a
+ * Models:
+ * - TinyFaceDetector (190 KB), 416 px input: fast (~0.07 s per photo), but its anchors are made for faces in a
  *   scene, so it missed 37 % of aligned FFHQ crops, where the face fills the frame.
- * - SSD MobileNet v1 (5.6 MB): finds more hard faces (dark, turned, masked) at ~3x the time.
- * - FaceLandmark68TinyNet (77 KB): the eyes and mouth that place the FFHQ-style crop (lib/faces/crop.ts).
- * The finder tries four searches in turn and stops at the first that finds a face (FACE_DETECTOR.passes):
- * tiny on the photo; tiny on the photo framed by a border (lib/faces/crop.ts `framed`), so a frame-filling face
- * becomes a face in a scene; SSD on a framed photo; SSD on the photo in a border as wide as the photo. Most photos stop at the first, so the median stays the tiny
- * detector's time. Measured per set in BENCHMARKS.md (`npm run bench:faces`). Whatever the pass, the crop is
- * ffhqCropBox of the landmarks in photo pixels: crops stay those the models were trained on.
+ * - BlazeFace (540 KB, lib/faces/blazeface.ts), 256 px input: ~0.03 s, made for faces near the camera.
+ * - SSD MobileNet v1 (5.6 MB): finds more hard faces (dark, turned, masked) at ~0.27 s a pass.
+ * - FaceLandmark68TinyNet (77 KB): the eyes and mouth that place the FFHQ-style crop (lib/faces/crop.ts), inside
+ *   whichever detector's box.
+ * The finder tries its passes in turn and stops at the first that finds a face (FACE_DETECTOR.passes): tiny on
+ * the photo; tiny on the photo framed by a border (lib/faces/crop.ts `framed`), so a frame-filling face becomes a
+ * face in a scene; BlazeFace framed; then, only if BlazeFace saw something face-like, SSD framed and SSD in a
+ * border as wide as the photo. Most photos stop at the first, so the median stays near the tiny detector's time.
+ * Measured per set in BENCHMARKS.md (`npm run bench:faces`). Whatever the pass, the crop is ffhqCropBox of the
+ * landmarks in photo pixels: crops follow the FFHQ alignment the models were trained on.
  * The page's in-browser mode runs the same passes with the same settings (FACE_DETECTOR below).
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import {
@@ -30,37 +34,53 @@ import {
   unframePoints,
 } from './crop';
 import { onWasmBackend } from '../backend/backend';
+import { resolvePackageDir } from '../files';
+import { BLAZEFACE, blazeInputGeometry, decodeBlazeFace, scaleAboutCentre } from './blazeface';
 
 /** One search of the finder: a detector, its threshold, and the border framing the photo (0: none). */
 export interface FacePass {
-  detector: 'tiny' | 'ssd';
-  /** Minimum confidence: TinyFaceDetector's scoreThreshold or SSD's minConfidence. */
+  detector: 'tiny' | 'ssd' | 'blaze';
+  /** Minimum confidence: TinyFaceDetector's scoreThreshold, SSD's minConfidence, or BlazeFace's anchor score. */
   minScore: number;
   /** Border on every side, as a fraction of the photo's longer side (lib/faces/crop.ts `framed`). */
   frame: number;
+  /**
+   * Run this pass only if BlazeFace's best anchor scored at least this in an earlier pass (its `hint`): on a
+   * picture where it sees nothing face-like the slow SSD passes are skipped. Absent: always run.
+   */
+  needsHint?: number;
 }
 
 /** Shared with the page (lib/serve/web/app.js reads it from /api/v1/model). */
 export const FACE_DETECTOR = {
-  name: 'face-api TinyFaceDetector, then framed, then SSD MobileNet v1 framed, then framed wide; FaceLandmark68TinyNet',
+  name: 'face-api TinyFaceDetector, then framed; BlazeFace framed; SSD MobileNet v1 framed, then framed wide; FaceLandmark68TinyNet',
   /** TinyFaceDetector's input side. */
   inputSize: 416,
   /**
    * Tried in turn until one finds a face. The later passes run only on photos where the earlier found
    * nothing, so their lower thresholds add found faces without adding false ones on most photos; the false
-   * faces on face-free pictures are measured in the bench.
+   * faces on face-free pictures are measured in the bench. Chosen on ../shared's portraits and the bench's
+   * face-free pictures, every pass scored on every photo (2026-12-06; BENCHMARKS.md, face finder).
    */
   passes: [
     { detector: 'tiny', minScore: 0.5, frame: 0 },
     { detector: 'tiny', minScore: 0.3, frame: 0.5 },
-    { detector: 'ssd', minScore: 0.3, frame: 0.25 },
+    // BlazeFace (~0.03 s) is made for faces near the camera: it finds most close-ups the tiny detector misses
+    // (of the 399 SD-glasses photos only SSD found before, most at >= 0.6), so they no longer wait for SSD.
+    { detector: 'blaze', minScore: 0.6, frame: 0.25 },
+    // SSD (~0.27 s a pass) only where BlazeFace saw something face-like (best anchor >= 0.1): every SSD find in
+    // ../shared's portraits passed that hint; the face-free pictures do not, so they stop here.
+    { detector: 'ssd', minScore: 0.3, frame: 0.25, needsHint: 0.1 },
     // The photo in a border as wide as itself: a face that fills a tight crop becomes a third of the picture.
-    // Measured on what the three above missed (2026-12-06): at >= 0.5 a face in 12 of the first 49 misses of
-    // sd1_eyewear (close-ups, sunglasses, a hand over the mouth) and 2 of unsplash_men's 13 (faces turned up or
-    // aside); all 200 face-free pictures of the bench score at most 0.13 on it, so 0.4 keeps a wide margin and
-    // adds blurred faces.
-    { detector: 'ssd', minScore: 0.4, frame: 1 },
+    // At >= 0.5 it found a face in 12 of the first 49 SD-glasses photos the passes above missed (close-ups,
+    // sunglasses, a hand over the mouth) and 2 of Unsplash's 13; face-free pictures scored at most 0.13.
+    { detector: 'ssd', minScore: 0.4, frame: 1, needsHint: 0.1 },
   ] as readonly FacePass[],
+  /**
+   * BlazeFace's box grown by this before face-api's landmarks are placed in it: its boxes are tighter than
+   * face-api's; at 1.15 the FFHQ crops matched the tiny detector's (median IoU 0.97 on 34 photos where both found the face).
+   */
+  blazeBoxScale: 1.15,
   /** Photos are shrunk (PIL nearest) to this longer side before detection; see detectorInput. */
   maxSide: 1024,
 } as const;
@@ -77,10 +97,13 @@ export interface DetectedFace {
 
 /** The part of face-api's API used here (its own typings pull in tfjs-core's). */
 interface FaceApi {
-  nets: Record<
-    'tinyFaceDetector' | 'ssdMobilenetv1' | 'faceLandmark68TinyNet',
-    { loadFromDisk(dir: string): Promise<void>; isLoaded: boolean }
-  >;
+  nets: Record<'tinyFaceDetector' | 'ssdMobilenetv1', FaceApiNet> & {
+    faceLandmark68TinyNet: FaceApiNet & {
+      detectLandmarks(face: tf.Tensor3D): Promise<{ shiftBy(x: number, y: number): { positions: Point[] } }>;
+    };
+  };
+  Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
+  extractFaceTensors(input: tf.Tensor3D, boxes: FaceApiRect[]): Promise<tf.Tensor3D[]>;
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
   SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
   detectAllFaces(
@@ -94,6 +117,15 @@ interface FaceApi {
       }>
     >;
   };
+}
+
+interface FaceApiNet {
+  loadFromDisk(dir: string): Promise<void>;
+  isLoaded: boolean;
+}
+
+interface FaceApiRect extends Box {
+  clipAtImageBorders(width: number, height: number): FaceApiRect;
 }
 
 export const FACE_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
@@ -113,33 +145,138 @@ export function loadFaceApi(): Promise<FaceApi> {
   return loaded;
 }
 
-/** The faces one pass finds in the (already shrunk) detector input, in its pixels. */
-async function searchOnce(faceapi: FaceApi, image: RgbPixels, pass: FacePass) {
+/** BlazeFace's model file, shipped in @vladmandic/human's npm package (see lib/faces/blazeface.ts). */
+export const BLAZEFACE_MODEL = path.join(resolvePackageDir('@vladmandic/human'), 'models', 'blazeface.json');
+
+let blazeLoaded: Promise<tf.GraphModel> | null = null;
+
+/** BlazeFace as a tfjs graph model (once per process), read from disk: tfjs' own loaders fetch over HTTP. */
+function loadBlazeFace(): Promise<tf.GraphModel> {
+  blazeLoaded ??= (async () => {
+    const json = JSON.parse(fs.readFileSync(BLAZEFACE_MODEL, 'utf8')) as {
+      modelTopology: object;
+      weightsManifest: Array<{ paths: string[]; weights: tf.io.WeightsManifestEntry[] }>;
+    };
+    const weights = json.weightsManifest.flatMap((group) =>
+      group.paths.map((file) => fs.readFileSync(path.join(path.dirname(BLAZEFACE_MODEL), file))),
+    );
+    const data = Buffer.concat(weights);
+    return tf.loadGraphModel(
+      tf.io.fromMemory({
+        modelTopology: json.modelTopology,
+        weightSpecs: json.weightsManifest.flatMap((group) => group.weights),
+        weightData: data.buffer.slice(data.byteOffset, data.byteOffset + data.byteLength),
+      }),
+    );
+  })();
+  blazeLoaded.catch(() => (blazeLoaded = null));
+  return blazeLoaded;
+}
+
+/** A face one pass found, in the pixels of the detector input it searched. */
+interface PassFace {
+  box: Box;
+  landmarks: Point[];
+  score: number;
+}
+
+/** The faces one pass finds in the (already shrunk) detector input, in its pixels, and its hint (see FacePass). */
+async function searchOnce(
+  faceapi: FaceApi,
+  image: RgbPixels,
+  pass: FacePass,
+): Promise<{ faces: PassFace[]; hint: number }> {
   const { pixels, border } = pass.frame > 0 ? framed(image, pass.frame) : { pixels: image, border: 0 };
   const input = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
   try {
-    const options =
-      pass.detector === 'tiny'
-        ? new faceapi.TinyFaceDetectorOptions({ inputSize: FACE_DETECTOR.inputSize, scoreThreshold: pass.minScore })
-        : new faceapi.SsdMobilenetv1Options({ minConfidence: pass.minScore });
-    const found = await onWasmBackend(() => faceapi.detectAllFaces(input, options).withFaceLandmarks(true));
-    return found.map((f) => ({
-      box: unframeBox(f.detection.box, border),
-      landmarks: unframePoints(f.landmarks.positions, border),
-      score: f.detection.score,
-    }));
+    const { faces, hint } = await onWasmBackend(async () =>
+      pass.detector === 'blaze'
+        ? searchBlazeFace(faceapi, input, pixels, pass.minScore)
+        : searchFaceApi(faceapi, input, pass),
+    );
+    return {
+      faces: faces.map((f) => ({
+        ...f,
+        box: unframeBox(f.box, border),
+        landmarks: unframePoints(f.landmarks, border),
+      })),
+      hint,
+    };
   } finally {
     input.dispose();
   }
+}
+
+/** face-api's own detector and landmarks in one call (its `withFaceLandmarks`). No hint. */
+async function searchFaceApi(faceapi: FaceApi, input: tf.Tensor3D, pass: FacePass) {
+  const options =
+    pass.detector === 'tiny'
+      ? new faceapi.TinyFaceDetectorOptions({ inputSize: FACE_DETECTOR.inputSize, scoreThreshold: pass.minScore })
+      : new faceapi.SsdMobilenetv1Options({ minConfidence: pass.minScore });
+  const found = await faceapi.detectAllFaces(input, options).withFaceLandmarks(true);
+  const faces = found.map((f) => ({
+    box: { x: f.detection.box.x, y: f.detection.box.y, width: f.detection.box.width, height: f.detection.box.height },
+    landmarks: f.landmarks.positions,
+    score: f.detection.score,
+  }));
+  return { faces, hint: 0 };
+}
+
+/**
+ * BlazeFace's boxes (lib/faces/blazeface.ts), then face-api's 68 landmarks inside each box grown by
+ * FACE_DETECTOR.blazeBoxScale, as face-api's withFaceLandmarks does inside its own detectors' boxes.
+ */
+async function searchBlazeFace(faceapi: FaceApi, input: tf.Tensor3D, pixels: RgbPixels, minScore: number) {
+  const model = await loadBlazeFace();
+  const { side, padX, padY } = blazeInputGeometry(pixels.width, pixels.height);
+  const rows = tf.tidy(() => {
+    const square = tf.pad(input.toFloat(), [
+      [padY, side - pixels.height - padY],
+      [padX, side - pixels.width - padX],
+      [0, 0],
+    ]);
+    const size = BLAZEFACE.inputSize;
+    const scaled = tf.image
+      .resizeBilinear(square.expandDims(0) as tf.Tensor4D, [size, size])
+      .div(127.5)
+      .sub(1);
+    // Four outputs (scores and boxes of each feature map); smallest first they are 384x1, 512x1, 384x16, 512x16.
+    const outputs = (model.execute(scaled) as tf.Tensor[]).slice().sort((a, b) => a.size - b.size);
+    const rows512 = tf.concat([outputs[1], outputs[3]], 2);
+    const rows384 = tf.concat([outputs[0], outputs[2]], 2);
+    return tf.concat([rows512, rows384], 1).squeeze([0]).arraySync() as number[][];
+  });
+  const { faces: boxes, best } = decodeBlazeFace(rows, pixels, minScore);
+  const faces: PassFace[] = [];
+  for (const { box, score } of boxes) {
+    const grown = scaleAboutCentre(box, FACE_DETECTOR.blazeBoxScale);
+    const rect = new faceapi.Rect(grown.x, grown.y, grown.width, grown.height).clipAtImageBorders(
+      pixels.width,
+      pixels.height,
+    );
+    if (rect.width < 1 || rect.height < 1) continue;
+    const [face] = await faceapi.extractFaceTensors(input, [rect]);
+    try {
+      const landmarks = await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(face);
+      faces.push({ box, score, landmarks: landmarks.shiftBy(rect.x, rect.y).positions });
+    } finally {
+      face.dispose();
+    }
+  }
+  return { faces, hint: best };
 }
 
 /** Every face found in an RGB photo, largest first; [] when there is none. */
 export async function detectFaces(image: RgbPixels): Promise<DetectedFace[]> {
   const faceapi = await loadFaceApi();
   const { pixels, scale } = detectorInput(image, FACE_DETECTOR.maxSide);
-  let found: Awaited<ReturnType<typeof searchOnce>> = [];
+  let found: PassFace[] = [];
+  let hint = 0;
   for (const pass of FACE_DETECTOR.passes) {
-    found = await searchOnce(faceapi, pixels, pass);
+    if (pass.needsHint !== undefined && hint < pass.needsHint) continue;
+    const result = await searchOnce(faceapi, pixels, pass);
+    found = result.faces;
+    hint = Math.max(hint, result.hint);
     if (found.length) break;
   }
   return found

@@ -4,22 +4,8 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { projectRoot } from '../files';
+import { projectRoot, resolvePackageDir } from '../files';
 import { FACE_MODEL_DIR } from '../faces/detector';
-
-/** A package's folder (from its entry point: some packages' exports hide package.json). */
-function resolvePackageDir(pkg: string): string {
-  let dir = path.dirname(require.resolve(pkg));
-  while (
-    !fs.existsSync(path.join(dir, 'package.json')) ||
-    JSON.parse(fs.readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== pkg
-  ) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error(`cannot find the folder of package ${pkg}`);
-    dir = parent;
-  }
-  return dir;
-}
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
