@@ -171,7 +171,7 @@ async function loadModel(o: ServeOptions, run: Run): Promise<LoadedModel> {
     { ...run.config, scoring: 'resize' },
     runVerdictPolicy(o.runDir, run.config.threshold, o.policy),
   );
-  // Load the detector and run every model once, so the first request does not pay for warm-up (seconds on wasm).
+  // Load the detectors and run the finder and the model once, so the first request does not pay for warm-up.
   await loadFaceApi();
   await predictFacesInImage(
     predictor,
