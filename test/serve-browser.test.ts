@@ -1,6 +1,7 @@
 /**
- * The page in Debian's Chromium (playwright-core): a real and a fake face photo uploaded in server mode and in
- * in-browser mode; the verdicts shown match the API's, browser and server scores agree within 1e-3, and in-browser
+ * The page in Debian's Chromium (playwright-core): a real and a fake face photo, a photo with two faces and one
+ * that only the finder's BlazeFace pass finds, uploaded in server mode and in in-browser mode; the verdicts shown
+ * match the API's, the browser's face boxes and crops are the server's, its scores within 1e-3, and in-browser
  * mode sends no image anywhere (every request is recorded). Then the exported static page, opened as a file.
  * Screenshots: outputs/serve/*.png. Skipped with a message when playwright-core or Chromium is missing.
  *
@@ -15,7 +16,10 @@ import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
 import { createServer, RealfakeServer } from '../lib/serve/server';
 import { exportWebPage } from '../lib/serve/web-export';
-import { facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
+import { decodeImageRgb } from '../lib/data/images';
+import { Box } from '../lib/faces/crop';
+import { detectFaces, FACE_DETECTOR, FacePass } from '../lib/faces/detector';
+import { BLAZE_ONLY_REAL, facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
 import { toolSkip } from './helpers/tools';
 import { createFacesPresetRun, createRandomRun } from './fixtures/runs';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
@@ -37,6 +41,7 @@ function browserSkip(): string | false {
 }
 
 const skip = browserSkip();
+const KEYS = ['real', 'fake', 'two', 'blaze'];
 let tmp: string;
 let runDir: string;
 let server: RealfakeServer;
@@ -53,9 +58,11 @@ before(async () => {
   files.real = path.join(tmp, 'real-face.png');
   files.fake = path.join(tmp, 'fake-face.png');
   files.two = path.join(tmp, 'two-faces.png');
+  files.blaze = path.join(tmp, 'blaze-only-face.png');
   fs.writeFileSync(files.real, await facesDevPng('real', 1));
   fs.writeFileSync(files.fake, await facesDevPng('fake', 1));
   fs.writeFileSync(files.two, (await twoFacePhoto()).png);
+  fs.writeFileSync(files.blaze, await facesDevPng('real', BLAZE_ONLY_REAL));
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -66,8 +73,10 @@ after(async () => {
 
 interface Shown {
   status: string;
+  /** The page's error message, if it shows one. */
+  error?: string;
   verdicts: string[];
-  faces: Array<{ crop: unknown; pFake: number; verdict: string }>;
+  faces: Array<{ box: Box; crop: Box; pFake: number; verdict: string }>;
 }
 
 /** Uploads one file through the file input and waits for its result item. */
@@ -86,8 +95,10 @@ async function upload(page: import('playwright-core').Page, file: string, mode: 
   );
   return item.evaluate((li) => ({
     status: li.getAttribute('data-status')!,
+    error: li.querySelector('.error')?.textContent ?? undefined,
     verdicts: Array.from(li.querySelectorAll('.face')).map((f) => f.getAttribute('data-verdict')!),
     faces: ((li as unknown as { realfakeResult?: { faces: Shown['faces'] } }).realfakeResult?.faces ?? []).map((f) => ({
+      box: f.box,
       crop: f.crop,
       pFake: f.pFake,
       verdict: f.verdict,
@@ -113,6 +124,22 @@ async function openBrowser() {
   });
   return { browser, page, errors };
 }
+
+test('the blaze photo is found by the BlazeFace pass: the passes before it find no face', { skip }, async () => {
+  const rgb = await decodeImageRgb(files.blaze);
+  const blaze = FACE_DETECTOR.passes.findIndex((p) => p.detector === 'blaze');
+  assert.ok(blaze > 0, 'the finder has a BlazeFace pass after others');
+  // The server's finder with only the passes before BlazeFace's (FACE_DETECTOR is read at each call).
+  const finder = FACE_DETECTOR as unknown as { passes: readonly FacePass[] };
+  const passes = finder.passes;
+  finder.passes = passes.slice(0, blaze);
+  try {
+    assert.deepEqual(await detectFaces(rgb), [], 'the passes before BlazeFace find no face');
+  } finally {
+    finder.passes = passes;
+  }
+  assert.equal((await detectFaces(rgb)).length, 1, 'the whole finder finds the face');
+});
 
 test(
   'the page in Chromium: server and in-browser modes agree with the API, and in-browser mode uploads nothing',
@@ -144,7 +171,7 @@ test(
           )
           .check();
         const before = requests.length;
-        for (const key of ['real', 'fake', 'two']) shown[mode][key] = await upload(page, files[key], mode);
+        for (const key of KEYS) shown[mode][key] = await upload(page, files[key], mode);
         await page.screenshot({ path: path.join(SHOTS, `page-${mode}-mode.png`), fullPage: true });
         const sent = requests.slice(before);
         if (mode === 'browser') {
@@ -161,18 +188,19 @@ test(
         } else {
           // One POST per photo (with ?gradcam=1 when the run's model has a convolution to explain).
           const posts = sent.filter((r) => r.method === 'POST' && new URL(r.url).pathname === '/api/v1/predict');
-          assert.equal(posts.length, 3);
+          assert.equal(posts.length, KEYS.length);
           assert.equal((await page.locator('img.gradcam').count()) > 0, true, 'server mode shows Grad-CAM overlays');
         }
       }
       assert.deepEqual(errors, []);
 
-      for (const key of ['real', 'fake', 'two']) {
+      for (const key of KEYS) {
         const api = await apiResult(files[key]);
-        assert.equal(shown.server[key].status, 'done');
-        assert.equal(shown.browser[key].status, 'done');
+        assert.equal(shown.server[key].status, 'done', `${key}: server mode: ${shown.server[key].error}`);
+        assert.equal(shown.browser[key].status, 'done', `${key}: browser mode: ${shown.browser[key].error}`);
         assert.equal(api.faces.length, key === 'two' ? 2 : 1, `${key}: faces found by the API`);
-        // The verdicts shown are the API's, in both modes; the browser's crops are the server's, its scores within 1e-3.
+        // The verdicts shown are the API's, in both modes; the browser's boxes and crops are the server's, its
+        // scores within 1e-3.
         assert.deepEqual(
           shown.server[key].verdicts,
           api.faces.map((f) => f.verdict),
@@ -184,6 +212,7 @@ test(
           `${key}: browser mode`,
         );
         shown.browser[key].faces.forEach((f, i) => {
+          assert.deepEqual(f.box, api.faces[i].box, `${key} face ${i + 1}: box`);
           assert.deepEqual(f.crop, api.faces[i].crop, `${key} face ${i + 1}: crop`);
           assert.ok(
             Math.abs(f.pFake - api.faces[i].pFake) < 1e-3,
@@ -212,14 +241,21 @@ test(
       await page.goto(`file://${path.join(out, 'index.html')}`);
       assert.equal(await page.isChecked('#mode-browser'), true, 'a page opened as a file starts in browser mode');
       assert.equal(await page.isDisabled('#mode-server'), true);
-      const shown = await upload(page, files.two, 'browser');
+      // The blaze photo too: BlazeFace's model comes from embedded.js here.
+      for (const key of ['two', 'blaze']) {
+        const shown = await upload(page, files[key], 'browser');
+        const api = await apiResult(files[key]);
+        assert.deepEqual(
+          shown.verdicts,
+          api.faces.map((f) => f.verdict),
+          key,
+        );
+        shown.faces.forEach((f, i) => {
+          assert.deepEqual(f.box, api.faces[i].box, `${key} face ${i + 1}: box`);
+          assert.ok(Math.abs(f.pFake - api.faces[i].pFake) < 1e-3);
+        });
+      }
       await page.screenshot({ path: path.join(SHOTS, 'exported-page-file.png'), fullPage: true });
-      const api = await apiResult(files.two);
-      assert.deepEqual(
-        shown.verdicts,
-        api.faces.map((f) => f.verdict),
-      );
-      shown.faces.forEach((f, i) => assert.ok(Math.abs(f.pFake - api.faces[i].pFake) < 1e-3));
       assert.ok(
         requests.every((r) => r.method === 'GET' && /^(file|blob|data):/.test(r.url)),
         JSON.stringify(requests),
