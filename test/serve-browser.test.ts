@@ -1,6 +1,7 @@
 /**
- * The page in Debian's Chromium (playwright-core): a real and a fake face photo, a photo with two faces and one
- * that only the finder's BlazeFace pass finds, uploaded in server mode and in in-browser mode; the verdicts shown
+ * The page in Debian's Chromium (playwright-core): a real and a fake face photo, a photo with two faces, one that
+ * only the finder's BlazeFace pass finds and one only its first SSD pass finds (which runs only after BlazeFace's
+ * hint), uploaded in server mode and in in-browser mode; the verdicts shown
  * match the API's, the browser's face boxes and crops are the server's, its scores within 1e-3, and in-browser
  * mode sends no image anywhere (every request is recorded). Then the exported static page, opened as a file.
  * Screenshots: outputs/serve/*.png. Skipped with a message when playwright-core or Chromium is missing.
@@ -19,7 +20,15 @@ import { exportWebPage } from '../lib/serve/web-export';
 import { decodeImageRgb } from '../lib/data/images';
 import { Box } from '../lib/faces/crop';
 import { detectFaces, FACE_DETECTOR, FacePass } from '../lib/faces/detector';
-import { BLAZE_ONLY_REAL, facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
+import sharp from 'sharp';
+import {
+  BLAZE_ONLY_REAL,
+  facesDevPng,
+  facesDevSkip,
+  facesDiffusionDevSkip,
+  SSD_AFTER_HINT,
+  twoFacePhoto,
+} from './fixtures/faces';
 import { toolSkip } from './helpers/tools';
 import { createFacesPresetRun, createRandomRun } from './fixtures/runs';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
@@ -37,11 +46,11 @@ function browserSkip(): string | false {
     playwright = 'playwright-core is not installed';
   }
   const reason = missing ?? playwright;
-  return reason ? toolSkip(`${reason}: browser tests skipped`) : facesDevSkip();
+  return reason ? toolSkip(`${reason}: browser tests skipped`) : facesDevSkip() || facesDiffusionDevSkip();
 }
 
 const skip = browserSkip();
-const KEYS = ['real', 'fake', 'two', 'blaze'];
+const KEYS = ['real', 'fake', 'two', 'blaze', 'ssd'];
 let tmp: string;
 let runDir: string;
 let server: RealfakeServer;
@@ -59,10 +68,12 @@ before(async () => {
   files.fake = path.join(tmp, 'fake-face.png');
   files.two = path.join(tmp, 'two-faces.png');
   files.blaze = path.join(tmp, 'blaze-only-face.png');
+  files.ssd = path.join(tmp, 'ssd-after-hint-face.png');
   fs.writeFileSync(files.real, await facesDevPng('real', 1));
   fs.writeFileSync(files.fake, await facesDevPng('fake', 1));
   fs.writeFileSync(files.two, (await twoFacePhoto()).png);
   fs.writeFileSync(files.blaze, await facesDevPng('real', BLAZE_ONLY_REAL));
+  fs.writeFileSync(files.ssd, await sharp(SSD_AFTER_HINT).png().toBuffer());
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -125,20 +136,32 @@ async function openBrowser() {
   return { browser, page, errors };
 }
 
-test('the blaze photo is found by the BlazeFace pass: the passes before it find no face', { skip }, async () => {
-  const rgb = await decodeImageRgb(files.blaze);
-  const blaze = FACE_DETECTOR.passes.findIndex((p) => p.detector === 'blaze');
-  assert.ok(blaze > 0, 'the finder has a BlazeFace pass after others');
-  // The server's finder with only the passes before BlazeFace's (FACE_DETECTOR is read at each call).
+/** The server's finder with only some of its passes (FACE_DETECTOR is read at each call). */
+async function withPasses<T>(passes: readonly FacePass[], run: () => Promise<T>): Promise<T> {
   const finder = FACE_DETECTOR as unknown as { passes: readonly FacePass[] };
-  const passes = finder.passes;
-  finder.passes = passes.slice(0, blaze);
+  const all = finder.passes;
+  finder.passes = passes;
   try {
-    assert.deepEqual(await detectFaces(rgb), [], 'the passes before BlazeFace find no face');
+    return await run();
   } finally {
-    finder.passes = passes;
+    finder.passes = all;
   }
-  assert.equal((await detectFaces(rgb)).length, 1, 'the whole finder finds the face');
+}
+
+test('the blaze and ssd photos are found by that pass: the passes before it find no face', { skip }, async () => {
+  const first = {
+    blaze: FACE_DETECTOR.passes.findIndex((p) => p.detector === 'blaze'),
+    ssd: FACE_DETECTOR.passes.findIndex((p) => p.detector === 'ssd'),
+  };
+  for (const key of ['blaze', 'ssd'] as const) {
+    assert.ok(first[key] > 0, `the finder has a ${key} pass after others`);
+    const rgb = await decodeImageRgb(files[key]);
+    const before = FACE_DETECTOR.passes.slice(0, first[key]);
+    assert.deepEqual(await withPasses(before, () => detectFaces(rgb)), [], `${key}: the passes before find no face`);
+    // With the next pass the finder finds it: for ssd, after BlazeFace's hint let it run.
+    const upTo = FACE_DETECTOR.passes.slice(0, first[key] + 1);
+    assert.equal((await withPasses(upTo, () => detectFaces(rgb))).length, 1, `${key}: that pass finds the face`);
+  }
 });
 
 test(
@@ -241,8 +264,8 @@ test(
       await page.goto(`file://${path.join(out, 'index.html')}`);
       assert.equal(await page.isChecked('#mode-browser'), true, 'a page opened as a file starts in browser mode');
       assert.equal(await page.isDisabled('#mode-server'), true);
-      // The blaze photo too: BlazeFace's model comes from embedded.js here.
-      for (const key of ['two', 'blaze']) {
+      // The blaze and ssd photos too: BlazeFace's model comes from embedded.js here.
+      for (const key of ['two', 'blaze', 'ssd']) {
         const shown = await upload(page, files[key], 'browser');
         const api = await apiResult(files[key]);
         assert.deepEqual(

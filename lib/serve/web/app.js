@@ -172,19 +172,10 @@
       paths = paths.concat(group.paths);
       weightSpecs = weightSpecs.concat(group.weights);
     });
-    var parts = await Promise.all(paths.map(faceModelBytes));
-    var weightData = new Uint8Array(
-      parts.reduce(function (n, part) {
-        return n + part.length;
-      }, 0),
-    );
-    parts.reduce(function (offset, part) {
-      weightData.set(part, offset);
-      return offset + part.length;
-    }, 0);
+    var weightData = await new Blob(await Promise.all(paths.map(faceModelBytes))).arrayBuffer();
     var tf = faceapi.tf;
     return tf.loadGraphModel(
-      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: weightSpecs, weightData: weightData.buffer }),
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: weightSpecs, weightData: weightData }),
     );
   }
 
