@@ -1,6 +1,8 @@
 /**
- * The page in Debian's Chromium (playwright-core): a real and a fake face photo uploaded in server mode and in
- * in-browser mode; the verdicts shown match the API's, browser and server scores agree within 1e-3, and in-browser
+ * The page in Debian's Chromium (playwright-core): a real and a fake face photo, a photo with two faces, one that
+ * only the finder's BlazeFace pass finds and one only its first SSD pass finds (which runs only after BlazeFace's
+ * hint), uploaded in server mode and in in-browser mode; the verdicts shown
+ * match the API's, the browser's face boxes and crops are the server's, its scores within 1e-3, and in-browser
  * mode sends no image anywhere (every request is recorded). Then the exported static page, opened as a file.
  * Screenshots: outputs/serve/*.png. Skipped with a message when playwright-core or Chromium is missing.
  *
@@ -15,7 +17,18 @@ import * as path from 'path';
 import { initBackend } from '../lib/backend/backend';
 import { createServer, RealfakeServer } from '../lib/serve/server';
 import { exportWebPage } from '../lib/serve/web-export';
-import { facesDevPng, facesDevSkip, twoFacePhoto } from './fixtures/faces';
+import { decodeImageRgb } from '../lib/data/images';
+import { Box } from '../lib/faces/crop';
+import { detectFaces, FACE_DETECTOR, FacePass } from '../lib/faces/detector';
+import sharp from 'sharp';
+import {
+  BLAZE_ONLY_REAL,
+  facesDevPng,
+  facesDevSkip,
+  facesDiffusionDevSkip,
+  SSD_AFTER_HINT,
+  twoFacePhoto,
+} from './fixtures/faces';
 import { toolSkip } from './helpers/tools';
 import { createFacesPresetRun, createRandomRun } from './fixtures/runs';
 import { CHROMIUM_FLAGS, chromiumPath } from '../lib/viz/plots';
@@ -33,10 +46,11 @@ function browserSkip(): string | false {
     playwright = 'playwright-core is not installed';
   }
   const reason = missing ?? playwright;
-  return reason ? toolSkip(`${reason}: browser tests skipped`) : facesDevSkip();
+  return reason ? toolSkip(`${reason}: browser tests skipped`) : facesDevSkip() || facesDiffusionDevSkip();
 }
 
 const skip = browserSkip();
+const KEYS = ['real', 'fake', 'two', 'blaze', 'ssd'];
 let tmp: string;
 let runDir: string;
 let server: RealfakeServer;
@@ -53,9 +67,13 @@ before(async () => {
   files.real = path.join(tmp, 'real-face.png');
   files.fake = path.join(tmp, 'fake-face.png');
   files.two = path.join(tmp, 'two-faces.png');
+  files.blaze = path.join(tmp, 'blaze-only-face.png');
+  files.ssd = path.join(tmp, 'ssd-after-hint-face.png');
   fs.writeFileSync(files.real, await facesDevPng('real', 1));
   fs.writeFileSync(files.fake, await facesDevPng('fake', 1));
   fs.writeFileSync(files.two, (await twoFacePhoto()).png);
+  fs.writeFileSync(files.blaze, await facesDevPng('real', BLAZE_ONLY_REAL));
+  fs.writeFileSync(files.ssd, await sharp(SSD_AFTER_HINT).png().toBuffer());
   fs.mkdirSync(SHOTS, { recursive: true });
 });
 
@@ -66,8 +84,10 @@ after(async () => {
 
 interface Shown {
   status: string;
+  /** The page's error message, if it shows one. */
+  error?: string;
   verdicts: string[];
-  faces: Array<{ crop: unknown; pFake: number; verdict: string }>;
+  faces: Array<{ box: Box; crop: Box; pFake: number; verdict: string }>;
 }
 
 /** Uploads one file through the file input and waits for its result item. */
@@ -86,8 +106,10 @@ async function upload(page: import('playwright-core').Page, file: string, mode: 
   );
   return item.evaluate((li) => ({
     status: li.getAttribute('data-status')!,
+    error: li.querySelector('.error')?.textContent ?? undefined,
     verdicts: Array.from(li.querySelectorAll('.face')).map((f) => f.getAttribute('data-verdict')!),
     faces: ((li as unknown as { realfakeResult?: { faces: Shown['faces'] } }).realfakeResult?.faces ?? []).map((f) => ({
+      box: f.box,
       crop: f.crop,
       pFake: f.pFake,
       verdict: f.verdict,
@@ -113,6 +135,34 @@ async function openBrowser() {
   });
   return { browser, page, errors };
 }
+
+/** The server's finder with only some of its passes (FACE_DETECTOR is read at each call). */
+async function withPasses<T>(passes: readonly FacePass[], run: () => Promise<T>): Promise<T> {
+  const finder = FACE_DETECTOR as unknown as { passes: readonly FacePass[] };
+  const all = finder.passes;
+  finder.passes = passes;
+  try {
+    return await run();
+  } finally {
+    finder.passes = all;
+  }
+}
+
+test('the blaze and ssd photos are found by that pass: the passes before it find no face', { skip }, async () => {
+  const first = {
+    blaze: FACE_DETECTOR.passes.findIndex((p) => p.detector === 'blaze'),
+    ssd: FACE_DETECTOR.passes.findIndex((p) => p.detector === 'ssd'),
+  };
+  for (const key of ['blaze', 'ssd'] as const) {
+    assert.ok(first[key] > 0, `the finder has a ${key} pass after others`);
+    const rgb = await decodeImageRgb(files[key]);
+    const before = FACE_DETECTOR.passes.slice(0, first[key]);
+    assert.deepEqual(await withPasses(before, () => detectFaces(rgb)), [], `${key}: the passes before find no face`);
+    // With the next pass the finder finds it: for ssd, after BlazeFace's hint let it run.
+    const upTo = FACE_DETECTOR.passes.slice(0, first[key] + 1);
+    assert.equal((await withPasses(upTo, () => detectFaces(rgb))).length, 1, `${key}: that pass finds the face`);
+  }
+});
 
 test(
   'the page in Chromium: server and in-browser modes agree with the API, and in-browser mode uploads nothing',
@@ -144,7 +194,7 @@ test(
           )
           .check();
         const before = requests.length;
-        for (const key of ['real', 'fake', 'two']) shown[mode][key] = await upload(page, files[key], mode);
+        for (const key of KEYS) shown[mode][key] = await upload(page, files[key], mode);
         await page.screenshot({ path: path.join(SHOTS, `page-${mode}-mode.png`), fullPage: true });
         const sent = requests.slice(before);
         if (mode === 'browser') {
@@ -161,18 +211,19 @@ test(
         } else {
           // One POST per photo (with ?gradcam=1 when the run's model has a convolution to explain).
           const posts = sent.filter((r) => r.method === 'POST' && new URL(r.url).pathname === '/api/v1/predict');
-          assert.equal(posts.length, 3);
+          assert.equal(posts.length, KEYS.length);
           assert.equal((await page.locator('img.gradcam').count()) > 0, true, 'server mode shows Grad-CAM overlays');
         }
       }
       assert.deepEqual(errors, []);
 
-      for (const key of ['real', 'fake', 'two']) {
+      for (const key of KEYS) {
         const api = await apiResult(files[key]);
-        assert.equal(shown.server[key].status, 'done');
-        assert.equal(shown.browser[key].status, 'done');
+        assert.equal(shown.server[key].status, 'done', `${key}: server mode: ${shown.server[key].error}`);
+        assert.equal(shown.browser[key].status, 'done', `${key}: browser mode: ${shown.browser[key].error}`);
         assert.equal(api.faces.length, key === 'two' ? 2 : 1, `${key}: faces found by the API`);
-        // The verdicts shown are the API's, in both modes; the browser's crops are the server's, its scores within 1e-3.
+        // The verdicts shown are the API's, in both modes; the browser's boxes and crops are the server's, its
+        // scores within 1e-3.
         assert.deepEqual(
           shown.server[key].verdicts,
           api.faces.map((f) => f.verdict),
@@ -184,6 +235,7 @@ test(
           `${key}: browser mode`,
         );
         shown.browser[key].faces.forEach((f, i) => {
+          assert.deepEqual(f.box, api.faces[i].box, `${key} face ${i + 1}: box`);
           assert.deepEqual(f.crop, api.faces[i].crop, `${key} face ${i + 1}: crop`);
           assert.ok(
             Math.abs(f.pFake - api.faces[i].pFake) < 1e-3,
@@ -212,14 +264,21 @@ test(
       await page.goto(`file://${path.join(out, 'index.html')}`);
       assert.equal(await page.isChecked('#mode-browser'), true, 'a page opened as a file starts in browser mode');
       assert.equal(await page.isDisabled('#mode-server'), true);
-      const shown = await upload(page, files.two, 'browser');
+      // The blaze and ssd photos too: BlazeFace's model comes from embedded.js here.
+      for (const key of ['two', 'blaze', 'ssd']) {
+        const shown = await upload(page, files[key], 'browser');
+        const api = await apiResult(files[key]);
+        assert.deepEqual(
+          shown.verdicts,
+          api.faces.map((f) => f.verdict),
+          key,
+        );
+        shown.faces.forEach((f, i) => {
+          assert.deepEqual(f.box, api.faces[i].box, `${key} face ${i + 1}: box`);
+          assert.ok(Math.abs(f.pFake - api.faces[i].pFake) < 1e-3);
+        });
+      }
       await page.screenshot({ path: path.join(SHOTS, 'exported-page-file.png'), fullPage: true });
-      const api = await apiResult(files.two);
-      assert.deepEqual(
-        shown.verdicts,
-        api.faces.map((f) => f.verdict),
-      );
-      shown.faces.forEach((f, i) => assert.ok(Math.abs(f.pFake - api.faces[i].pFake) < 1e-3));
       assert.ok(
         requests.every((r) => r.method === 'GET' && /^(file|blob|data):/.test(r.url)),
         JSON.stringify(requests),

@@ -65,11 +65,17 @@ export const clipProbability = (p: number) => Math.min(1 - EPS, Math.max(EPS, p)
 const clip = clipProbability;
 
 export const logit = (p: number): number => Math.log(clip(p) / (1 - clip(p)));
-export const sigmoid = (z: number): number => 1 / (1 + Math.exp(-z));
+/**
+ * logit's inverse, exported as `sigmoid`. Its own name differs because the page loads this file as a classic
+ * script, where every script's top-level names share one scope, and blazeface.js has a `sigmoid` of its own
+ * (test/page-scripts.test.ts checks the page's compiled scripts for such clashes).
+ */
+const logistic = (z: number): number => 1 / (1 + Math.exp(-z));
+export { logistic as sigmoid };
 
 /** pFake after temperature scaling (lib/eval/calibration.ts); T = 1 returns pFake unchanged (not clipped). */
 export function applyTemperature(pFake: number, temperature: number): number {
-  return temperature === 1 ? pFake : sigmoid(logit(pFake) / temperature);
+  return temperature === 1 ? pFake : logistic(logit(pFake) / temperature);
 }
 
 /** The policy of a run without a model card: its threshold, no temperature, no band. */

@@ -5,7 +5,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { projectRoot, resolvePackageDir } from '../files';
-import { FACE_MODEL_DIR } from '../faces/detector';
+import { BLAZEFACE_MODEL, FACE_MODEL_DIR } from '../faces/detector';
 
 export const MIME: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -37,6 +37,8 @@ export function pageAssets(): Record<string, string> {
     'verdict.js': path.join(projectRoot(), 'dist', 'lib', 'infer', 'verdict.js'),
     // sharp's lanczos3 shrink, compiled from lib/faces/lanczos.ts (for runs that resize with lanczos3).
     'lanczos.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'lanczos.js'),
+    // BlazeFace's anchors and decoding, compiled from lib/faces/blazeface.ts (the model file is below).
+    'blazeface.js': path.join(projectRoot(), 'dist', 'lib', 'faces', 'blazeface.js'),
     'vendor/face-api.js': path.join(faceApi, 'dist', 'face-api.js'),
     'vendor/ort.wasm.min.js': path.join(ort, 'ort.wasm.min.js'),
     'vendor/ort-wasm-simd-threaded.mjs': path.join(ort, 'ort-wasm-simd-threaded.mjs'),
@@ -56,8 +58,19 @@ export function pageAssets(): Record<string, string> {
     );
     assets[`vendor/face-models/${model}.bin`] = path.join(FACE_MODEL_DIR, `${model}.bin`);
   }
+  // BlazeFace (@vladmandic/human's graph model): its JSON and the weight files its manifest names.
+  for (const file of blazeFaceFiles()) {
+    assets[`vendor/face-models/${file}`] = path.join(path.dirname(BLAZEFACE_MODEL), file);
+  }
   for (const [url, file] of Object.entries(assets)) {
     if (!fs.existsSync(file)) throw new Error(`page asset ${url}: ${file} is missing (run npm ci, then npm run build)`);
   }
   return assets;
+}
+
+/** blazeface.json and its weight files (by name, in the model's folder); the page reads the same manifest. */
+function blazeFaceFiles(): string[] {
+  if (!fs.existsSync(BLAZEFACE_MODEL)) return [path.basename(BLAZEFACE_MODEL)]; // reported missing below
+  const json = JSON.parse(fs.readFileSync(BLAZEFACE_MODEL, 'utf8')) as { weightsManifest: Array<{ paths: string[] }> };
+  return [path.basename(BLAZEFACE_MODEL), ...json.weightsManifest.flatMap((group) => group.paths)];
 }

@@ -27,6 +27,8 @@ const EMBEDDED = [
   'face-models/ssd_mobilenetv1_model.bin',
   'face-models/face_landmark_68_tiny_model-weights_manifest.json',
   'face-models/face_landmark_68_tiny_model.bin',
+  'face-models/blazeface.json',
+  'face-models/blazeface.bin',
 ];
 
 export async function exportWebPage(runDir: string, out: string): Promise<{ files: number; bytes: number }> {

@@ -4,9 +4,10 @@
  *
  * Two modes:
  * - server: each photo is POSTed to api/v1/predict (the server decodes, finds faces and scores them).
- * - browser: everything happens here and the photo is never sent anywhere: face-api (the same TinyFaceDetector
- *   and landmark models as the server, on tfjs' wasm backend), the same crop arithmetic (crop.js is the compiled
- *   lib/faces/crop.ts) and the run's model exported to ONNX on onnxruntime-web (wasm).
+ * - browser: everything happens here and the photo is never sent anywhere: face-api and BlazeFace (the same
+ *   detector, landmark models and passes as the server, on tfjs' wasm backend), the same crop arithmetic (crop.js
+ *   is the compiled lib/faces/crop.ts, blazeface.js lib/faces/blazeface.ts) and the run's model exported to ONNX
+ *   on onnxruntime-web (wasm).
  *   Scores match the server's to float rounding when the browser decodes the same pixels: true for PNG (lossless);
  *   for JPEG, Chromium's decoder may round some pixels differently from libjpeg-turbo in sharp (the server), so
  *   JPEG scores can differ slightly.
@@ -15,11 +16,14 @@
 (function () {
   'use strict';
   var CFG = window.REALFAKE_CONFIG || { server: false, model: null };
-  var crop = window.realfakeCrop;
-  // sharp's lanczos3 shrink (lib/faces/lanczos.ts compiled), for runs that resize with it.
-  var lanczos = window.realfakeLanczos;
-  // The verdict policy (lib/infer/verdict.ts compiled): the same threshold, temperature and uncertain band as the server.
-  var verdicts = window.realfakeVerdict;
+  // The server's own code, compiled from lib/ (index.html loads it into window.realfakeLib): the crop arithmetic
+  // (lib/faces/crop.ts), sharp's lanczos3 shrink (lib/faces/lanczos.ts), BlazeFace's decoding
+  // (lib/faces/blazeface.ts; this file only runs its model) and the verdict policy (lib/infer/verdict.ts: the same
+  // threshold, temperature and uncertain band as the server). One object; the names say which module is meant.
+  var crop = window.realfakeLib;
+  var lanczos = window.realfakeLib;
+  var blaze = window.realfakeLib;
+  var verdicts = window.realfakeLib;
   var $ = function (id) {
     return document.getElementById(id);
   };
@@ -153,6 +157,27 @@
     var weights = embeddedBytes('face-models/' + name + '.bin');
     return net.loadFromWeightMap(faceapi.tf.io.decodeWeights(weights.buffer, manifest[0].weights));
   }
+  async function faceModelBytes(name) {
+    if (EMBEDDED) return embeddedBytes('face-models/' + name);
+    var response = await fetch('vendor/face-models/' + name);
+    if (!response.ok) throw new Error('vendor/face-models/' + name + ': the server answered ' + response.status);
+    return new Uint8Array(await response.arrayBuffer());
+  }
+  /** BlazeFace's graph model from blazeface.json and the weight files its manifest names (as lib/faces/detector.ts). */
+  async function loadBlazeFaceModel() {
+    var json = JSON.parse(new TextDecoder().decode(await faceModelBytes('blazeface.json')));
+    var paths = [];
+    var weightSpecs = [];
+    json.weightsManifest.forEach(function (group) {
+      paths = paths.concat(group.paths);
+      weightSpecs = weightSpecs.concat(group.weights);
+    });
+    var weightData = await new Blob(await Promise.all(paths.map(faceModelBytes))).arrayBuffer();
+    var tf = faceapi.tf;
+    return tf.loadGraphModel(
+      tf.io.fromMemory({ modelTopology: json.modelTopology, weightSpecs: weightSpecs, weightData: weightData }),
+    );
+  }
 
   function loadBrowserEngine() {
     if (!browserEngine) {
@@ -172,6 +197,7 @@
         await loadFaceModel(faceapi.nets.tinyFaceDetector, 'tiny_face_detector_model');
         await loadFaceModel(faceapi.nets.ssdMobilenetv1, 'ssd_mobilenetv1_model');
         await loadFaceModel(faceapi.nets.faceLandmark68TinyNet, 'face_landmark_68_tiny_model');
+        var blazeFace = await loadBlazeFaceModel();
         ort.env.wasm.numThreads = 1;
         if (EMBEDDED) {
           ort.env.wasm.wasmBinary = embeddedBytes('ort-wasm-simd-threaded.wasm');
@@ -181,7 +207,7 @@
         }
         var onnx = EMBEDDED ? embeddedBytes('model/model.onnx') : model.inBrowser.onnx;
         var session = await ort.InferenceSession.create(onnx, { executionProviders: ['wasm'] });
-        return { session: session };
+        return { session: session, blazeFace: blazeFace };
       })();
       browserEngine.catch(function () {
         browserEngine = null;
@@ -209,36 +235,113 @@
     return { data: data, width: canvas.width, height: canvas.height };
   }
 
-  /** One pass of the finder on the (shrunk) detector input; boxes and landmarks in its pixels. */
-  async function searchOnce(pixels, pass, det) {
+  /*
+   * The face finder: the same steps as lib/faces/detector.ts (keep the two in step). Boxes and landmarks are in
+   * the pixels of the (shrunk) detector input until detectFaces scales them to the photo's.
+   */
+
+  /** One pass of the finder: its faces (unframed) and its hint (BlazeFace's best anchor score, else 0). */
+  async function searchOnce(pixels, pass, det, engine) {
     var input = pass.frame > 0 ? crop.framed(pixels, pass.frame) : { pixels: pixels, border: 0 };
     var tensor = faceapi.tf.tensor3d(input.pixels.data, [input.pixels.height, input.pixels.width, 3], 'int32');
+    try {
+      var result =
+        pass.detector === 'blaze'
+          ? await searchBlazeFace(engine.blazeFace, tensor, input.pixels, pass.minScore, det)
+          : await searchFaceApi(tensor, pass, det);
+    } finally {
+      tensor.dispose();
+    }
+    return {
+      faces: result.faces.map(function (f) {
+        return {
+          box: crop.unframeBox(f.box, input.border),
+          landmarks: crop.unframePoints(f.landmarks, input.border),
+          score: f.score,
+        };
+      }),
+      hint: result.hint,
+    };
+  }
+
+  /** face-api's own detector and landmarks in one call. No hint. */
+  async function searchFaceApi(tensor, pass, det) {
     var options =
       pass.detector === 'tiny'
         ? new faceapi.TinyFaceDetectorOptions({ inputSize: det.inputSize, scoreThreshold: pass.minScore })
         : new faceapi.SsdMobilenetv1Options({ minConfidence: pass.minScore });
-    try {
-      var found = await faceapi.detectAllFaces(tensor, options).withFaceLandmarks(true);
-    } finally {
-      tensor.dispose();
-    }
-    return found.map(function (f) {
+    var found = await faceapi.detectAllFaces(tensor, options).withFaceLandmarks(true);
+    var faces = found.map(function (f) {
       var b = f.detection.box;
       return {
-        box: crop.unframeBox({ x: b.x, y: b.y, width: b.width, height: b.height }, input.border),
-        landmarks: crop.unframePoints(f.landmarks.positions, input.border),
+        box: { x: b.x, y: b.y, width: b.width, height: b.height },
+        landmarks: f.landmarks.positions,
         score: f.detection.score,
       };
     });
+    return { faces: faces, hint: 0 };
   }
 
-  /** Same steps as lib/faces/detector.ts detectFaces (keep the two in step): the passes in turn. */
-  async function detectFaces(rgb) {
+  /** BlazeFace's boxes (blazeface.js decodes them), then face-api's 68 landmarks inside each grown box. */
+  async function searchBlazeFace(net, tensor, pixels, minScore, det) {
+    var tf = faceapi.tf;
+    var geometry = blaze.blazeInputGeometry(pixels.width, pixels.height);
+    var rows = tf.tidy(function () {
+      var square = tf.pad(tensor.toFloat(), [
+        [geometry.padY, geometry.side - pixels.height - geometry.padY],
+        [geometry.padX, geometry.side - pixels.width - geometry.padX],
+        [0, 0],
+      ]);
+      var size = blaze.BLAZEFACE.inputSize;
+      var scaled = tf.image.resizeBilinear(square.expandDims(0), [size, size]).div(127.5).sub(1);
+      // Four outputs (scores and boxes of each feature map); smallest first they are 384x1, 512x1, 384x16, 512x16.
+      var outputs = net
+        .execute(scaled)
+        .slice()
+        .sort(function (a, b) {
+          return a.size - b.size;
+        });
+      var rows512 = tf.concat([outputs[1], outputs[3]], 2);
+      var rows384 = tf.concat([outputs[0], outputs[2]], 2);
+      return tf.concat([rows512, rows384], 1).squeeze([0]).arraySync();
+    });
+    var decoded = blaze.decodeBlazeFace(rows, pixels, minScore);
+    var faces = [];
+    for (var i = 0; i < decoded.faces.length; i++) {
+      var grown = blaze.scaleAboutCentre(decoded.faces[i].box, det.blazeBoxScale);
+      var rect = new faceapi.Rect(grown.x, grown.y, grown.width, grown.height).clipAtImageBorders(
+        pixels.width,
+        pixels.height,
+      );
+      if (rect.width < 1 || rect.height < 1) continue;
+      var face = (await faceapi.extractFaceTensors(tensor, [rect]))[0];
+      try {
+        var landmarks = await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(face);
+        faces.push({
+          box: decoded.faces[i].box,
+          score: decoded.faces[i].score,
+          landmarks: landmarks.shiftBy(rect.x, rect.y).positions,
+        });
+      } finally {
+        face.dispose();
+      }
+    }
+    return { faces: faces, hint: decoded.best };
+  }
+
+  /** The passes in turn until one finds a face; a pass with needsHint only after a hint that high. */
+  async function detectFaces(rgb, engine) {
     var det = model.detector;
     var input = crop.detectorInput(rgb, det.maxSide);
     var found = [];
-    for (var p = 0; p < det.passes.length && !found.length; p++)
-      found = await searchOnce(input.pixels, det.passes[p], det);
+    var hint = 0;
+    for (var p = 0; p < det.passes.length && !found.length; p++) {
+      var pass = det.passes[p];
+      if (pass.needsHint !== undefined && hint < pass.needsHint) continue;
+      var result = await searchOnce(input.pixels, pass, det, engine);
+      found = result.faces;
+      hint = Math.max(hint, result.hint);
+    }
     return found
       .map(function (f) {
         var landmarks = crop.scalePoints(f.landmarks, input.scale);
@@ -268,7 +371,7 @@
     var rgb = await decodeRgb(file);
     var regions = whole
       ? [{ box: crop.wholeImageBox(rgb), crop: crop.wholeImageBox(rgb), score: null }]
-      : await detectFaces(rgb);
+      : await detectFaces(rgb, engine);
     var faces = [];
     if (regions.length) {
       var size = model.imageSize;
