@@ -4,6 +4,7 @@
  * directory, and a moved project or data folder keeps working).
  */
 import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 
 /*
@@ -64,6 +65,21 @@ export function removeStaleTempFiles(dir: string, depth = 0): string[] {
     }
   }
   return removed;
+}
+
+/**
+ * A new private folder in the system's temp folder, named `<prefix><pid>-<random>`, for a long-lived process
+ * (a queue worker) that removes it when it closes. First removes such folders of the same prefix whose process
+ * no longer runs: a worker killed outright (SIGKILL, a crash) cannot clean up after itself.
+ */
+export function makeOwnTempDir(prefix: string): string {
+  const root = os.tmpdir();
+  for (const name of fs.readdirSync(root)) {
+    const pid = name.startsWith(prefix) ? /^(\d+)-/.exec(name.slice(prefix.length))?.[1] : undefined;
+    if (pid && Number(pid) !== process.pid && !processIsAlive(Number(pid)))
+      fs.rmSync(path.join(root, name), { recursive: true, force: true });
+  }
+  return fs.mkdtempSync(path.join(root, `${prefix}${process.pid}-`));
 }
 
 /** Writes to a temporary sibling, then renames over the target (rename is atomic on one file system). */

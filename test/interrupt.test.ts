@@ -15,6 +15,7 @@ import { extractClassImages, extractionIsComplete } from '../lib/data/unzip';
 import { loadModel } from '../lib/model/model-io';
 import { findImageData } from '../lib/data/sources';
 import { writeZip } from './helpers/zip';
+import { makeOwnTempDir } from '../lib/files';
 
 const BIN = path.join(__dirname, '..', '..', 'bin', 'realfake.js');
 const ENV = { ...process.env, REALFAKE_BACKEND: 'wasm' };
@@ -164,6 +165,27 @@ test('stale .tmp files from a killed run are removed on the next start', { timeo
   const { code } = await c.exit;
   assert.equal(code, 0, c.stderr());
   assert.equal(fs.existsSync(stale), false, 'stale temporary file removed');
+});
+
+test("a killed worker's private temp folder is removed by the next one; a live process's is kept", async () => {
+  const prefix = `rf-own-test-${Date.now()}-`;
+  const dead = spawnSync(process.execPath, ['-e', '']).pid;
+  const live = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+  try {
+    const deadDir = path.join(os.tmpdir(), `${prefix}${dead}-abc`);
+    const liveDir = path.join(os.tmpdir(), `${prefix}${live.pid}-abc`);
+    for (const dir of [deadDir, liveDir]) {
+      fs.mkdirSync(dir);
+      fs.writeFileSync(path.join(dir, 'image.jpg'), 'x');
+    }
+    const own = makeOwnTempDir(prefix);
+    assert.equal(fs.existsSync(deadDir), false, "the dead process's folder is gone");
+    assert.equal(fs.existsSync(liveDir), true, "the live process's folder is kept");
+    assert.match(path.basename(own), new RegExp(`^${prefix}${process.pid}-`));
+    for (const dir of [liveDir, own]) fs.rmSync(dir, { recursive: true });
+  } finally {
+    live.kill();
+  }
 });
 
 test('preprocess: Ctrl-C stops with 130 and writes no dataset (nor any .tmp)', { timeout: 240_000 }, async () => {

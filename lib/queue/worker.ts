@@ -9,6 +9,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { Worker, type Job } from 'bullmq';
 import { configureDecoding } from '../data/images';
+import { makeOwnTempDir } from '../files';
 import type { Predictor } from '../infer/predict';
 import { loadRunPredictor } from '../infer/run-predictor';
 import { redisOptions, safeUrl } from './connection';
@@ -33,7 +34,7 @@ export class ScoringWorker {
   readonly name = `${os.hostname()}-${process.pid}`;
   private readonly worker: Worker<ScoreJob, ScoreJobResult>;
   private readonly predictors = new Map<string, Promise<Predictor>>();
-  private readonly tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'realfake-worker-'));
+  private readonly tmpDir = makeOwnTempDir('realfake-worker-');
   private lastError = '';
 
   constructor(readonly options: WorkerOptions) {
