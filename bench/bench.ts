@@ -443,20 +443,24 @@ async function main(): Promise<void> {
 }
 
 /**
- * Writes BENCHMARKS.md, keeping the sections other benches maintain: each `<!-- bench:NAME -->` ...
- * `<!-- /bench:NAME -->` block (bench:memory, bench:serve), and the bench:real section to the end of the file.
+ * Writes BENCHMARKS.md: this bench's part first, then the rest of the previous file as it was, from the first
+ * section another bench maintains (`<!-- bench:NAME -->`, e.g. bench:serve, bench:faces, bench:real) to the end,
+ * prose written between those sections included. A block this run wrote afresh (bench:memory) is dropped from
+ * what is kept, so it never stands twice.
  */
+export function mergeBenchmarks(md: string, previous: string): string {
+  const ours = new Set([...md.matchAll(/<!-- bench:([\w-]+) -->/g)].map((m) => m[1]));
+  const firstOther = [...previous.matchAll(/<!-- bench:([\w-]+) -->/g)].find((m) => !ours.has(m[1]));
+  let rest = firstOther ? previous.slice(firstOther.index) : '';
+  for (const name of ours)
+    rest = rest.replace(new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->\\n*`), '');
+  return md + (rest ? `\n${rest}` : '');
+}
+
 function writeBenchmarks(md: string): string {
   const file = path.join(projectRoot(), 'BENCHMARKS.md');
   const previous = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '';
-  const realSection = previous.includes(REAL_SECTION_MARKER)
-    ? previous.slice(previous.indexOf(REAL_SECTION_MARKER))
-    : '';
-  // A block this run wrote afresh (e.g. bench:memory) replaces its old copy instead of standing beside it.
-  const kept = [...previous.matchAll(/<!-- bench:([\w-]+) -->[\s\S]*?<!-- \/bench:\1 -->\n?/g)]
-    .filter((m) => !md.includes(`<!-- bench:${m[1]} -->`))
-    .map((m) => m[0].trimEnd() + '\n');
-  writeFileAtomic(file, md + kept.map((k) => `\n${k}`).join('') + (realSection ? `\n${realSection}` : ''));
+  writeFileAtomic(file, mergeBenchmarks(md, previous));
   return file;
 }
 

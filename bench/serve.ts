@@ -111,7 +111,8 @@ async function badInputRound(
   const statuses: Record<string, number> = {};
   const fiveHundreds: string[] = [];
   let sent = 0;
-  for (const [name, bytes] of Object.entries(corpus)) {
+  for (const [name, buffer] of Object.entries(corpus)) {
+    const bytes = new Uint8Array(buffer); // fetch's types take no Buffer over a possibly shared ArrayBuffer
     const form = new FormData();
     form.append('image', new Blob([bytes]), name);
     for (const [how, init] of [

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { mergeBenchmarks } from '../bench/bench';
 import { insertRealRow } from '../bench/real';
 
 const HEADER = '<!-- bench:real -->\n## Real data\n\n| a | b |\n|---|---|';
@@ -27,4 +28,30 @@ test('bench:real puts its row under its own table, not after the notes or the ne
 test('bench:real appends its section with the header when the file has none', () => {
   const out = insertRealRow('# Benchmarks\n\nsome text\n', HEADER, '| 3 | 4 |');
   assert.equal(out, `# Benchmarks\n\nsome text\n\n${HEADER}\n| 3 | 4 |\n`);
+});
+
+test("npm run bench rewrites its own part and keeps other benches' sections and the prose between them", () => {
+  const previous = [
+    '# Benchmarks (old numbers)',
+    '<!-- bench:memory -->old memory<!-- /bench:memory -->',
+    '## Notes (old)',
+    '<!-- bench:serve -->',
+    'serve table',
+    '<!-- /bench:serve -->',
+    '',
+    '**Read plainly**: a paragraph no bench writes.',
+    '',
+    '<!-- bench:memory -->a stray older copy<!-- /bench:memory -->',
+    '<!-- bench:real -->',
+    'real rows',
+    '',
+  ].join('\n');
+  const md = '# Benchmarks (new numbers)\n<!-- bench:memory -->new memory<!-- /bench:memory -->\n## Notes (new)\n';
+  const out = mergeBenchmarks(md, previous);
+  assert.equal(
+    out,
+    md +
+      '\n<!-- bench:serve -->\nserve table\n<!-- /bench:serve -->\n\n**Read plainly**: a paragraph no bench writes.\n\n' +
+      '<!-- bench:real -->\nreal rows\n',
+  );
 });

@@ -48,15 +48,20 @@ after(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-async function post(url: string, body: BodyInit, headers: Record<string, string> = {}) {
-  const response = await fetch(base + url, { method: 'POST', body, headers });
+async function post(url: string, body: BodyInit | Buffer, headers: Record<string, string> = {}) {
+  // A Buffer goes as a plain Uint8Array copy: fetch's types take no Buffer over a possibly shared ArrayBuffer.
+  const response = await fetch(base + url, {
+    method: 'POST',
+    body: Buffer.isBuffer(body) ? new Uint8Array(body) : body,
+    headers,
+  });
   return { status: response.status, headers: response.headers, json: (await response.json()) as Json };
 }
 
 function form(files: Record<string, Buffer>): FormData {
   const data = new FormData();
   for (const [name, bytes] of Object.entries(files))
-    data.append(name.split('/')[0], new Blob([bytes]), name.split('/').pop());
+    data.append(name.split('/')[0], new Blob([new Uint8Array(bytes)]), name.split('/').pop());
   return data;
 }
 
@@ -261,7 +266,7 @@ test('a full queue answers 503 with Retry-After; a failure inside answers 500 wi
   };
   process.stderr.write = (() => true) as typeof process.stderr.write; // the server logs the stack; keep test output clean
   try {
-    const broken = await fetch(`${base}/api/v1/predict?faces=whole`, { method: 'POST', body: photo });
+    const broken = await fetch(`${base}/api/v1/predict?faces=whole`, { method: 'POST', body: new Uint8Array(photo) });
     const text = await broken.text();
     assert.equal(broken.status, 500);
     assert.deepEqual(JSON.parse(text), {

@@ -65,9 +65,9 @@ export const FACE_DETECTOR = {
   passes: [
     { detector: 'tiny', minScore: 0.5, frame: 0 },
     { detector: 'tiny', minScore: 0.3, frame: 0.5 },
-    // BlazeFace (~0.03 s) is made for faces near the camera: it finds most close-ups the tiny detector misses, so
-    // they no longer wait for SSD (of 1,040 SD-glasses photos, 233 now stop here instead of at SSD). The bench's
-    // 200 face-free pictures all score below 0.6 on it (highest 0.55).
+    // BlazeFace (~0.03 s) is made for faces near the camera: it finds most close-ups the tiny detector misses,
+    // so they no longer wait for SSD (233 of the 1,040 SD-glasses photos now stop here). The bench's 200
+    // face-free pictures all score below 0.6 on it (highest 0.55).
     { detector: 'blaze', minScore: 0.6, frame: 0.25 },
     // SSD (~0.27 s a pass) only where BlazeFace's best anchor reached 0.2: 184 of the 191 photos of ../shared's
     // portraits that only SSD finds did (the other 7 show no whole face: test/fixtures/no-whole-face.ts), and
@@ -81,7 +81,7 @@ export const FACE_DETECTOR = {
   ] as readonly FacePass[],
   /**
    * BlazeFace's box grown by this before face-api's landmarks are placed in it: its boxes are tighter than
-   * face-api's; at 1.15 the FFHQ crops matched the tiny detector's (median IoU 0.97 on 34 photos where both found the face).
+   * face-api's; at 1.15 the FFHQ crops matched the tiny detector's (median IoU 0.97 on 34 photos).
    */
   blazeBoxScale: 1.15,
   /** Photos are shrunk (PIL nearest) to this longer side before detection; see detectorInput. */

@@ -51,7 +51,7 @@ export async function* decodeFrames(
   ];
   const { child, done } = startTool(ffmpegPath(), args);
   let index = 0;
-  let pending = Buffer.alloc(0);
+  let pending: Buffer = Buffer.alloc(0);
   let readAll = false;
   try {
     for await (const chunk of child.stdout! as AsyncIterable<Buffer>) {
