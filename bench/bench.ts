@@ -15,6 +15,7 @@ import { projectRoot, writeFileAtomic } from '../lib/files';
 import { describeJpegDecoder } from '../lib/data/jpeg-native';
 import { loadOnnxRuntime } from '../lib/infer/onnx-engine';
 import { measureDecodeMemory, memorySection } from './memory';
+import { markedBlock } from './sections';
 import { LOAD_ONLY_ENGINE, measurePreprocessSpeed, PreprocessSpeed } from './preprocess-speed';
 import {
   InferenceSpeed,
@@ -27,16 +28,6 @@ import {
 } from './speed';
 
 export const REAL_SECTION_MARKER = '<!-- bench:real -->';
-
-/** The HTTP-server section, written by `npm run bench:serve` (bench/serve.ts) between these two markers. */
-export const SERVE_SECTION = { start: '<!-- bench:serve -->', end: '<!-- /bench:serve -->' };
-
-/** The bench:serve section of a BENCHMARKS.md text, markers included ('' when there is none). */
-export function serveSection(text: string): string {
-  const start = text.indexOf(SERVE_SECTION.start);
-  const end = text.indexOf(SERVE_SECTION.end);
-  return start >= 0 && end > start ? text.slice(start, end + SERVE_SECTION.end.length) + '\n' : '';
-}
 
 /**
  * Floating-point work of one 128 px image through the study's model: 2 x multiply-adds of the convolutions
@@ -411,7 +402,7 @@ function report(m: Measured): string {
     `Peak RSS of a training process holding ${memory.images} images at ${memory.imageSize} px (uint8), ${memory.backend} backend` +
       `${memory.backend === 'native' ? ', batch 32 in one pass, six steps and a validation pass' : ` with ${memory.workers} workers`}: **${memory.peakRssMB} MB** (the study's float64 arrays alone were 2.4 GB).`,
     '',
-    memorySection(decodeMemory),
+    markedBlock('memory', memorySection(decodeMemory)),
     '',
     '## PyTorch anchor',
     '',

@@ -13,12 +13,9 @@ import { initBackend } from '../lib/backend/backend';
 import { decodeImageRgb } from '../lib/data/images';
 import { sharedRoot } from '../lib/data/source-folders';
 import { detectFaces, FACE_DETECTOR } from '../lib/faces/detector';
-import { projectRoot } from '../lib/files';
 import { noFaceImages } from '../test/fixtures/no-faces';
 import { noWholeFace } from '../test/fixtures/no-whole-face';
-import { writeMarkedSection } from './memory';
-
-export const FACES_SECTION = { start: '<!-- bench:faces -->', end: '<!-- /bench:faces -->' };
+import { writeSection } from './sections';
 
 /**
  * The face sets: folder under ../shared, what kind of photo, and the issue's target found rate. The portrait
@@ -157,7 +154,6 @@ export function facesSection(results: FaceSetResult[], every: number, loadAtStar
       : `| ${r.set} | ${r.kind} | ${photos(r)} | ${pct(r.found, r.photos)} | ${r.wholeFacesFound} of ${r.wholeFaces} (${pct(r.wholeFacesFound, r.wholeFaces)}) | - | >= ${r.target * 100} % | ${r.medianSeconds.toFixed(3)} | ${r.p90Seconds.toFixed(3)} |`,
   );
   return [
-    FACES_SECTION.start,
     '## Face finder (`npm run bench:faces`)',
     '',
     `${FACE_DETECTOR.name}; passes ${FACE_DETECTOR.passes.map((p) => `${p.detector} >= ${p.minScore}${p.frame ? ` framed ${p.frame}` : ''}${p.needsHint ? ` (if BlazeFace's best anchor >= ${p.needsHint})` : ''}`).join(', then ')}.`,
@@ -168,7 +164,6 @@ export function facesSection(results: FaceSetResult[], every: number, loadAtStar
     '| set | kind | photos | found | found, photos showing a whole face | false faces | target | median s | p90 s |',
     '|---|---|---|---|---|---|---|---|---|',
     ...rows,
-    FACES_SECTION.end,
   ].join('\n');
 }
 
@@ -178,7 +173,7 @@ if (require.main === module) {
   benchFaces(every, (line) => process.stdout.write(line + '\n'))
     .then((results) => {
       const section = facesSection(results, every, loadAtStart);
-      writeMarkedSection(path.join(projectRoot(), 'BENCHMARKS.md'), section, '<!-- bench:real -->', FACES_SECTION);
+      writeSection('faces', section);
       process.stdout.write(`${section}\n`);
     })
     .catch((err) => {

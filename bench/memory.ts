@@ -15,6 +15,7 @@ import { projectRoot } from '../lib/files';
 import { buildModel } from '../lib/model/model';
 import { saveModel } from '../lib/model/model-io';
 import { createRun } from '../lib/runs/runs';
+import { writeSection } from './sections';
 
 export interface DecodeMemory {
   command: string;
@@ -25,8 +26,6 @@ export interface DecodeMemory {
 }
 
 export const MEMORY_TARGET_MB = 600;
-const BEGIN = '<!-- bench:memory -->';
-const END = '<!-- /bench:memory -->';
 
 /** Runs the CLI with a preload that reports the process's own peak RSS at exit (test/helpers/peak-rss.ts). */
 function measure(args: string[], cwd: string): { peakRssMB: number; seconds: number } {
@@ -102,14 +101,13 @@ export async function measureDecodeMemory(log: (line: string) => void = () => un
   }
 }
 
-/** The BENCHMARKS.md section, between markers so it can be replaced alone. */
+/** The BENCHMARKS.md section's body (bench/sections.ts puts it between its markers). */
 export function memorySection(results: DecodeMemory[]): string {
   const rows = results.map(
     (r) =>
       `| ${r.command} | ${r.images} | ${r.peakRssMB} MB | ${r.peakRssMB < MEMORY_TARGET_MB ? 'met' : '**missed**'} | ${r.seconds.toFixed(1)} s | ${r.loadAverage1m} |`,
   );
   return [
-    BEGIN,
     '## Decode memory (predict, preprocess; default settings)',
     '',
     `Peak RSS of the whole process (bench/memory.ts), target < ${MEMORY_TARGET_MB} MB on any folder. Decoding shares a budget of ` +
@@ -119,40 +117,14 @@ export function memorySection(results: DecodeMemory[]): string {
     '| command | images | peak RSS | < 600 MB | wall time | load |',
     '|---|---|---|---|---|---|',
     ...rows,
-    END,
   ].join('\n');
-}
-
-/** Replaces the memory section of BENCHMARKS.md, or inserts it before the real-data section. */
-export function writeMemorySection(file: string, section: string, beforeMarker: string): void {
-  writeMarkedSection(file, section, beforeMarker, { start: BEGIN, end: END });
-}
-
-/**
- * Puts `section` (which starts with markers.start and ends with markers.end) into a markdown file: in place of
- * its old copy, else before `beforeMarker`, else at the end.
- */
-export function writeMarkedSection(
-  file: string,
-  section: string,
-  beforeMarker: string,
-  markers: { start: string; end: string },
-): void {
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  let next: string;
-  if (text.includes(markers.start) && text.includes(markers.end))
-    next =
-      text.slice(0, text.indexOf(markers.start)) + section + text.slice(text.indexOf(markers.end) + markers.end.length);
-  else if (text.includes(beforeMarker)) next = text.replace(beforeMarker, `${section}\n\n${beforeMarker}`);
-  else next = `${text.trimEnd()}\n\n${section}\n`;
-  fs.writeFileSync(file, next);
 }
 
 if (require.main === module) {
   measureDecodeMemory((line) => process.stdout.write(line + '\n'))
     .then((results) => {
       const section = memorySection(results);
-      writeMemorySection(path.join(projectRoot(), 'BENCHMARKS.md'), section, '<!-- bench:real -->');
+      writeSection('memory', section);
       process.stdout.write(`${section}\n`);
     })
     .catch((err) => {

@@ -9,11 +9,16 @@ import { projectRoot, writeFileAtomic } from '../lib/files';
 
 const REAL_MARKER = '<!-- bench:real -->';
 
+/** The block NAME holding `body`, between its two markers. */
+export function markedBlock(name: string, body: string): string {
+  return `<!-- bench:${name} -->\n${body.trimEnd()}\n<!-- /bench:${name} -->`;
+}
+
 /** `text` with the block NAME holding `body` (see the module comment). */
 export function withSection(text: string, name: string, body: string): string {
   const begin = `<!-- bench:${name} -->`;
   const end = `<!-- /bench:${name} -->`;
-  const block = `${begin}\n${body.trimEnd()}\n${end}`;
+  const block = markedBlock(name, body);
   const at = text.indexOf(begin);
   const stop = text.indexOf(end);
   if (at >= 0 && stop > at) return text.slice(0, at) + block + text.slice(stop + end.length);

@@ -26,23 +26,7 @@ import { latestRun } from '../lib/runs/runs';
 import { facesDevFile, facesDevSkip } from '../test/fixtures/faces';
 import { badImageFiles, fromRaw, goodImageFiles, noiseRgba, pngWithClaimedSize } from '../test/fixtures/images';
 import { createRandomRun } from '../test/fixtures/runs';
-import { REAL_SECTION_MARKER, SERVE_SECTION, serveSection } from './bench';
-import { writeFileAtomic } from '../lib/files';
-
-/** Puts the section into BENCHMARKS.md between its markers: in place, else before the bench:real section. */
-function writeServeSection(md: string): string {
-  const file = path.join(projectRoot(), 'BENCHMARKS.md');
-  const text = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
-  const section = `${SERVE_SECTION.start}\n${md.trimEnd()}\n${SERVE_SECTION.end}\n`;
-  const old = serveSection(text);
-  let next: string;
-  if (old) next = text.replace(old, section);
-  else if (text.includes(REAL_SECTION_MARKER))
-    next = text.replace(REAL_SECTION_MARKER, `${section}\n${REAL_SECTION_MARKER}`);
-  else next = `${text.trimEnd()}\n\n${section}`;
-  writeFileAtomic(file, next);
-  return file;
-}
+import { writeSection } from './sections';
 
 const CONNECTIONS = 16;
 const DURATION = Number(process.env.BENCH_SERVE_SECONDS ?? 30);
@@ -222,7 +206,7 @@ async function main(): Promise<void> {
     '',
   ];
   process.stdout.write(lines.join('\n') + '\n');
-  process.stdout.write(`wrote ${writeServeSection(lines.join('\n'))}\n`);
+  process.stdout.write(`wrote ${writeSection('serve', lines.join('\n'))}\n`);
   const ok =
     errors === 0 && bad.fiveHundreds.length === 0 && bad.healthAfter && Math.abs(rssAfter - rssWarm) / rssWarm <= 0.1;
   if (!ok) {

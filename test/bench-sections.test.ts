@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mergeBenchmarks } from '../bench/bench';
 import { insertRealRow } from '../bench/real';
+import { withSection } from '../bench/sections';
 
 const HEADER = '<!-- bench:real -->\n## Real data\n\n| a | b |\n|---|---|';
 
@@ -54,4 +55,14 @@ test("npm run bench rewrites its own part and keeps other benches' sections and 
       '\n<!-- bench:serve -->\nserve table\n<!-- /bench:serve -->\n\n**Read plainly**: a paragraph no bench writes.\n\n' +
       '<!-- bench:real -->\nreal rows\n',
   );
+});
+
+test('a bench section is replaced in place, else put before bench:real, else at the end; prose around it stays', () => {
+  const text = '# B\n\nintro\n<!-- bench:faces -->\nold\n<!-- /bench:faces -->\n\nprose\n<!-- bench:real -->\nrows\n';
+  assert.equal(withSection(text, 'faces', 'new\n'), text.replace('\nold\n', '\nnew\n'));
+  assert.equal(
+    withSection(text, 'queue', 'q'),
+    text.replace('<!-- bench:real -->', '<!-- bench:queue -->\nq\n<!-- /bench:queue -->\n\n<!-- bench:real -->'),
+  );
+  assert.equal(withSection('# B\n', 'queue', 'q'), '# B\n\n<!-- bench:queue -->\nq\n<!-- /bench:queue -->\n');
 });
