@@ -104,12 +104,14 @@ test(
       );
       assert.equal(shown.timelines, 2);
       assert.equal(shown.points, 48, 'one point per sampled frame of each face');
+      assert.equal(await page.textContent('#status'), `Done. two-faces.mp4: ${shown.verdicts.join(', ')}`);
 
       // In-browser mode: videos are refused on the page, nothing is sent.
       await page.getByLabel('In this browser (the photo never leaves this device)').check();
       await page.setInputFiles('#file', clip);
       await settled('browser');
       assert.match((await page.textContent(item('browser'))) ?? '', /videos are checked on the server only/);
+      assert.equal(await page.textContent('#status'), 'Done. two-faces.mp4: error');
       assert.deepEqual(posts, ['/api/v1/predict/video']);
       assert.deepEqual(errors, []);
     } finally {

@@ -508,7 +508,14 @@
     // Videos: video.js (server mode only).
     if (window.realfakeVideo && window.realfakeVideo.isVideo(file)) {
       $('results').prepend(item);
-      var ui = { el: el, VERDICT_CLASS: VERDICT_CLASS, policy: policy, verdicts: verdicts };
+      var ui = {
+        el: el,
+        VERDICT_CLASS: VERDICT_CLASS,
+        policy: policy,
+        verdicts: verdicts,
+        finishItem: finishItem,
+        failItem: failItem,
+      };
       return window.realfakeVideo.check(file, mode, item, ui);
     }
     var figure = el('figure');
@@ -544,28 +551,29 @@
       result.faces.forEach(function (f, i) {
         faces.appendChild(faceItem(f, i, result.faces.length));
       });
-      item.setAttribute('data-status', 'done');
-      item.setAttribute('data-faces', String(result.faces.length));
-      item.realfakeResult = result;
-      return (
-        file.name +
-        ': ' +
-        (result.faces.length
-          ? result.faces
-              .map(function (f) {
-                return f.verdict;
-              })
-              .join(', ')
-          : 'no face found')
-      );
+      return finishItem(item, file, result, result.faces);
     } catch (err) {
-      item.setAttribute('data-status', 'error');
       caption.textContent = file.name;
-      faces.appendChild(
-        el('li', { class: 'error', role: 'alert' }, 'Could not check ' + file.name + ': ' + err.message),
-      );
-      return file.name + ': error';
+      return failItem(item, file, faces, err);
     }
+  }
+
+  /** Marks a results entry done (photo or video) and returns its status line: the file and each verdict. */
+  function finishItem(item, file, result, found) {
+    item.setAttribute('data-status', 'done');
+    item.setAttribute('data-faces', String(found.length));
+    item.realfakeResult = result;
+    var called = found.map(function (f) {
+      return f.verdict;
+    });
+    return file.name + ': ' + (called.length ? called.join(', ') : 'no face found');
+  }
+
+  /** Marks a results entry failed, says why at the end of `list`, and returns its status line. */
+  function failItem(item, file, list, err) {
+    item.setAttribute('data-status', 'error');
+    list.appendChild(el('li', { class: 'error', role: 'alert' }, 'Could not check ' + file.name + ': ' + err.message));
+    return file.name + ': error';
   }
 
   async function checkAll(files) {

@@ -81,7 +81,7 @@
 
   /**
    * Checks one video and fills `item` (a results entry app.js made); `ui` carries app.js's helpers: el,
-   * VERDICT_CLASS, policy and verdicts. Returns the status line.
+   * VERDICT_CLASS, policy, verdicts, and finishItem / failItem, which mark the entry and make its status line.
    */
   async function check(file, mode, item, ui) {
     item.setAttribute('data-kind', 'video');
@@ -144,26 +144,9 @@
         li.appendChild(timeline(t, result.video.duration, ui.policy, ui.verdicts, file.name));
         tracks.appendChild(li);
       });
-      item.setAttribute('data-status', 'done');
-      item.setAttribute('data-faces', String(result.tracks.length));
-      item.realfakeResult = result;
-      return (
-        file.name +
-        ': ' +
-        (result.tracks.length
-          ? result.tracks
-              .map(function (t) {
-                return t.verdict;
-              })
-              .join(', ')
-          : 'no face found')
-      );
+      return ui.finishItem(item, file, result, result.tracks);
     } catch (err) {
-      item.setAttribute('data-status', 'error');
-      tracks.appendChild(
-        ui.el('li', { class: 'error', role: 'alert' }, 'Could not check ' + file.name + ': ' + err.message),
-      );
-      return file.name + ': error';
+      return ui.failItem(item, file, tracks, err);
     }
   }
 
