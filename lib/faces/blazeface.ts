@@ -1,7 +1,8 @@
 /**
- * BlazeFace's arithmetic: the square input, its anchors, and the decoding of its raw outputs into scored face
- * boxes. No imports, so the page runs this same file (served as blazeface.js, like crop.js); the model itself is
- * run by the caller (lib/faces/detector.ts, lib/serve/web/app.js).
+ * BlazeFace's pass of the face finder: the square input, its anchors, the decoding of its raw outputs into scored
+ * face boxes, and face-api's landmarks inside them. No runtime imports (tfjs and face-api are passed in), so the
+ * page runs this same file (served as blazeface.js, like crop.js); lib/faces/detector.ts loads the model and calls
+ * findBlazeFaces, and so does lib/serve/web/app.js with the browser's tfjs and face-api.
  *
  * BlazeFace (Bazarevsky et al. 2019, arXiv:1907.05047) is MediaPipe's face detector for faces near the camera;
  * the weights are `models/blazeface.json` of @vladmandic/human (MIT), its "back camera" model at 256 px. Its
@@ -9,6 +10,7 @@
  * (src/face/facemeshutil.ts generateAnchors, src/face/blazeface.ts decodeBoxes): per anchor one row of
  * [logit, centre dx, centre dy, width, height, 6 keypoints x 2], offsets and sizes in input pixels.
  */
+import type * as TF from '@tensorflow/tfjs';
 
 /** A box in pixels: top-left corner and size. */
 export interface BlazeBox {
@@ -107,4 +109,80 @@ export function scaleAboutCentre(box: BlazeBox, factor: number): BlazeBox {
   const width = box.width * factor;
   const height = box.height * factor;
   return { x: box.x + (box.width - width) / 2, y: box.y + (box.height - height) / 2, width, height };
+}
+
+/** A point in pixels. */
+interface BlazePoint {
+  x: number;
+  y: number;
+}
+
+/** The parts of face-api the pass uses: its 68-point landmark net on a face cut out of a box. */
+export interface FaceApiLandmarks {
+  nets: {
+    faceLandmark68TinyNet: {
+      detectLandmarks(face: TF.Tensor3D): Promise<{ shiftBy(x: number, y: number): { positions: BlazePoint[] } }>;
+    };
+  };
+  Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
+  extractFaceTensors(input: TF.Tensor3D, boxes: FaceApiRect[]): Promise<TF.Tensor3D[]>;
+}
+
+interface FaceApiRect extends BlazeBox {
+  clipAtImageBorders(width: number, height: number): FaceApiRect;
+}
+
+/** A face BlazeFace found, with face-api's 68 landmarks, in the pixels of the picture searched. */
+export interface BlazeFaceWithLandmarks extends BlazeFace {
+  landmarks: BlazePoint[];
+}
+
+/**
+ * BlazeFace on a picture (`input`, int32 height x width x 3): its faces scoring at least `minScore`, each with
+ * face-api's 68 landmarks placed inside its box grown by `boxScale` (as face-api's withFaceLandmarks does inside its
+ * own detectors' boxes), and `hint`, the best anchor's score (decodeBlazeFace). `tf` and `faceapi` are the caller's:
+ * realfake's tfjs and face-api's node build on the server, the bundled ones in the page.
+ */
+export async function findBlazeFaces(
+  tf: typeof TF,
+  faceapi: FaceApiLandmarks,
+  model: TF.GraphModel,
+  input: TF.Tensor3D,
+  minScore: number,
+  boxScale: number,
+): Promise<{ faces: BlazeFaceWithLandmarks[]; hint: number }> {
+  const [height, width] = input.shape;
+  const { side, padX, padY } = blazeInputGeometry(width, height);
+  const rows = tf.tidy(() => {
+    const square = tf.pad(input.toFloat(), [
+      [padY, side - height - padY],
+      [padX, side - width - padX],
+      [0, 0],
+    ]);
+    const size = BLAZEFACE.inputSize;
+    const scaled = tf.image
+      .resizeBilinear(square.expandDims(0) as TF.Tensor4D, [size, size])
+      .div(127.5)
+      .sub(1);
+    // Four outputs (scores and boxes of each feature map); smallest first they are 384x1, 512x1, 384x16, 512x16.
+    const outputs = (model.execute(scaled) as TF.Tensor[]).slice().sort((a, b) => a.size - b.size);
+    const rows512 = tf.concat([outputs[1], outputs[3]], 2);
+    const rows384 = tf.concat([outputs[0], outputs[2]], 2);
+    return tf.concat([rows512, rows384], 1).squeeze([0]).arraySync() as number[][];
+  });
+  const { faces: boxes, best } = decodeBlazeFace(rows, { width, height }, minScore);
+  const faces: BlazeFaceWithLandmarks[] = [];
+  for (const { box, score } of boxes) {
+    const grown = scaleAboutCentre(box, boxScale);
+    const rect = new faceapi.Rect(grown.x, grown.y, grown.width, grown.height).clipAtImageBorders(width, height);
+    if (rect.width < 1 || rect.height < 1) continue;
+    const [face] = await faceapi.extractFaceTensors(input, [rect]);
+    try {
+      const landmarks = await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(face);
+      faces.push({ box, score, landmarks: landmarks.shiftBy(rect.x, rect.y).positions });
+    } finally {
+      face.dispose();
+    }
+  }
+  return { faces, hint: best };
 }

@@ -35,7 +35,7 @@ import {
 } from './crop';
 import { onWasmBackend } from '../backend/backend';
 import { resolvePackageDir } from '../files';
-import { BLAZEFACE, blazeInputGeometry, decodeBlazeFace, scaleAboutCentre } from './blazeface';
+import { findBlazeFaces, type FaceApiLandmarks } from './blazeface';
 
 /** One search of the finder: a detector, its threshold, and the border framing the photo (0: none). */
 export interface FacePass {
@@ -99,14 +99,8 @@ export interface DetectedFace {
 }
 
 /** The part of face-api's API used here (its own typings pull in tfjs-core's). */
-interface FaceApi {
-  nets: Record<'tinyFaceDetector' | 'ssdMobilenetv1', FaceApiNet> & {
-    faceLandmark68TinyNet: FaceApiNet & {
-      detectLandmarks(face: tf.Tensor3D): Promise<{ shiftBy(x: number, y: number): { positions: Point[] } }>;
-    };
-  };
-  Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
-  extractFaceTensors(input: tf.Tensor3D, boxes: FaceApiRect[]): Promise<tf.Tensor3D[]>;
+interface FaceApi extends FaceApiLandmarks {
+  nets: Record<'tinyFaceDetector' | 'ssdMobilenetv1' | 'faceLandmark68TinyNet', FaceApiNet> & FaceApiLandmarks['nets'];
   TinyFaceDetectorOptions: new (o: { inputSize: number; scoreThreshold: number }) => unknown;
   SsdMobilenetv1Options: new (o: { minConfidence: number }) => unknown;
   detectAllFaces(
@@ -125,10 +119,6 @@ interface FaceApi {
 interface FaceApiNet {
   loadFromDisk(dir: string): Promise<void>;
   isLoaded: boolean;
-}
-
-interface FaceApiRect extends Box {
-  clipAtImageBorders(width: number, height: number): FaceApiRect;
 }
 
 export const FACE_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
@@ -194,7 +184,7 @@ async function searchOnce(
   try {
     const { faces, hint } = await onWasmBackend(async () =>
       pass.detector === 'blaze'
-        ? searchBlazeFace(faceapi, input, pixels, pass.minScore)
+        ? findBlazeFaces(tf, faceapi, await loadBlazeFace(), input, pass.minScore, FACE_DETECTOR.blazeBoxScale)
         : searchFaceApi(faceapi, input, pass),
     );
     return {
@@ -223,50 +213,6 @@ async function searchFaceApi(faceapi: FaceApi, input: tf.Tensor3D, pass: FacePas
     score: f.detection.score,
   }));
   return { faces, hint: 0 };
-}
-
-/**
- * BlazeFace's boxes (lib/faces/blazeface.ts), then face-api's 68 landmarks inside each box grown by
- * FACE_DETECTOR.blazeBoxScale, as face-api's withFaceLandmarks does inside its own detectors' boxes.
- */
-async function searchBlazeFace(faceapi: FaceApi, input: tf.Tensor3D, pixels: RgbPixels, minScore: number) {
-  const model = await loadBlazeFace();
-  const { side, padX, padY } = blazeInputGeometry(pixels.width, pixels.height);
-  const rows = tf.tidy(() => {
-    const square = tf.pad(input.toFloat(), [
-      [padY, side - pixels.height - padY],
-      [padX, side - pixels.width - padX],
-      [0, 0],
-    ]);
-    const size = BLAZEFACE.inputSize;
-    const scaled = tf.image
-      .resizeBilinear(square.expandDims(0) as tf.Tensor4D, [size, size])
-      .div(127.5)
-      .sub(1);
-    // Four outputs (scores and boxes of each feature map); smallest first they are 384x1, 512x1, 384x16, 512x16.
-    const outputs = (model.execute(scaled) as tf.Tensor[]).slice().sort((a, b) => a.size - b.size);
-    const rows512 = tf.concat([outputs[1], outputs[3]], 2);
-    const rows384 = tf.concat([outputs[0], outputs[2]], 2);
-    return tf.concat([rows512, rows384], 1).squeeze([0]).arraySync() as number[][];
-  });
-  const { faces: boxes, best } = decodeBlazeFace(rows, pixels, minScore);
-  const faces: PassFace[] = [];
-  for (const { box, score } of boxes) {
-    const grown = scaleAboutCentre(box, FACE_DETECTOR.blazeBoxScale);
-    const rect = new faceapi.Rect(grown.x, grown.y, grown.width, grown.height).clipAtImageBorders(
-      pixels.width,
-      pixels.height,
-    );
-    if (rect.width < 1 || rect.height < 1) continue;
-    const [face] = await faceapi.extractFaceTensors(input, [rect]);
-    try {
-      const landmarks = await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(face);
-      faces.push({ box, score, landmarks: landmarks.shiftBy(rect.x, rect.y).positions });
-    } finally {
-      face.dispose();
-    }
-  }
-  return { faces, hint: best };
 }
 
 /** Every face found in an RGB photo, largest first; [] when there is none. */

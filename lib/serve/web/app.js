@@ -247,7 +247,7 @@
     try {
       var result =
         pass.detector === 'blaze'
-          ? await searchBlazeFace(engine.blazeFace, tensor, input.pixels, pass.minScore, det)
+          ? await blaze.findBlazeFaces(faceapi.tf, faceapi, engine.blazeFace, tensor, pass.minScore, det.blazeBoxScale)
           : await searchFaceApi(tensor, pass, det);
     } finally {
       tensor.dispose();
@@ -280,53 +280,6 @@
       };
     });
     return { faces: faces, hint: 0 };
-  }
-
-  /** BlazeFace's boxes (blazeface.js decodes them), then face-api's 68 landmarks inside each grown box. */
-  async function searchBlazeFace(net, tensor, pixels, minScore, det) {
-    var tf = faceapi.tf;
-    var geometry = blaze.blazeInputGeometry(pixels.width, pixels.height);
-    var rows = tf.tidy(function () {
-      var square = tf.pad(tensor.toFloat(), [
-        [geometry.padY, geometry.side - pixels.height - geometry.padY],
-        [geometry.padX, geometry.side - pixels.width - geometry.padX],
-        [0, 0],
-      ]);
-      var size = blaze.BLAZEFACE.inputSize;
-      var scaled = tf.image.resizeBilinear(square.expandDims(0), [size, size]).div(127.5).sub(1);
-      // Four outputs (scores and boxes of each feature map); smallest first they are 384x1, 512x1, 384x16, 512x16.
-      var outputs = net
-        .execute(scaled)
-        .slice()
-        .sort(function (a, b) {
-          return a.size - b.size;
-        });
-      var rows512 = tf.concat([outputs[1], outputs[3]], 2);
-      var rows384 = tf.concat([outputs[0], outputs[2]], 2);
-      return tf.concat([rows512, rows384], 1).squeeze([0]).arraySync();
-    });
-    var decoded = blaze.decodeBlazeFace(rows, pixels, minScore);
-    var faces = [];
-    for (var i = 0; i < decoded.faces.length; i++) {
-      var grown = blaze.scaleAboutCentre(decoded.faces[i].box, det.blazeBoxScale);
-      var rect = new faceapi.Rect(grown.x, grown.y, grown.width, grown.height).clipAtImageBorders(
-        pixels.width,
-        pixels.height,
-      );
-      if (rect.width < 1 || rect.height < 1) continue;
-      var face = (await faceapi.extractFaceTensors(tensor, [rect]))[0];
-      try {
-        var landmarks = await faceapi.nets.faceLandmark68TinyNet.detectLandmarks(face);
-        faces.push({
-          box: decoded.faces[i].box,
-          score: decoded.faces[i].score,
-          landmarks: landmarks.shiftBy(rect.x, rect.y).positions,
-        });
-      } finally {
-        face.dispose();
-      }
-    }
-    return { faces: faces, hint: decoded.best };
   }
 
   /** The passes in turn until one finds a face; a pass with needsHint only after a hint that high. */
