@@ -11,17 +11,11 @@
  * [logit, centre dx, centre dy, width, height, 6 keypoints x 2], offsets and sizes in input pixels.
  */
 import type * as TF from '@tensorflow/tfjs';
-
-/** A box in pixels: top-left corner and size. */
-export interface BlazeBox {
-  x: number;
-  y: number;
-  width: number;
-  height: number;
-}
+// Types only (erased when compiled), so the page can still run this file as it is.
+import type { Box, Point } from './crop';
 
 export interface BlazeFace {
-  box: BlazeBox;
+  box: Box;
   score: number;
 }
 
@@ -65,7 +59,8 @@ export function blazeInputGeometry(width: number, height: number, size: number =
 
 const sigmoid = (x: number) => 1 / (1 + Math.exp(-x));
 
-function iou(a: BlazeBox, b: BlazeBox): number {
+// lib/video/tracker.ts has the same arithmetic; this file keeps its own because the page runs it without imports.
+function iou(a: Box, b: Box): number {
   const w = Math.min(a.x + a.width, b.x + b.width) - Math.max(a.x, b.x);
   const h = Math.min(a.y + a.height, b.y + b.height) - Math.max(a.y, b.y);
   if (w <= 0 || h <= 0) return 0;
@@ -105,36 +100,30 @@ export function decodeBlazeFace(
 }
 
 /** A box grown (or shrunk) by `factor` about its centre. */
-export function scaleAboutCentre(box: BlazeBox, factor: number): BlazeBox {
+export function scaleAboutCentre(box: Box, factor: number): Box {
   const width = box.width * factor;
   const height = box.height * factor;
   return { x: box.x + (box.width - width) / 2, y: box.y + (box.height - height) / 2, width, height };
-}
-
-/** A point in pixels. */
-interface BlazePoint {
-  x: number;
-  y: number;
 }
 
 /** The parts of face-api the pass uses: its 68-point landmark net on a face cut out of a box. */
 export interface FaceApiLandmarks {
   nets: {
     faceLandmark68TinyNet: {
-      detectLandmarks(face: TF.Tensor3D): Promise<{ shiftBy(x: number, y: number): { positions: BlazePoint[] } }>;
+      detectLandmarks(face: TF.Tensor3D): Promise<{ shiftBy(x: number, y: number): { positions: Point[] } }>;
     };
   };
   Rect: new (x: number, y: number, width: number, height: number) => FaceApiRect;
   extractFaceTensors(input: TF.Tensor3D, boxes: FaceApiRect[]): Promise<TF.Tensor3D[]>;
 }
 
-interface FaceApiRect extends BlazeBox {
+interface FaceApiRect extends Box {
   clipAtImageBorders(width: number, height: number): FaceApiRect;
 }
 
 /** A face BlazeFace found, with face-api's 68 landmarks, in the pixels of the picture searched. */
 export interface BlazeFaceWithLandmarks extends BlazeFace {
-  landmarks: BlazePoint[];
+  landmarks: Point[];
 }
 
 /**

@@ -121,7 +121,7 @@ interface FaceApiNet {
   isLoaded: boolean;
 }
 
-export const FACE_MODEL_DIR = path.join(path.dirname(require.resolve('@vladmandic/face-api/package.json')), 'model');
+export const FACE_MODEL_DIR = path.join(resolvePackageDir('@vladmandic/face-api'), 'model');
 
 let loaded: Promise<FaceApi> | null = null;
 
@@ -173,13 +173,15 @@ interface PassFace {
   score: number;
 }
 
-/** The faces one pass finds in the (already shrunk) detector input, in its pixels, and its hint (see FacePass). */
+/**
+ * The faces one pass finds in the (already shrunk) detector input, framed for it (`border` wide), in the input's
+ * pixels, and its hint (see FacePass).
+ */
 async function searchOnce(
   faceapi: FaceApi,
-  image: RgbPixels,
+  { pixels, border }: { pixels: RgbPixels; border: number },
   pass: FacePass,
 ): Promise<{ faces: PassFace[]; hint: number }> {
-  const { pixels, border } = pass.frame > 0 ? framed(image, pass.frame) : { pixels: image, border: 0 };
   const input = tf.tensor3d(pixels.data, [pixels.height, pixels.width, 3], 'int32');
   try {
     const { faces, hint } = await onWasmBackend(async () =>
@@ -221,9 +223,12 @@ export async function detectFaces(image: RgbPixels): Promise<DetectedFace[]> {
   const { pixels, scale } = detectorInput(image, FACE_DETECTOR.maxSide);
   let found: PassFace[] = [];
   let hint = 0;
+  // Passes with the same border (BlazeFace and the first SSD pass) search the same framed picture: frame it once.
+  const framings = new Map<number, { pixels: RgbPixels; border: number }>([[0, { pixels, border: 0 }]]);
   for (const pass of FACE_DETECTOR.passes) {
     if (pass.needsHint !== undefined && hint < pass.needsHint) continue;
-    const result = await searchOnce(faceapi, pixels, pass);
+    if (!framings.has(pass.frame)) framings.set(pass.frame, framed(pixels, pass.frame));
+    const result = await searchOnce(faceapi, framings.get(pass.frame)!, pass);
     found = result.faces;
     hint = Math.max(hint, result.hint);
     if (found.length) break;

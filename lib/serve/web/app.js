@@ -240,9 +240,11 @@
    * the pixels of the (shrunk) detector input until detectFaces scales them to the photo's.
    */
 
-  /** One pass of the finder: its faces (unframed) and its hint (BlazeFace's best anchor score, else 0). */
-  async function searchOnce(pixels, pass, det, engine) {
-    var input = pass.frame > 0 ? crop.framed(pixels, pass.frame) : { pixels: pixels, border: 0 };
+  /**
+   * One pass of the finder on the detector input framed for it: its faces (unframed) and its hint (BlazeFace's best
+   * anchor score, else 0).
+   */
+  async function searchOnce(input, pass, det, engine) {
     var tensor = faceapi.tf.tensor3d(input.pixels.data, [input.pixels.height, input.pixels.width, 3], 'int32');
     try {
       var result =
@@ -288,10 +290,13 @@
     var input = crop.detectorInput(rgb, det.maxSide);
     var found = [];
     var hint = 0;
+    // Passes with the same border search the same framed picture: frame it once (as the server does).
+    var framings = { 0: { pixels: input.pixels, border: 0 } };
     for (var p = 0; p < det.passes.length && !found.length; p++) {
       var pass = det.passes[p];
       if (pass.needsHint !== undefined && hint < pass.needsHint) continue;
-      var result = await searchOnce(input.pixels, pass, det, engine);
+      if (!framings[pass.frame]) framings[pass.frame] = crop.framed(input.pixels, pass.frame);
+      var result = await searchOnce(framings[pass.frame], pass, det, engine);
       found = result.faces;
       hint = Math.max(hint, result.hint);
     }
